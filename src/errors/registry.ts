@@ -1,0 +1,94 @@
+/**
+ * The one error registry. Every failure a user can see has a stable `code` (users match on it, never on the
+ * message), an HTTP status that lives here and never at the throw site, and a one-line description that
+ * `docs/errors.md` repeats (a test checks both directions).
+ *
+ * Add a code by adding one entry to ERRORS; throw it with `new CtrError('CTR_ERR_X', 'message naming the
+ * file/node/op at fault', { cause })`.
+ */
+export const ERRORS = {
+  // Model formats (graph/)
+  CTR_ERR_NOT_A_MODEL: {
+    status: 400,
+    description: 'The path is not a frozen GraphDef file or a SavedModel directory.',
+  },
+  CTR_ERR_TEXT_PROTO_UNSUPPORTED: {
+    status: 400,
+    description: 'A text-format protobuf (.pbtxt) was given; only binary .pb is supported.',
+  },
+  CTR_ERR_LEGACY_SESSION_BUNDLE: {
+    status: 400,
+    description: 'A legacy SessionBundle export (export.meta) was given; re-export it as a SavedModel.',
+  },
+  CTR_ERR_PROTO_DECODE: { status: 400, description: 'A protobuf file is truncated or corrupt.' },
+  CTR_ERR_CHECKSUM: {
+    status: 400,
+    description: 'A checkpoint block or tensor failed its masked crc32c check.',
+  },
+  CTR_ERR_BUNDLE_CORRUPT: {
+    status: 400,
+    description: 'The variables/ tensor bundle is malformed (bad table, footer, block or shard).',
+  },
+  CTR_ERR_MISSING_VARIABLE: {
+    status: 400,
+    description: 'A variable the graph reads is not in the checkpoint.',
+  },
+  CTR_ERR_UNSUPPORTED_OP: {
+    status: 400,
+    description: 'The graph uses ops that cannot run here; all of them are listed.',
+  },
+  CTR_ERR_NOT_FROZEN: {
+    status: 400,
+    description: 'The GraphDef is a training graph with variables and no checkpoint; freeze it first.',
+  },
+  CTR_ERR_INVALID_GRAPH: {
+    status: 400,
+    description:
+      'The graph is malformed: a missing input node, a cycle, a bad attr, a constant without a value.',
+  },
+  CTR_ERR_TENSOR_TOO_LARGE: {
+    status: 400,
+    description: 'A declared tensor shape is negative or larger than the allowed number of elements.',
+  },
+  CTR_ERR_INT64_RANGE: {
+    status: 400,
+    description: 'An int64 value does not fit the int32 that tfjs computes with.',
+  },
+  CTR_ERR_TAG_SET_NOT_FOUND: {
+    status: 404,
+    description: 'No MetaGraphDef in the SavedModel has the requested tag set.',
+  },
+  CTR_ERR_SIGNATURE_NOT_FOUND: {
+    status: 400,
+    description: 'The requested signature does not exist in the model.',
+  },
+  CTR_ERR_OUTPUT_NOT_FOUND: {
+    status: 400,
+    description: 'A requested output node or tensor does not exist in the graph.',
+  },
+  CTR_ERR_INPUT_MISMATCH: {
+    status: 400,
+    description: 'An input is missing, unknown, or has the wrong shape or dtype.',
+  },
+  CTR_ERR_EXECUTION: { status: 500, description: 'The model failed while running.' },
+  // Command line
+  CTR_ERR_USAGE: { status: 400, description: 'The command line is malformed.' },
+} as const satisfies Record<string, { status: number; description: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export class CtrError extends Error {
+  readonly code: ErrorCode;
+  readonly statusCode: number;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'CtrError';
+    this.code = code;
+    this.statusCode = ERRORS[code].status;
+  }
+}
+
+export function isCtrError(err: unknown): err is CtrError {
+  return err instanceof CtrError;
+}
