@@ -1,0 +1,1 @@
+export { rewriteGraph } from './rewrite-graph.ts';
