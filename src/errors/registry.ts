@@ -71,6 +71,56 @@ export const ERRORS = {
     description: 'An input is missing, unknown, or has the wrong shape or dtype.',
   },
   CTR_ERR_EXECUTION: { status: 500, description: 'The model failed while running.' },
+  // Serving (serving/, features/, config/)
+  CTR_ERR_MODEL_NOT_FOUND: { status: 404, description: 'No model with that name is configured.' },
+  CTR_ERR_VERSION_NOT_FOUND: {
+    status: 404,
+    description: 'The model has no version with that number available (unknown, failed, or unloaded).',
+  },
+  CTR_ERR_MODEL_UNAVAILABLE: {
+    status: 503,
+    description: 'The model has no AVAILABLE version yet (still loading, or every version failed to load).',
+  },
+  CTR_ERR_QUEUE_FULL: {
+    status: 503,
+    description: 'The batch queue is full; the request was shed at once instead of waiting (retry later).',
+  },
+  CTR_ERR_TIMEOUT: {
+    status: 504,
+    description: 'The request waited longer than the prediction deadline and was dropped.',
+  },
+  CTR_ERR_BAD_REQUEST: {
+    status: 400,
+    description: 'The body is not valid JSON or not a valid TF Serving / CTR request body.',
+  },
+  CTR_ERR_INVALID_ID: {
+    status: 400,
+    description:
+      'An item id is not a JSON integer >= 0 (string, boolean, null, float, negative), or is >= vocab_size without oov_id.',
+  },
+  CTR_ERR_EMPTY_REQUEST: { status: 400, description: 'The requests list or a candidates list is empty.' },
+  CTR_ERR_PAYLOAD_TOO_LARGE: {
+    status: 413,
+    description: 'The body, the number of users or the number of candidates is over its limit.',
+  },
+  CTR_ERR_NOT_CTR_MODEL: {
+    status: 400,
+    description:
+      'The model lacks the CTR signature (inputs history int32 [batch, L] and candidate int32 [batch], output ctr).',
+  },
+  CTR_ERR_SHUTTING_DOWN: {
+    status: 503,
+    description: 'The server is shutting down and takes no new requests.',
+  },
+  CTR_ERR_WARMUP_FAILED: {
+    status: 500,
+    description:
+      'A model version failed its warm-up prediction (error, non-finite or mis-shaped outputs); it is not served.',
+  },
+  CTR_ERR_INVALID_CONFIG: {
+    status: 400,
+    description: 'The serving configuration (flags, model config file, batching parameters) is invalid.',
+  },
   // Command line
   CTR_ERR_USAGE: { status: 400, description: 'The command line is malformed.' },
 } as const satisfies Record<string, { status: number; description: string }>;
