@@ -121,6 +121,12 @@ export const ERRORS = {
     status: 400,
     description: 'The serving configuration (flags, model config file, batching parameters) is invalid.',
   },
+  // HTTP (http/)
+  CTR_ERR_ROUTE_NOT_FOUND: { status: 404, description: 'No route matches the request method and path.' },
+  CTR_ERR_INTERNAL: {
+    status: 500,
+    description: 'An unexpected server error; the details are in the server log, never in the response.',
+  },
   // Command line
   CTR_ERR_USAGE: { status: 400, description: 'The command line is malformed.' },
 } as const satisfies Record<string, { status: number; description: string }>;
