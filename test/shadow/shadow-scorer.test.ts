@@ -135,13 +135,13 @@ test('requests are sampled at the configured rate from the injected random sourc
 
 test('a slow teacher fills the bounded queue and further samples are dropped and counted', async () => {
   const registry = new Registry();
-  let s: ShadowScorer | undefined;
-  const metrics = new ShadowMetrics(registry, () => s?.gaugeStats());
+  const holder: { s?: ShadowScorer } = {};
+  const metrics = new ShadowMetrics(registry, () => holder.s?.gaugeStats());
   const slow: TeacherRunner = async (name, ev) => {
     await sleep(30);
     return realTeacher(name, ev);
   };
-  s = scorer(slow, { queueSize: 2, metrics });
+  const s = (holder.s = scorer(slow, { queueSize: 2, metrics }));
   const events = Array.from({ length: 10 }, (_, k) => event(makeRequests(k + 1, 2)));
   const scores = events.map((e) => Array.from(e.scores));
   for (const e of events) s.offer(e);
