@@ -131,6 +131,15 @@ export const ERRORS = {
   CTR_ERR_USAGE: { status: 400, description: 'The command line is malformed.' },
 } as const satisfies Record<string, { status: number; description: string }>;
 
+  // Shadow scoring (shadow/)
+  CTR_ERR_NO_SHADOW_MODEL: {
+    status: 400,
+    description: '"explain" was asked of a model that has no shadow (teacher) model configured.',
+  },
+  CTR_ERR_EXPLAIN_TOO_LARGE: {
+    status: 413,
+    description: 'An "explain" request has more candidates than the teacher scores synchronously (1000).',
+  },
 export type ErrorCode = keyof typeof ERRORS;
 
 export class CtrError extends Error {
