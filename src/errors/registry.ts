@@ -50,6 +50,10 @@ export const ERRORS = {
     status: 400,
     description: 'A declared tensor shape is negative or larger than the allowed number of elements.',
   },
+  CTR_ERR_UNSUPPORTED_DTYPE: {
+    status: 400,
+    description: 'A tensor has a dtype ctr-serve cannot hold (complex, resource, variant, ...).',
+  },
   CTR_ERR_INT64_RANGE: {
     status: 400,
     description: 'An int64 value does not fit the int32 that tfjs computes with.',
@@ -127,10 +131,6 @@ export const ERRORS = {
     status: 500,
     description: 'An unexpected server error; the details are in the server log, never in the response.',
   },
-  // Command line
-  CTR_ERR_USAGE: { status: 400, description: 'The command line is malformed.' },
-} as const satisfies Record<string, { status: number; description: string }>;
-
   // Shadow scoring (shadow/)
   CTR_ERR_NO_SHADOW_MODEL: {
     status: 400,
@@ -140,6 +140,10 @@ export const ERRORS = {
     status: 413,
     description: 'An "explain" request has more candidates than the teacher scores synchronously (1000).',
   },
+  // Command line
+  CTR_ERR_USAGE: { status: 400, description: 'The command line is malformed.' },
+} as const satisfies Record<string, { status: number; description: string }>;
+
 export type ErrorCode = keyof typeof ERRORS;
 
 export class CtrError extends Error {
