@@ -132,10 +132,6 @@ export const ERRORS = {
     description: 'An unexpected server error; the details are in the server log, never in the response.',
   },
   // Shadow scoring (shadow/)
-  CTR_ERR_NO_SHADOW_MODEL: {
-    status: 400,
-    description: '"explain" was asked of a model that has no shadow (teacher) model configured.',
-  },
   CTR_ERR_EXPLAIN_TOO_LARGE: {
     status: 413,
     description: 'An "explain" request has more candidates than the teacher scores synchronously (1000).',
