@@ -1,9 +1,35 @@
 import type { GraphDef } from '../proto/types.ts';
+import { rewriteEmbeddingBags } from './embedding-bag.ts';
+import { fuseMatMul } from './fuse-matmul.ts';
+import { normalizeGather } from './normalize-gather.ts';
+
+export type RewriteOptions = {
+  /**
+   * Nodes that must keep their name and value: the signature's input and output nodes ("logit" of "logit:0").
+   * A pass never fuses such a node into another. Sinks of the graph are always kept.
+   */
+  readonly keepNodes?: readonly string[];
+  /** Turn single passes off (all on by default), for A/B checks and tests. */
+  readonly passes?: Partial<Record<RewritePass, boolean>>;
+};
+
+export type RewritePass = 'normalizeGather' | 'embeddingBag' | 'fuseMatMul';
 
 /**
- * Load-time speed rewrites of a frozen GraphDef (DESIGN §3). Pure: returns a new GraphDef and never mutates its
- * argument. First version: identity, so the loader can compile against the hook while the passes land.
+ * Load-time speed rewrites of a frozen GraphDef (DESIGN §3), applied by loadModel before tfjs sees the graph:
+ * gather variants → GatherV2, embedding bags → SparseSegmentMean/Sum, MatMul+BiasAdd(+activation) →
+ * _FusedMatMul. Each pass computes the same values as the graph it was given (tests run both through tfjs and
+ * compare within 1e-5), keeps the names of nodes others read, and leaves whatever it does not recognise alone.
+ *
+ * Pure: the result is a new GraphDef; the argument is not mutated (large tensor bytes are shared, read-only).
+ * Throws nothing for an unknown pattern; a graph that is malformed is reported later by the loader.
  */
-export function rewriteGraph(graph: GraphDef): GraphDef {
-  return { ...graph, node: graph.node.map((n) => ({ ...n, input: [...n.input], attr: { ...n.attr } })) };
+export function rewriteGraph(graph: GraphDef, options: RewriteOptions = {}): GraphDef {
+  const on = (p: RewritePass) => options.passes?.[p] ?? true;
+  const keep = new Set(options.keepNodes ?? []);
+  let g = graph;
+  if (on('normalizeGather')) g = normalizeGather(g);
+  if (on('embeddingBag')) g = rewriteEmbeddingBags(g);
+  if (on('fuseMatMul')) g = fuseMatMul(g, keep);
+  return g;
 }
