@@ -1,11 +1,126 @@
+import cluster from 'node:cluster';
+import { cpus } from 'node:os';
+import { readdir, readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { isAbsolute, join } from 'node:path';
+import { buildApp } from '../app.ts';
+import { FLAG_NAMES, loadConfig, type ServingConfig } from '../config/serving-config.ts';
 import { CtrError } from '../errors/registry.ts';
-import type { Command } from './command.ts';
+import { clusterMetricsSource, localLink, workerLink } from '../http/cluster-link.ts';
+import { runPrimary } from '../http/cluster-primary.ts';
+import { Metrics } from '../metrics/metrics.ts';
+import type { CliIo, Command } from './command.ts';
+import { usageError } from './run-cli.ts';
 
-// Placeholder until its issue lands: refuses with a coded error rather than pretending to work.
+/**
+ * `ctr-serve serve` (DESIGN §6): TF Serving's flag names, as `--flag=value` or `--flag value`. Listens until
+ * io.stopSignal, then stops accepting, lets in-flight requests finish, and returns 0. With `--workers` > 1 this
+ * process becomes the cluster primary (src/http/cluster-primary.ts) and each worker runs this same command.
+ */
+const BOOLEAN_FLAGS = new Set(['enable_batching']);
+export const DEFAULT_MODELS_DIR = fileURLToPath(new URL('../../models', import.meta.url));
+
 const command: Command = {
   summary: 'serve',
-  async run() {
-    throw new CtrError('CTR_ERR_USAGE', '"serve" is not implemented yet');
+  async run(args, io) {
+    if (args.includes('--help') || args.includes('-h')) {
+      io.stdout.write(usage());
+      return 0;
+    }
+    const config = await readConfig(args, io);
+    if (config.workers > 1 && cluster.isPrimary) return runPrimary(config, io);
+    return runServer(config, io);
   },
 };
 export default command;
+
+export function usage(): string {
+  const flags = FLAG_NAMES.map((f) => `  --${f}${BOOLEAN_FLAGS.has(f) ? '' : '=VALUE'}`);
+  return `usage: ctr-serve serve [flags]\n\nflags (TF Serving's names):\n${flags.join('\n')}\n`;
+}
+
+export function parseServeFlags(args: readonly string[]): Record<string, string | boolean> {
+  const flags: Record<string, string | boolean> = {};
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (!arg.startsWith('--'))
+      throw usageError(`unexpected argument "${arg}" (flags look like --name=value)`);
+    const eq = arg.indexOf('=');
+    const name = arg.slice(2, eq < 0 ? undefined : eq);
+    if (eq >= 0) {
+      flags[name] = arg.slice(eq + 1);
+    } else if (BOOLEAN_FLAGS.has(name)) {
+      const next = args[i + 1];
+      flags[name] = next === 'true' || next === 'false' ? args[++i]! : true;
+    } else {
+      const next = args[i + 1];
+      if (next === undefined || next.startsWith('--')) throw usageError(`--${name} needs a value`);
+      flags[name] = next;
+      i++;
+    }
+  }
+  return flags;
+}
+
+export async function readConfig(args: readonly string[], io: Pick<CliIo, 'cwd'>): Promise<ServingConfig> {
+  const flags = parseServeFlags(args);
+  const resolvePath = (p: string) => (isAbsolute(p) ? p : join(io.cwd, p));
+  const readFlagFile = async (key: string) => {
+    const value = flags[key];
+    if (typeof value !== 'string') return undefined;
+    const path = resolvePath(value);
+    try {
+      return { path, text: await readFile(path, 'utf8') };
+    } catch (err) {
+      throw new CtrError('CTR_ERR_INVALID_CONFIG', `--${key}: cannot read ${path}`, { cause: err });
+    }
+  };
+  if (typeof flags.model_base_path === 'string') flags.model_base_path = resolvePath(flags.model_base_path);
+  const usesDefaultModels = flags.model_base_path === undefined && flags.model_config_file === undefined;
+  return loadConfig({
+    flags,
+    modelConfigFile: await readFlagFile('model_config_file'),
+    batchingParametersFile: await readFlagFile('batching_parameters_file'),
+    defaultModelsDir: usesDefaultModels
+      ? { path: DEFAULT_MODELS_DIR, names: await subdirectories(DEFAULT_MODELS_DIR) }
+      : undefined,
+    cpuCount: cpus().length,
+  });
+}
+
+async function subdirectories(dir: string): Promise<string[]> {
+  try {
+    const entries = await readdir(dir, { withFileTypes: true });
+    return entries.filter((e) => e.isDirectory() || e.isSymbolicLink()).map((e) => e.name);
+  } catch {
+    return [];
+  }
+}
+
+/** One HTTP server: this process alone, or one cluster worker sharing the primary's port. */
+async function runServer(config: ServingConfig, io: CliIo): Promise<number> {
+  const worker = cluster.isWorker ? cluster.worker : undefined;
+  const link = worker ? workerLink(worker) : localLink();
+  const metrics = new Metrics();
+  const app = await buildApp(config, {
+    metrics,
+    link,
+    metricsSource: worker ? clusterMetricsSource(link) : metrics,
+  });
+  const address = await app.listen({ port: config.restApiPort, host: config.restApiHost });
+  if (worker) {
+    worker.send({ ctr: 'listening', address });
+  } else {
+    io.stdout.write(`ctr-serve listening on ${address}\n`);
+  }
+  const stop = await Promise.race([
+    io.stopSignal,
+    new Promise<string>((resolve) => {
+      worker?.on('message', (msg: { ctr?: string }) => msg?.ctr === 'shutdown' && resolve('shutdown'));
+      worker?.on('disconnect', () => resolve('primary gone'));
+    }),
+  ]);
+  app.log.info({ reason: stop }, 'shutting down: finishing in-flight requests');
+  await app.close();
+  return 0;
+}

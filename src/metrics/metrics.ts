@@ -1,4 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ModelInfo } from '../graph/model.ts';
+import type { ServableId } from '../serving/servable.ts';
+import type { LoadOutcome, ServingMetrics, ShedReason } from '../serving/serving-metrics.ts';
 
 /**
  * The one prom-client registry of a ctr-serve process and the metrics of DESIGN §8 that HTTP and serving record
@@ -8,13 +11,11 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
  * apps side by side. With `--workers` each worker has its own and the primary aggregates them
  * (src/metrics/cluster-metrics.ts). Recording never throws; labels never carry request or user ids.
  */
-export type ServableLabels = { readonly name: string; readonly version: number };
-
 const LATENCY_BUCKETS_SECONDS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5];
 const BATCH_SIZE_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384];
 const LOAD_BUCKETS_SECONDS = [0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30, 60];
 
-export class Metrics {
+export class Metrics implements ServingMetrics {
   readonly registry: Registry;
   readonly httpRequests: Counter<'route' | 'method' | 'status'>;
   readonly httpDuration: Histogram<'route'>;
@@ -26,6 +27,7 @@ export class Metrics {
   readonly modelInfo: Gauge<'model' | 'version' | 'format' | 'backend'>;
   readonly modelLoads: Counter<'model' | 'outcome'>;
   readonly modelLoadDuration: Histogram;
+  readonly #infoLabels = new Map<string, Record<string, string>>();
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     const registers = [(this.registry = new Registry())];
@@ -101,7 +103,7 @@ export class Metrics {
     this.httpDuration.observe({ route }, seconds);
   }
 
-  observeInference(id: ServableLabels, seconds: number, batchRows: number): void {
+  observeInference(id: ServableId, seconds: number, batchRows: number): void {
     const labels = { model: id.name, version: String(id.version) };
     this.predictions.inc(labels, batchRows);
     this.inferenceDuration.observe(labels, seconds);
@@ -112,19 +114,25 @@ export class Metrics {
     this.queueWait.observe(seconds);
   }
 
-  countShed(reason: string): void {
+  countShed(reason: ShedReason): void {
     this.requestsShed.inc({ reason });
   }
 
-  countLoad(model: string, outcome: string, seconds: number): void {
+  countLoad(model: string, outcome: LoadOutcome, seconds: number): void {
     this.modelLoads.inc({ model, outcome });
     this.modelLoadDuration.observe(seconds);
   }
 
-  setModelInfo(id: ServableLabels, info: { format: string; backend: string }, available: boolean): void {
-    const labels = { model: id.name, version: String(id.version), format: info.format, backend: info.backend };
-    if (available) this.modelInfo.set(labels, 1);
-    else this.modelInfo.remove(labels);
+  setModelInfo(id: ServableId, info: Pick<ModelInfo, 'format' | 'backend'>): void {
+    this.modelInfo.set(modelInfoLabels(id, info), 1);
+    this.#infoLabels.set(`${id.name}:${id.version}`, modelInfoLabels(id, info));
+  }
+
+  removeModelInfo(id: ServableId): void {
+    const key = `${id.name}:${id.version}`;
+    const labels = this.#infoLabels.get(key);
+    if (labels) this.modelInfo.remove(labels);
+    this.#infoLabels.delete(key);
   }
 
   /** Prometheus text exposition of this process's registry. */
@@ -135,4 +143,11 @@ export class Metrics {
   get contentType(): string {
     return this.registry.contentType;
   }
+}
+
+function modelInfoLabels(
+  id: ServableId,
+  info: Pick<ModelInfo, 'format' | 'backend'>,
+): Record<string, string> {
+  return { model: id.name, version: String(id.version), format: info.format, backend: info.backend };
 }

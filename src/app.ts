@@ -1,0 +1,114 @@
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { ServingConfig } from './config/serving-config.ts';
+import { CtrError } from './errors/registry.ts';
+import type { LoadedModel } from './graph/model.ts';
+import { localLink, type ClusterLink } from './http/cluster-link.ts';
+import { registerErrorHandlers } from './http/error-reply.ts';
+import { parseJsonBody } from './http/json-body.ts';
+import { loadOpenApiDocument, openApiPath, registerOpenApi } from './http/openapi.ts';
+import { registerCtrRoutes } from './http/routes/ctr.ts';
+import { registerHealthRoutes } from './http/routes/health.ts';
+import { registerMetricsRoutes } from './http/routes/metrics.ts';
+import { registerTfServingRoutes } from './http/routes/tf-serving.ts';
+import { Metrics } from './metrics/metrics.ts';
+import { ServableManager } from './serving/manager.ts';
+import { PredictionService } from './serving/prediction-service.ts';
+
+/**
+ * Builds the HTTP service and never listens (`ctr-serve serve` and tests call listen/inject). It owns the
+ * ServableManager and PredictionService: `buildApp` resolves once every configured model has tried its first
+ * load (a model that failed shows in `/readyz` and its status), and `app.close()` stops taking requests
+ * (CTR_ERR_SHUTTING_DOWN), lets in-flight ones finish, then stops the service and the manager, which disposes
+ * every model. Tests inject `loadModel`; `metricsSource` is the cluster aggregate when running as a worker.
+ */
+export type AppDeps = {
+  readonly loadModel?: (path: string) => Promise<LoadedModel>;
+  readonly metrics?: Metrics;
+  /** With --workers, the IPC link to the other workers; default: this process alone. */
+  readonly link?: ClusterLink;
+  /** `/metrics` text; default: this process's registry. */
+  readonly metricsSource?: { text(): Promise<string>; readonly contentType: string };
+  /** Fastify's logger option; default: pino at config.logLevel. */
+  readonly logger?: FastifyServerOptions['logger'];
+};
+
+export type AppContext = {
+  readonly config: ServingConfig;
+  readonly metrics: Metrics;
+  readonly manager: ServableManager;
+  readonly service: PredictionService;
+  /** Gathers a kind of per-process state over every worker (`link.collect('shadow')`). */
+  readonly link: ClusterLink;
+};
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    ctr: AppContext;
+  }
+}
+
+export async function buildApp(config: ServingConfig, deps: AppDeps = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: deps.logger ?? { level: config.logLevel },
+    bodyLimit: config.maxBodyBytes,
+    connectionTimeout: config.connectionTimeoutMs,
+    requestIdHeader: 'x-request-id',
+    return503OnClosing: false,
+  });
+  const metrics = deps.metrics ?? new Metrics();
+  const loadModel = deps.loadModel ?? (await import('./graph/load-model.ts')).loadModel;
+  const manager = new ServableManager(config, {
+    loadModel: (path) => loadModel(path),
+    metrics,
+    logger: app.log,
+  });
+  const service = new PredictionService(manager, config, { metrics });
+  const link = deps.link ?? localLink();
+  link.provide('metrics', () => metrics.registry.getMetricsAsJSON());
+  app.decorate('ctr', { config, metrics, manager, service, link });
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => {
+    try {
+      done(null, parseJsonBody(body as string));
+    } catch (err) {
+      done(err as Error, undefined);
+    }
+  });
+
+  let closing = false;
+  app.addHook('onRequest', async () => {
+    if (closing) throw new CtrError('CTR_ERR_SHUTTING_DOWN', 'the server is shutting down');
+  });
+  app.addHook('onSend', async (request, reply) => {
+    void reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const url = request.routeOptions.url;
+    const route = url === undefined ? 'unmatched' : openApiPath(url);
+    metrics.observeHttp(route, request.method, reply.statusCode, reply.elapsedTime / 1000);
+  });
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onClose', async () => {
+    await service.stop();
+    await manager.stop();
+  });
+
+  registerErrorHandlers(app);
+  await registerOpenApi(app, loadOpenApiDocument());
+  registerHealthRoutes(app, manager);
+  registerMetricsRoutes(app, deps.metricsSource ?? metrics);
+  registerTfServingRoutes(app, manager, service);
+  registerCtrRoutes(app, service);
+
+  try {
+    await manager.start();
+    await app.ready();
+  } catch (err) {
+    await app.close();
+    throw err;
+  }
+  return app;
+}

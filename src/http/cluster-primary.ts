@@ -1,0 +1,68 @@
+import cluster, { type Worker } from 'node:cluster';
+import type { CliIo } from '../cli/command.ts';
+import type { ServingConfig } from '../config/serving-config.ts';
+import { servePrimaryCollect } from './cluster-link.ts';
+
+/**
+ * The cluster primary of `ctr-serve serve --workers=N`: it serves no HTTP itself. It forks N workers that run
+ * the same command (node:cluster hands them one shared listening socket, so `--rest_api_port=0` gives every
+ * worker the same port), relays their collect requests (/metrics, /v1/shadow; src/http/cluster-link.ts),
+ * replaces a worker that dies after it was listening, and on io.stopSignal asks every worker to finish its
+ * in-flight requests and exit. Returns 0 after a clean stop, 1 when a worker failed before it listened (a
+ * config or model error would only repeat).
+ */
+export const WORKER_STOP_GRACE_MS = 30_000;
+
+export async function runPrimary(config: ServingConfig, io: CliIo): Promise<number> {
+  servePrimaryCollect(cluster);
+  let stopping = false;
+  let address: string | undefined;
+  const listening = new Set<number>();
+  let failStartup!: (code: number) => void;
+  const startupFailed = new Promise<number>((resolve) => (failStartup = resolve));
+
+  const fork = (): Worker => {
+    const worker = cluster.fork();
+    worker.on('message', (msg: { ctr?: string; address?: string }) => {
+      if (msg?.ctr !== 'listening') return;
+      listening.add(worker.id);
+      if (address === undefined && listening.size === config.workers) {
+        address = msg.address;
+        io.stdout.write(`ctr-serve listening on ${address} with ${config.workers} workers\n`);
+      }
+    });
+    worker.on('exit', (code, signal) => {
+      const wasListening = listening.delete(worker.id);
+      if (stopping) return;
+      io.stderr.write(`ctr-serve: worker ${worker.process.pid} exited (${signal ?? code})\n`);
+      if (wasListening) fork();
+      else failStartup(1);
+    });
+    return worker;
+  };
+  for (let i = 0; i < config.workers; i++) fork();
+
+  const outcome = await Promise.race([io.stopSignal.then(() => 0), startupFailed]);
+  stopping = true;
+  await stopWorkers();
+  return outcome;
+}
+
+async function stopWorkers(): Promise<void> {
+  const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
+  await Promise.all(
+    workers.map(
+      (worker) =>
+        new Promise<void>((resolve) => {
+          if (worker.isDead()) return resolve();
+          const timer = setTimeout(() => worker.kill('SIGKILL'), WORKER_STOP_GRACE_MS);
+          worker.once('exit', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+          if (worker.isConnected()) worker.send({ ctr: 'shutdown' });
+          else worker.kill('SIGTERM');
+        }),
+    ),
+  );
+}

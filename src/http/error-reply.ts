@@ -1,0 +1,73 @@
+import { STATUS_CODES } from 'node:http';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { CtrError, isCtrError } from '../errors/registry.ts';
+
+/**
+ * The one place that turns a failure into an HTTP answer. Every error becomes a CtrError first (Fastify's own
+ * errors map by their FST_ code, anything else is CTR_ERR_INTERNAL), so the status comes from the registry.
+ * Two body shapes: TF Serving routes (`/v1/models/...`) answer `{"error": "..."}` exactly as TF Serving does;
+ * every other route answers `{"statusCode", "code", "error", "message"}`. Both carry the code in the
+ * `ctr-error-code` header. Stack traces and messages of unexpected errors go to the log, never to the client.
+ */
+export type CtrErrorBody = { statusCode: number; code: string; error: string; message: string };
+
+const TF_SERVING_PREFIX = '/v1/models';
+
+export function toCtrError(err: unknown): CtrError {
+  if (isCtrError(err)) return err;
+  const e = err as Partial<FastifyError> & { type?: string };
+  switch (e?.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new CtrError('CTR_ERR_PAYLOAD_TOO_LARGE', 'the request body is larger than the limit', {
+        cause: err,
+      });
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_BAD_URL':
+    case 'FST_ERR_ASYNC_CONSTRAINT':
+      return new CtrError('CTR_ERR_BAD_REQUEST', e.message ?? 'bad request', { cause: err });
+  }
+  if (e?.validation) return new CtrError('CTR_ERR_BAD_REQUEST', e.message ?? 'bad request', { cause: err });
+  if (e?.statusCode === 413)
+    return new CtrError('CTR_ERR_PAYLOAD_TOO_LARGE', 'the request body is too large');
+  return new CtrError('CTR_ERR_INTERNAL', 'internal error', { cause: err });
+}
+
+export function ctrErrorBody(err: CtrError): CtrErrorBody {
+  return {
+    statusCode: err.statusCode,
+    code: err.code,
+    error: STATUS_CODES[err.statusCode] ?? 'Error',
+    message: err.message,
+  };
+}
+
+export function isTfServingUrl(url: string): boolean {
+  return url === TF_SERVING_PREFIX || url.startsWith(`${TF_SERVING_PREFIX}/`);
+}
+
+export function sendError(request: FastifyRequest, reply: FastifyReply, err: unknown): FastifyReply {
+  const ctr = toCtrError(err);
+  if (ctr.statusCode >= 500) {
+    request.log.error({ err, code: ctr.code }, 'request failed');
+  } else {
+    request.log.info({ code: ctr.code, msg: ctr.message }, 'request rejected');
+  }
+  void reply.code(ctr.statusCode).header('ctr-error-code', ctr.code);
+  if (ctr.code === 'CTR_ERR_MODEL_UNAVAILABLE' || ctr.code === 'CTR_ERR_QUEUE_FULL') {
+    void reply.header('retry-after', '1');
+  }
+  if (isTfServingUrl(request.url)) return reply.send({ error: ctr.message });
+  return reply.send(ctrErrorBody(ctr));
+}
+
+export function registerErrorHandlers(app: FastifyInstance): void {
+  app.setErrorHandler((err, request, reply) => sendError(request, reply, err));
+  app.setNotFoundHandler((request, reply) => {
+    const err = isTfServingUrl(request.url)
+      ? new CtrError('CTR_ERR_ROUTE_NOT_FOUND', `Malformed request: ${request.method} ${request.url}`)
+      : new CtrError('CTR_ERR_ROUTE_NOT_FOUND', `no route for ${request.method} ${request.url}`);
+    return sendError(request, reply, err);
+  });
+}

@@ -1,0 +1,87 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { CtrError } from '../../errors/registry.ts';
+import type { CtrUserRequest } from '../../features/ctr-batch.ts';
+import type { CtrPredictResult, PredictionService } from '../../serving/prediction-service.ts';
+import { formatNumber } from '../json-writer.ts';
+
+/**
+ * The CTR-native batch API (DESIGN §5): `POST /v1/ctr:predict` (the default model) and
+ * `POST /v1/ctr/{model}:predict`. The body's user rows are validated by the serving core (ids, emptiness,
+ * limits → 400/413 with codes); here only the envelope (`requests`, `top_k`, `explain`, `version`). After the
+ * reply has been sent, the scored batch goes to `service.onCtrScored` (shadow scoring), whose failures are
+ * logged and never reach the client.
+ */
+type Body = { requests?: unknown; top_k?: unknown; explain?: unknown; version?: unknown };
+
+const scored = new WeakMap<
+  FastifyRequest,
+  { result: CtrPredictResult; requests: readonly CtrUserRequest[] }
+>();
+
+export function registerCtrRoutes(app: FastifyInstance, service: PredictionService): void {
+  const handler = async (request: FastifyRequest<{ Params: { model?: string } }>, reply: FastifyReply) => {
+    const body = request.body as Body;
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw new CtrError('CTR_ERR_BAD_REQUEST', 'the body must be a JSON object with "requests"');
+    }
+    if (!('requests' in body)) throw new CtrError('CTR_ERR_BAD_REQUEST', 'missing "requests"');
+    const topK = optionalInt(body.top_k, 'top_k', 1);
+    const version = optionalInt(body.version, 'version', 1);
+    if (body.explain !== undefined && typeof body.explain !== 'boolean') {
+      throw new CtrError('CTR_ERR_BAD_REQUEST', '"explain" must be true or false');
+    }
+    const result = await service.predictCtr({
+      model: request.params.model,
+      version,
+      requests: body.requests as CtrUserRequest[],
+      topK,
+      explain: body.explain === true,
+    });
+    scored.set(request, { result, requests: body.requests as CtrUserRequest[] });
+    return reply.type('application/json').send(encodeCtrResponse(result));
+  };
+  const afterReply = async (request: FastifyRequest) => {
+    const entry = scored.get(request);
+    if (!entry || !service.onCtrScored) return;
+    scored.delete(request);
+    try {
+      const { result, requests } = entry;
+      service.onCtrScored({ id: result.id, batch: result.batch, scores: result.scores, requests });
+    } catch (err) {
+      request.log.error({ err }, 'onCtrScored hook failed');
+    }
+  };
+  app.post<{ Params: { model?: string } }>('/v1/ctr::predict', { onResponse: afterReply }, handler);
+  app.post<{ Params: { model?: string } }>(
+    '/v1/ctr/:model(^[^/:]+)::predict',
+    { onResponse: afterReply },
+    handler,
+  );
+}
+
+/** JSON text of the response; scores are float32 and print with the digits that round-trip them. */
+export function encodeCtrResponse(result: CtrPredictResult): string {
+  const users = result.results.map((r) => {
+    let s = r.id === undefined ? '{' : `{"id":${JSON.stringify(r.id)},`;
+    s += `"scores":${numbers(r.scores)}`;
+    if (r.top) s += `,"top":[${r.top.join(',')}]`;
+    if (r.logits) s += `,"logits":${numbers(r.logits)}`;
+    return `${s}}`;
+  });
+  const model = JSON.stringify({ name: result.id.name, version: String(result.id.version) });
+  return `{"model":${model},"results":[${users.join(',')}]}`;
+}
+
+function numbers(values: readonly number[]): string {
+  let s = '[';
+  for (let i = 0; i < values.length; i++) s += (i ? ',' : '') + formatNumber(values[i]!, true);
+  return `${s}]`;
+}
+
+function optionalInt(value: unknown, key: string, min: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
+    throw new CtrError('CTR_ERR_BAD_REQUEST', `"${key}" must be an integer >= ${min}`);
+  }
+  return value;
+}

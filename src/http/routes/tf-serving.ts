@@ -1,0 +1,142 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { CtrError } from '../../errors/registry.ts';
+import type { ModelInfo, SignatureSpec, TensorSpec } from '../../graph/model.ts';
+import type { ServableManager } from '../../serving/manager.ts';
+import type { PredictionService } from '../../serving/prediction-service.ts';
+import { decodePredictBody, encodePredictResponse, readPredictEnvelope } from '../tf-serving-codec.ts';
+
+/**
+ * TF Serving's REST API with its URLs, bodies and status codes (tensorflow_serving/g3doc/api_rest.md):
+ * model status, signature metadata and `:predict`, each with an optional `/versions/{v}`. The colon verbs use
+ * regex params because find-my-way reads `:name::predict` as one param named "name::predict".
+ * `:classify` and `:regress` (tf.Example inputs) answer a 400 naming `:predict`.
+ */
+type Params = { name: string; version?: string };
+
+const NAME = ':name(^[^/:]+)';
+const VERSIONED = `/v1/models/:name/versions/:version(^[^/:]+)`;
+
+export function registerTfServingRoutes(
+  app: FastifyInstance,
+  manager: ServableManager,
+  service: PredictionService,
+): void {
+  const status = async (request: FastifyRequest<{ Params: Params }>) => {
+    const { name } = request.params;
+    const version = parseVersion(request.params.version);
+    const statuses = manager.status(name, version);
+    if (statuses.length === 0) throw notFound(name, version);
+    return {
+      model_version_status: statuses.map((s) => ({
+        version: String(s.version),
+        state: s.state,
+        status: { error_code: s.errorCode, error_message: s.errorMessage },
+      })),
+    };
+  };
+  app.get('/v1/models/:name', status);
+  app.get('/v1/models/:name/versions/:version', status);
+
+  const metadata = async (request: FastifyRequest<{ Params: Params }>) => {
+    const handle = manager.acquire(request.params.name, parseVersion(request.params.version));
+    try {
+      const { id, model } = handle.servable;
+      return {
+        model_spec: { name: id.name, signature_name: '', version: String(id.version) },
+        metadata: { signature_def: signatureDefMap(model.info) },
+      };
+    } finally {
+      handle.release();
+    }
+  };
+  app.get('/v1/models/:name/metadata', metadata);
+  app.get('/v1/models/:name/versions/:version/metadata', metadata);
+
+  const predict = async (
+    request: FastifyRequest<{ Params: Params }>,
+    reply: import('fastify').FastifyReply,
+  ) => {
+    const envelope = readPredictEnvelope(request.body);
+    // Holding the handle pins the version whose signature decoded the body until its prediction is done.
+    const handle = manager.acquire(request.params.name, parseVersion(request.params.version));
+    try {
+      const { id, model } = handle.servable;
+      const signatureName = envelope.signatureName ?? model.info.defaultSignature;
+      const signature = model.info.signatures[signatureName];
+      if (!signature) {
+        throw new CtrError(
+          'CTR_ERR_SIGNATURE_NOT_FOUND',
+          `Serving signature name: "${signatureName}" not found in signature def`,
+        );
+      }
+      const decoded = decodePredictBody(request.body as Record<string, unknown>, signature);
+      const result = await service.predict({
+        model: id.name,
+        version: id.version,
+        signatureName,
+        inputs: decoded.inputs,
+      });
+      return reply.type('application/json').send(encodePredictResponse(result.outputs, decoded.format));
+    } finally {
+      handle.release();
+    }
+  };
+  app.post(`/v1/models/${NAME}::predict`, predict);
+  app.post(`${VERSIONED}::predict`, predict);
+
+  const unsupported = async (request: FastifyRequest) => {
+    const verb = request.url.slice(request.url.lastIndexOf(':') + 1);
+    throw new CtrError(
+      'CTR_ERR_BAD_REQUEST',
+      `:${verb} takes serialized tf.Example inputs, which ctr-serve does not parse; use :predict`,
+    );
+  };
+  for (const verb of ['classify', 'regress']) {
+    app.post(`/v1/models/${NAME}::${verb}`, unsupported);
+    app.post(`${VERSIONED}::${verb}`, unsupported);
+  }
+}
+
+function parseVersion(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d+$/.test(text) || Number(text) < 1 || !Number.isSafeInteger(Number(text))) {
+    throw new CtrError(
+      'CTR_ERR_BAD_REQUEST',
+      `Malformed request: version "${text}" is not a positive integer`,
+    );
+  }
+  return Number(text);
+}
+
+function notFound(name: string, version?: number): CtrError {
+  return version === undefined
+    ? new CtrError('CTR_ERR_MODEL_NOT_FOUND', `Could not find any versions of model ${name}`)
+    : new CtrError('CTR_ERR_VERSION_NOT_FOUND', `Could not find version ${version} of model ${name}`);
+}
+
+/** A SignatureDefMap as TF Serving prints it (proto3 JSON with default fields, int64 sizes as strings). */
+export function signatureDefMap(info: ModelInfo) {
+  const signatureDef: Record<string, unknown> = {};
+  for (const [name, sig] of Object.entries(info.signatures)) signatureDef[name] = signatureJson(sig);
+  return {
+    signature_def: signatureDef,
+    '@type': 'type.googleapis.com/tensorflow.serving.SignatureDefMap',
+  };
+}
+
+function signatureJson(sig: SignatureSpec) {
+  const tensors = (specs: Readonly<Record<string, TensorSpec>>) =>
+    Object.fromEntries(Object.entries(specs).map(([alias, spec]) => [alias, tensorInfoJson(spec)]));
+  return { inputs: tensors(sig.inputs), outputs: tensors(sig.outputs), method_name: sig.methodName };
+}
+
+function tensorInfoJson(spec: TensorSpec) {
+  return {
+    dtype: spec.dtype,
+    tensor_shape:
+      spec.shape === null
+        ? { dim: [], unknown_rank: true }
+        : { dim: spec.shape.map((size) => ({ size: String(size), name: '' })), unknown_rank: false },
+    name: spec.tensorName,
+  };
+}

@@ -1,0 +1,173 @@
+import { CtrError } from '../errors/registry.ts';
+import type { HostTensor, SignatureSpec, TfDtype } from '../graph/model.ts';
+import { formatTensor } from './json-writer.ts';
+
+/**
+ * TF Serving's JSON request/response mapping for `:predict` (tensorflow_serving/util/json_tensor.cc, REST API
+ * docs): row format `{"instances": [...]}` ↔ `{"predictions": [...]}` and columnar `{"inputs": ...}` ↔
+ * `{"outputs": ...}`. A signature with one input takes bare values; with several, named objects. A single
+ * output's name is dropped. The tensor's shape comes from the JSON nesting; its dtype from the signature.
+ * Failures are CTR_ERR_BAD_REQUEST (TF Serving's INVALID_ARGUMENT, 400) naming the input at fault.
+ */
+export type PredictFormat = 'row' | 'columnar';
+
+export type DecodedPredict = {
+  readonly signatureName?: string;
+  readonly format: PredictFormat;
+  readonly inputs: Record<string, HostTensor>;
+};
+
+export function readPredictEnvelope(body: unknown): { signatureName?: string; format: PredictFormat } {
+  if (!isPlainObject(body)) bad('the request body must be a JSON object with "instances" or "inputs"');
+  const sig = body.signature_name;
+  if (sig !== undefined && typeof sig !== 'string') bad('"signature_name" must be a string');
+  const hasInstances = 'instances' in body;
+  const hasInputs = 'inputs' in body;
+  if (hasInstances && hasInputs) bad('the request has both "instances" and "inputs"; give one of them');
+  if (!hasInstances && !hasInputs) bad('missing "inputs" or "instances" key');
+  return { signatureName: sig || undefined, format: hasInstances ? 'row' : 'columnar' };
+}
+
+export function decodePredictBody(body: Record<string, unknown>, signature: SignatureSpec): DecodedPredict {
+  const { signatureName, format } = readPredictEnvelope(body);
+  const names = Object.keys(signature.inputs);
+  const inputs: Record<string, HostTensor> = {};
+  if (format === 'columnar') {
+    const value = body.inputs;
+    if (isPlainObject(value) && !isB64(value)) {
+      for (const [name, v] of Object.entries(value)) inputs[name] = toTensor(v, name, signature);
+    } else {
+      if (names.length !== 1) bad(`"inputs" is a bare value but the signature takes ${names.length} inputs`);
+      inputs[names[0]!] = toTensor(value, names[0]!, signature);
+    }
+  } else {
+    const rows = body.instances;
+    if (!Array.isArray(rows) || rows.length === 0) bad('"instances" must be a non-empty list');
+    if (isPlainObject(rows[0]) && !isB64(rows[0])) {
+      const keys = Object.keys(rows[0]);
+      for (const name of keys) {
+        const column = rows.map((row, i) => {
+          if (!isPlainObject(row) || !(name in row) || Object.keys(row).length !== keys.length) {
+            bad(`instance ${i} does not have the same named inputs as instance 0 (${keys.join(', ')})`);
+          }
+          return row[name];
+        });
+        inputs[name] = toTensor(column, name, signature);
+      }
+    } else {
+      if (names.length !== 1) {
+        bad(`"instances" is a plain list but the signature takes ${names.length} named inputs (${names})`);
+      }
+      inputs[names[0]!] = toTensor(rows, names[0]!, signature);
+    }
+  }
+  for (const name of names) if (!(name in inputs)) bad(`missing input "${name}"`);
+  return { signatureName, format, inputs };
+}
+
+/** The response body as JSON text (outputs sorted by name, as TF Serving's map order prints them). */
+export function encodePredictResponse(outputs: Record<string, HostTensor>, format: PredictFormat): string {
+  const names = Object.keys(outputs).sort();
+  if (format === 'columnar') {
+    if (names.length === 1) return `{"outputs":${formatTensor(outputs[names[0]!]!)}}`;
+    const fields = names.map((n) => `${JSON.stringify(n)}:${formatTensor(outputs[n]!)}`);
+    return `{"outputs":{${fields.join(',')}}}`;
+  }
+  const batch = outputs[names[0]!]?.shape[0];
+  for (const n of names) {
+    const t = outputs[n]!;
+    if (t.shape.length === 0 || t.shape[0] !== batch) {
+      throw new CtrError(
+        'CTR_ERR_BAD_REQUEST',
+        `output "${n}" has shape [${t.shape}]: row format needs every output batched alike; use "inputs"`,
+      );
+    }
+  }
+  const rows = new Array<string>(batch ?? 0);
+  for (let i = 0; i < rows.length; i++) {
+    if (names.length === 1) rows[i] = row(outputs[names[0]!]!, i);
+    else rows[i] = `{${names.map((n) => `${JSON.stringify(n)}:${row(outputs[n]!, i)}`).join(',')}}`;
+  }
+  return `{"predictions":[${rows.join(',')}]}`;
+}
+
+function row(t: HostTensor, i: number): string {
+  let stride = 1;
+  for (let d = 1; d < t.shape.length; d++) stride *= t.shape[d]!;
+  return formatTensor(t, 1, i * stride);
+}
+
+function toTensor(value: unknown, name: string, signature: SignatureSpec): HostTensor {
+  const spec = signature.inputs[name];
+  if (!spec) bad(`unknown input "${name}"; the signature takes ${Object.keys(signature.inputs).join(', ')}`);
+  const shape: number[] = [];
+  const flat: unknown[] = [];
+  flatten(value, 0, shape, flat, name);
+  return { dtype: spec.dtype, shape, values: convert(flat, spec.dtype, name) };
+}
+
+function flatten(value: unknown, depth: number, shape: number[], out: unknown[], name: string): void {
+  if (Array.isArray(value)) {
+    if (depth === shape.length) {
+      if (out.length > 0) bad(`input "${name}" is ragged: every list at one depth must have the same length`);
+      shape.push(value.length);
+    } else if (shape[depth] !== value.length) {
+      bad(
+        `input "${name}" is ragged: lists at depth ${depth} have lengths ${shape[depth]} and ${value.length}`,
+      );
+    }
+    for (const v of value) flatten(v, depth + 1, shape, out, name);
+    return;
+  }
+  if (depth !== shape.length) bad(`input "${name}" is ragged: a scalar sits beside lists at depth ${depth}`);
+  out.push(value);
+}
+
+function convert(flat: unknown[], dtype: TfDtype, name: string): HostTensor['values'] {
+  switch (dtype) {
+    case 'DT_FLOAT':
+    case 'DT_HALF':
+    case 'DT_DOUBLE': {
+      const out = dtype === 'DT_DOUBLE' ? new Float64Array(flat.length) : new Float32Array(flat.length);
+      for (let i = 0; i < flat.length; i++) out[i] = numberAt(flat, i, name, false);
+      return out;
+    }
+    case 'DT_INT32':
+    case 'DT_INT16':
+    case 'DT_INT8':
+    case 'DT_UINT8': {
+      const out = dtype === 'DT_UINT8' ? new Uint8Array(flat.length) : new Int32Array(flat.length);
+      for (let i = 0; i < flat.length; i++) out[i] = numberAt(flat, i, name, true);
+      return out;
+    }
+    case 'DT_INT64':
+      return flat.map((_, i) => numberAt(flat, i, name, true));
+    case 'DT_BOOL':
+      return flat.map((v) => (typeof v === 'boolean' ? v : bad(`input "${name}" needs true/false values`)));
+    case 'DT_STRING':
+      return flat.map((v) => {
+        if (typeof v === 'string') return v;
+        if (isB64(v)) return Buffer.from(v.b64, 'base64').toString('latin1');
+        return bad(`input "${name}" needs string values (or {"b64": ...})`);
+      });
+  }
+}
+
+function numberAt(flat: unknown[], i: number, name: string, integer: boolean): number {
+  const v = flat[i];
+  if (typeof v !== 'number') bad(`input "${name}" needs numbers; element ${i} is ${JSON.stringify(v) ?? v}`);
+  if (integer && !Number.isInteger(v)) bad(`input "${name}" is an integer tensor; element ${i} is ${v}`);
+  return v;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function isB64(v: unknown): v is { b64: string } {
+  return isPlainObject(v) && typeof v.b64 === 'string' && Object.keys(v).length === 1;
+}
+
+function bad(message: string): never {
+  throw new CtrError('CTR_ERR_BAD_REQUEST', message);
+}
