@@ -173,10 +173,11 @@ export function ctrHistoryLength(signature: SignatureSpec): number {
   return history.shape?.[1] ?? -1;
 }
 
-/** Indices of the k highest scores, highest first; ties keep the lower index first. */
+/** Indices of the k highest scores, highest first; ties keep the lower index first; NaN ranks last. */
 export function topK(scores: ArrayLike<number>, k: number): number[] {
+  const key = (i: number) => (Number.isNaN(scores[i]) ? -Infinity : scores[i]!);
   const idx = Array.from({ length: scores.length }, (_, i) => i);
-  idx.sort((a, b) => scores[b]! - scores[a]! || a - b);
+  idx.sort((a, b) => key(b) - key(a) || a - b);
   return idx.slice(0, Math.max(0, k));
 }
 

@@ -1,8 +1,19 @@
-import type { ServingConfig } from '../config/serving-config.ts';
+import type { ModelConfig, ServingConfig } from '../config/serving-config.ts';
 import { CtrError } from '../errors/registry.ts';
 import type { LoadedModel } from '../graph/model.ts';
-import type { ServableHandle } from './servable.ts';
-import type { ServingMetrics } from './serving-metrics.ts';
+import { loadServable } from './loader.ts';
+import type { Servable, ServableHandle } from './servable.ts';
+import { noopServingMetrics, type ServingMetrics } from './serving-metrics.ts';
+import { aspiredVersions, scanVersions, type VersionDir } from './source.ts';
+import {
+  errorText,
+  tfStatusCode,
+  type VersionEvent,
+  type VersionState,
+  type VersionStatus,
+} from './version-status.ts';
+
+export type { VersionEvent, VersionState, VersionStatus } from './version-status.ts';
 
 /**
  * The manager of TF Serving: it owns every loaded version of every configured model.
@@ -21,23 +32,6 @@ import type { ServingMetrics } from './serving-metrics.ts';
  * CTR_ERR_SHUTTING_DOWN.
  */
 
-export type VersionState = 'START' | 'LOADING' | 'AVAILABLE' | 'UNLOADING' | 'END';
-
-export type VersionStatus = {
-  readonly version: number;
-  readonly state: VersionState;
-  /** TF Serving's canonical code: 'OK', or e.g. 'UNKNOWN', 'NOT_FOUND', 'INVALID_ARGUMENT'. */
-  readonly errorCode: string;
-  /** Empty when OK; else `CTR_ERR_X: message`. */
-  readonly errorMessage: string;
-};
-
-export type VersionEvent = VersionStatus & {
-  readonly model: string;
-  /** Seconds the load (read + warm-up + verify) took, on AVAILABLE and failed END events. */
-  readonly loadSeconds?: number;
-};
-
 /** pino's calling convention (object first), which Fastify's logger also has. */
 export type Logger = {
   info(obj: object, msg?: string): void;
@@ -51,46 +45,309 @@ export type ManagerDeps = {
   readonly logger?: Logger;
 };
 
+type Loaded = {
+  readonly servable: Servable;
+  inFlight: number;
+  retired: boolean;
+  drained?: () => void;
+};
+
+type VersionEntry = {
+  readonly version: number;
+  state: VersionState;
+  errorCode: string;
+  errorMessage: string;
+  current?: Loaded;
+  /** Files of the servable in `current`. */
+  fingerprint?: string;
+  /** Files that failed to load: not retried until they change. */
+  failedFingerprint?: string;
+};
+
+type ModelEntry = {
+  readonly config: ModelConfig;
+  readonly versions: Map<number, VersionEntry>;
+  cycle: Promise<void>;
+  queued?: Promise<void>;
+  lastScanError?: string;
+};
+
 export class ServableManager {
   readonly defaultModel: string;
+  readonly #config: ServingConfig;
+  readonly #deps: ManagerDeps;
+  readonly #metrics: ServingMetrics;
+  readonly #models = new Map<string, ModelEntry>();
+  readonly #listeners = new Set<(event: VersionEvent) => void>();
+  readonly #retiring = new Set<Promise<void>>();
+  #timer: NodeJS.Timeout | undefined;
+  #stopping = false;
 
   constructor(config: ServingConfig, deps: ManagerDeps) {
     this.defaultModel = config.defaultModel;
-    void deps;
+    this.#config = config;
+    this.#deps = deps;
+    this.#metrics = deps.metrics ?? noopServingMetrics;
+    for (const m of config.models) {
+      this.#models.set(m.name, { config: m, versions: new Map(), cycle: Promise.resolve() });
+    }
   }
 
-  start(): Promise<void> {
-    throw new CtrError('CTR_ERR_MODEL_UNAVAILABLE', 'the serving core is being written');
+  async start(): Promise<void> {
+    await this.pollNow();
+    this.#armPoll();
   }
 
   acquire(name: string, version?: number): ServableHandle {
-    throw new CtrError('CTR_ERR_MODEL_UNAVAILABLE', `${name}:${version} (the serving core is being written)`);
+    if (this.#stopping) throw new CtrError('CTR_ERR_SHUTTING_DOWN', 'the server is shutting down');
+    const model = this.#model(name);
+    let entry: VersionEntry | undefined;
+    if (version !== undefined) {
+      entry = model.versions.get(version);
+      if (entry?.state !== 'AVAILABLE' || !entry.current) {
+        throw new CtrError(
+          'CTR_ERR_VERSION_NOT_FOUND',
+          `model "${name}" has no available version ${version}` +
+            (entry ? ` (state ${entry.state}${entry.errorMessage ? `: ${entry.errorMessage}` : ''})` : ''),
+        );
+      }
+    } else {
+      for (const e of model.versions.values()) {
+        if (e.state === 'AVAILABLE' && e.current && (!entry || e.version > entry.version)) entry = e;
+      }
+      if (!entry) {
+        throw new CtrError('CTR_ERR_MODEL_UNAVAILABLE', `model "${name}" has no AVAILABLE version yet`);
+      }
+    }
+    const loaded = entry.current!;
+    loaded.inFlight++;
+    let released = false;
+    return {
+      servable: loaded.servable,
+      release: () => {
+        if (released) return;
+        released = true;
+        loaded.inFlight--;
+        if (loaded.inFlight === 0) loaded.drained?.();
+      },
+    };
   }
 
   status(name: string, version?: number): VersionStatus[] {
-    throw new CtrError('CTR_ERR_MODEL_UNAVAILABLE', `${name}:${version} (the serving core is being written)`);
+    const model = this.#model(name);
+    const list = [...model.versions.values()]
+      .filter((e) => version === undefined || e.version === version)
+      .sort((a, b) => b.version - a.version)
+      .map(({ version: v, state, errorCode, errorMessage }) => ({
+        version: v,
+        state,
+        errorCode,
+        errorMessage,
+      }));
+    if (version !== undefined && list.length === 0) {
+      throw new CtrError('CTR_ERR_VERSION_NOT_FOUND', `model "${name}" has no version ${version}`);
+    }
+    return list;
   }
 
   modelNames(): string[] {
-    return [];
+    return [...this.#models.keys()];
   }
 
+  /** True when every configured model has an AVAILABLE version. */
   isReady(): boolean {
-    return false;
+    if (this.#stopping) return false;
+    return [...this.#models.values()].every((m) =>
+      [...m.versions.values()].some((e) => e.state === 'AVAILABLE'),
+    );
   }
 
-  /** Subscribes to version state changes; returns the unsubscribe function. */
+  /** Subscribes to version state changes; returns the unsubscribe function. Listeners must not throw. */
   onVersionEvent(listener: (event: VersionEvent) => void): () => void {
-    void listener;
-    return () => {};
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 
   /** Scans every base path and applies the changes now (what the poll timer does); for tests and admin. */
-  pollNow(): Promise<void> {
-    return Promise.resolve();
+  async pollNow(): Promise<void> {
+    await Promise.all([...this.#models.values()].map((m) => this.#queueCycle(m)));
   }
 
-  stop(): Promise<void> {
-    return Promise.resolve();
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    clearTimeout(this.#timer);
+    const models = [...this.#models.values()];
+    await Promise.all(models.map((m) => m.queued ?? m.cycle));
+    const unloads: Promise<void>[] = [];
+    for (const m of models) {
+      for (const e of m.versions.values()) if (e.current) unloads.push(this.#unload(m, e));
+    }
+    await Promise.all(unloads);
+    await Promise.all(this.#retiring);
+  }
+
+  #model(name: string): ModelEntry {
+    const model = this.#models.get(name);
+    if (!model) throw new CtrError('CTR_ERR_MODEL_NOT_FOUND', `no model named "${name}" is configured`);
+    return model;
+  }
+
+  #armPoll(): void {
+    const seconds = this.#config.fileSystemPollWaitSeconds;
+    if (seconds <= 0 || this.#stopping) return;
+    this.#timer = setTimeout(() => {
+      void this.pollNow().finally(() => this.#armPoll());
+    }, seconds * 1000);
+    this.#timer.unref();
+  }
+
+  // One scan-and-apply per model at a time; a poll arriving while one is queued joins it.
+  #queueCycle(model: ModelEntry): Promise<void> {
+    if (this.#stopping) return model.cycle;
+    model.queued ??= model.cycle.then(async () => {
+      model.queued = undefined;
+      try {
+        await this.#cycle(model);
+      } catch (err) {
+        this.#deps.logger?.error({ err, model: model.config.name }, 'model repository scan failed');
+      }
+    });
+    model.cycle = model.queued;
+    return model.queued;
+  }
+
+  async #cycle(model: ModelEntry): Promise<void> {
+    const { name, basePath, versionPolicy } = model.config;
+    const { found, error } = await scanVersions(basePath);
+    if (found.length === 0) {
+      const why = error ?? `no version directories under ${basePath}`;
+      if (why !== model.lastScanError) this.#deps.logger?.warn({ model: name, basePath }, why);
+      model.lastScanError = why;
+      return; // keep serving what is loaded (TF Serving does the same)
+    }
+    model.lastScanError = undefined;
+    const aspired = aspiredVersions(found, versionPolicy);
+    const toLoad = aspired
+      .filter((dir) => {
+        const e = model.versions.get(dir.version);
+        if (e?.current && e.fingerprint === dir.fingerprint) return false;
+        return e?.failedFingerprint !== dir.fingerprint;
+      })
+      .reverse(); // newest first: it is the one unversioned requests get
+    for (const dir of toLoad) {
+      const e = model.versions.get(dir.version);
+      if (!e?.current) this.#setState(model, this.#entry(model, dir.version), 'START');
+    }
+    for (const dir of toLoad) {
+      if (this.#stopping) return;
+      await this.#load(model, dir);
+    }
+    const wanted = new Set(aspired.map((d) => d.version));
+    const wantedServing = aspired.some((d) => model.versions.get(d.version)?.state === 'AVAILABLE');
+    if (!wantedServing) return; // availability first: keep what serves until an aspired version does
+    for (const e of model.versions.values()) {
+      if (e.current && e.state === 'AVAILABLE' && !wanted.has(e.version)) void this.#unload(model, e);
+    }
+  }
+
+  #entry(model: ModelEntry, version: number): VersionEntry {
+    let e = model.versions.get(version);
+    if (!e) {
+      e = { version, state: 'START', errorCode: 'OK', errorMessage: '' };
+      model.versions.set(version, e);
+    }
+    return e;
+  }
+
+  async #load(model: ModelEntry, dir: VersionDir): Promise<void> {
+    const name = model.config.name;
+    const entry = this.#entry(model, dir.version);
+    const reload = entry.current !== undefined;
+    if (!reload) this.#setState(model, entry, 'LOADING');
+    const t0 = performance.now();
+    let servable: Servable;
+    try {
+      servable = await loadServable({ name, version: dir.version }, dir.path, this.#deps.loadModel);
+    } catch (err) {
+      const loadSeconds = (performance.now() - t0) / 1000;
+      this.#metrics.countLoad(name, 'failure', loadSeconds);
+      entry.failedFingerprint = dir.fingerprint;
+      this.#deps.logger?.error(
+        { err, model: name, version: dir.version, path: dir.path },
+        'version failed to load',
+      );
+      if (!reload) this.#setState(model, entry, 'END', err, loadSeconds);
+      return;
+    }
+    const loadSeconds = (performance.now() - t0) / 1000;
+    this.#metrics.countLoad(name, 'success', loadSeconds);
+    if (this.#stopping) {
+      servable.model.dispose();
+      return;
+    }
+    const previous = entry.current;
+    entry.current = { servable, inFlight: 0, retired: false };
+    entry.fingerprint = dir.fingerprint;
+    entry.failedFingerprint = undefined;
+    this.#metrics.setModelInfo(servable.id, servable.model.info);
+    this.#setState(model, entry, 'AVAILABLE', undefined, loadSeconds);
+    this.#deps.logger?.info({ model: name, version: dir.version, loadSeconds, reload }, 'version available');
+    if (previous) void this.#retire(previous);
+  }
+
+  async #unload(model: ModelEntry, entry: VersionEntry): Promise<void> {
+    const loaded = entry.current;
+    if (!loaded) return;
+    entry.current = undefined;
+    entry.fingerprint = undefined;
+    this.#metrics.removeModelInfo(loaded.servable.id);
+    this.#setState(model, entry, 'UNLOADING');
+    await this.#retire(loaded);
+    if (entry.state === 'UNLOADING') this.#setState(model, entry, 'END');
+    this.#deps.logger?.info({ model: model.config.name, version: entry.version }, 'version unloaded');
+  }
+
+  /** Disposes once the last in-flight handle is released. */
+  #retire(loaded: Loaded): Promise<void> {
+    if (loaded.retired) return Promise.resolve();
+    loaded.retired = true;
+    const done = (async () => {
+      if (loaded.inFlight > 0) await new Promise<void>((resolve) => (loaded.drained = resolve));
+      try {
+        loaded.servable.model.dispose();
+      } catch (err) {
+        this.#deps.logger?.error({ err, id: loaded.servable.id }, 'dispose failed');
+      }
+    })();
+    this.#retiring.add(done);
+    void done.finally(() => this.#retiring.delete(done));
+    return done;
+  }
+
+  #setState(
+    model: ModelEntry,
+    entry: VersionEntry,
+    state: VersionState,
+    err?: unknown,
+    loadSeconds?: number,
+  ): void {
+    entry.state = state;
+    entry.errorCode = err === undefined ? 'OK' : tfStatusCode(err);
+    entry.errorMessage = err === undefined ? '' : errorText(err);
+    const event: VersionEvent = {
+      model: model.config.name,
+      version: entry.version,
+      state,
+      errorCode: entry.errorCode,
+      errorMessage: entry.errorMessage,
+      ...(loadSeconds === undefined ? {} : { loadSeconds }),
+    };
+    for (const listener of this.#listeners) {
+      try {
+        listener(event);
+      } catch (e) {
+        this.#deps.logger?.error({ err: e }, 'version event listener threw');
+      }
+    }
   }
 }

@@ -1,7 +1,16 @@
 import type { ServingConfig } from '../config/serving-config.ts';
 import { CtrError } from '../errors/registry.ts';
-import type { CtrBatch, CtrUserRequest } from '../features/ctr-batch.ts';
+import {
+  buildCtrBatch,
+  ctrBatchInputs,
+  ctrHistoryLength,
+  topK,
+  validateCtrRequests,
+  type CtrBatch,
+  type CtrUserRequest,
+} from '../features/ctr-batch.ts';
 import type { HostTensor, SignatureSpec } from '../graph/model.ts';
+import { Batcher } from './batcher.ts';
 import type { ServableManager } from './manager.ts';
 import type { ServableId } from './servable.ts';
 import type { ServingMetrics } from './serving-metrics.ts';
@@ -31,8 +40,8 @@ export type PredictResult = {
 export type CtrPredictRequest = {
   readonly model?: string;
   readonly version?: number;
-  /** Raw user rows (validated here: ids, emptiness, limits). */
-  readonly requests: readonly CtrUserRequest[];
+  /** Raw user rows as parsed from JSON (validated here: ids, emptiness, limits). */
+  readonly requests: readonly CtrUserRequest[] | unknown;
   readonly topK?: number;
   /** Adds each candidate's logit to its result when the model has a `logit` output. */
   readonly explain?: boolean;
@@ -51,6 +60,8 @@ export type CtrPredictResult = {
   readonly batch: CtrBatch;
   /** All rows' probabilities, batch order (what onCtrScored receives). */
   readonly scores: Float32Array;
+  /** The validated requests (ids mapped to oov_id where the model says so). */
+  readonly requests: readonly CtrUserRequest[];
 };
 
 export type CtrScoredEvent = {
@@ -63,23 +74,137 @@ export type CtrScoredEvent = {
 export class PredictionService {
   /** Called by the HTTP layer after a CTR reply is sent (the shadow scorer plugs in here); must not throw. */
   onCtrScored?: (event: CtrScoredEvent) => void;
+  readonly #manager: ServableManager;
+  readonly #config: ServingConfig;
+  readonly #batcher: Batcher;
 
   constructor(manager: ServableManager, config: ServingConfig, deps: { metrics?: ServingMetrics } = {}) {
-    void manager;
-    void config;
-    void deps;
+    this.#manager = manager;
+    this.#config = config;
+    this.#batcher = new Batcher(
+      { ...config.batching, predictTimeoutMs: config.predictTimeoutMs },
+      { metrics: deps.metrics },
+    );
   }
 
-  predict(req: PredictRequest): Promise<PredictResult> {
-    return Promise.reject(new CtrError('CTR_ERR_MODEL_UNAVAILABLE', `${req.model}: being written`));
+  async predict(req: PredictRequest): Promise<PredictResult> {
+    const handle = this.#manager.acquire(req.model, req.version);
+    try {
+      const { servable } = handle;
+      const info = servable.model.info;
+      const signatureName = req.signatureName ?? info.defaultSignature;
+      const signature = info.signatures[signatureName];
+      if (!signature) {
+        throw new CtrError(
+          'CTR_ERR_SIGNATURE_NOT_FOUND',
+          `model "${req.model}" has no signature "${signatureName}" (it has ${Object.keys(info.signatures).join(', ')})`,
+        );
+      }
+      checkInputs(signature, req.inputs);
+      const outputs = await this.#batcher.run(servable, signatureName, req.inputs);
+      return { id: servable.id, outputs, signature };
+    } finally {
+      handle.release();
+    }
   }
 
-  predictCtr(req: CtrPredictRequest): Promise<CtrPredictResult> {
-    return Promise.reject(new CtrError('CTR_ERR_MODEL_UNAVAILABLE', `${String(req.model)}: being written`));
+  async predictCtr(req: CtrPredictRequest): Promise<CtrPredictResult> {
+    if (req.topK !== undefined && !(Number.isInteger(req.topK) && req.topK >= 0)) {
+      throw new CtrError(
+        'CTR_ERR_BAD_REQUEST',
+        `top_k must be an integer >= 0, got ${JSON.stringify(req.topK)}`,
+      );
+    }
+    const handle = this.#manager.acquire(req.model ?? this.#manager.defaultModel, req.version);
+    try {
+      const { servable } = handle;
+      const info = servable.model.info;
+      const signatureName = ctrSignatureName(info.signatures, info.defaultSignature);
+      const signature = info.signatures[signatureName]!;
+      const requests = validateCtrRequests(req.requests, info, {
+        maxUsers: this.#config.maxUsersPerRequest,
+        maxCandidates: this.#config.maxCandidatesPerRequest,
+      });
+      let historyLength = ctrHistoryLength(signature);
+      if (historyLength < 0) historyLength = Math.max(1, ...requests.map((r) => r.history.length));
+      const batch = buildCtrBatch(requests, historyLength);
+      const inputs = ctrBatchInputs(batch, {
+        history: signature.inputs.history!.dtype,
+        candidate: signature.inputs.candidate!.dtype,
+      });
+      const outputs = await this.#batcher.run(servable, signatureName, inputs);
+      const scores = toFloat32(outputs.ctr!, batch.rows, 'ctr');
+      const logits = req.explain && outputs.logit ? toFloat32(outputs.logit, batch.rows, 'logit') : undefined;
+      const results = requests.map((user, u): CtrResult => {
+        const start = batch.offsets[u]!;
+        const end = batch.offsets[u + 1]!;
+        const userScores = scores.subarray(start, end);
+        return {
+          ...(user.id === undefined ? {} : { id: user.id }),
+          scores: Array.from(userScores),
+          ...(req.topK === undefined ? {} : { top: topK(userScores, req.topK) }),
+          ...(logits ? { logits: Array.from(logits.subarray(start, end)) } : {}),
+        };
+      });
+      return { id: servable.id, results, batch, scores, requests };
+    } finally {
+      handle.release();
+    }
   }
 
   /** Stops taking requests (CTR_ERR_SHUTTING_DOWN) and waits for queued batches to finish. */
   stop(): Promise<void> {
-    return Promise.resolve();
+    return this.#batcher.stop();
+  }
+}
+
+/** The default signature when it is CTR-shaped, else the first one that is (CTR_ERR_NOT_CTR_MODEL if none). */
+function ctrSignatureName(signatures: Readonly<Record<string, SignatureSpec>>, defaultName: string): string {
+  const names = [defaultName, ...Object.keys(signatures).filter((n) => n !== defaultName)];
+  let firstError: unknown;
+  for (const name of names) {
+    const signature = signatures[name];
+    if (!signature) continue;
+    try {
+      ctrHistoryLength(signature);
+      return name;
+    } catch (err) {
+      firstError ??= err;
+    }
+  }
+  throw firstError ?? new CtrError('CTR_ERR_NOT_CTR_MODEL', 'the model has no signatures');
+}
+
+function toFloat32(t: HostTensor, rows: number, name: string): Float32Array {
+  if (t.values.length !== rows) {
+    throw new CtrError(
+      'CTR_ERR_EXECUTION',
+      `output "${name}" has ${t.values.length} values for ${rows} rows`,
+    );
+  }
+  return t.values instanceof Float32Array ? t.values : Float32Array.from(t.values as ArrayLike<number>);
+}
+
+/** Names, ranks, known dims, dtypes and value counts, so one bad request fails alone before it is batched. */
+export function checkInputs(signature: SignatureSpec, inputs: Readonly<Record<string, HostTensor>>): void {
+  const bad = (msg: string): never => {
+    throw new CtrError('CTR_ERR_INPUT_MISMATCH', `signature "${signature.name}": ${msg}`);
+  };
+  for (const name of Object.keys(inputs)) {
+    if (!(name in signature.inputs)) {
+      bad(`unknown input "${name}" (inputs are ${Object.keys(signature.inputs).join(', ')})`);
+    }
+  }
+  for (const [name, spec] of Object.entries(signature.inputs)) {
+    const t = inputs[name];
+    if (!t) return bad(`missing input "${name}"`);
+    if (t.dtype !== spec.dtype) bad(`input "${name}" is ${t.dtype}, the signature wants ${spec.dtype}`);
+    const size = t.shape.reduce((a, b) => a * b, 1);
+    if (t.values.length !== size) bad(`input "${name}" has ${t.values.length} values for shape [${t.shape}]`);
+    if (spec.shape !== null) {
+      const fits =
+        spec.shape.length === t.shape.length && spec.shape.every((d, i) => d < 0 || d === t.shape[i]);
+      if (!fits) bad(`input "${name}" has shape [${t.shape}], the signature wants [${spec.shape}]`);
+    }
   }
 }

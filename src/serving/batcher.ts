@@ -1,0 +1,308 @@
+import type { BatchingConfig } from '../config/serving-config.ts';
+import { CtrError, isCtrError } from '../errors/registry.ts';
+import type { HostTensor, SignatureSpec } from '../graph/model.ts';
+import type { Servable } from './servable.ts';
+import { noopServingMetrics, type ServingMetrics } from './serving-metrics.ts';
+import { concatRows, rowsOf, sliceRows } from './host-rows.ts';
+
+/**
+ * The batcher of TF Serving: concurrent predictions on the same servable and signature (and the same
+ * trailing input shapes) are merged along dim 0 into one model call, and the outputs are split back per request.
+ *
+ * Lifecycle: a request joins its queue's open batch, or opens a new one. A batch closes when it holds
+ * `maxBatchSize` rows; an open batch runs when a batch thread is free and it has waited `batchTimeoutMs`
+ * (while every thread is busy it keeps filling, which is where merging comes from under load). A request larger
+ * than `maxBatchSize`, or on a signature whose dim 0 is not a free batch dim, runs alone. When a queue already
+ * holds `maxEnqueuedBatches` batches the request is refused at once with CTR_ERR_QUEUE_FULL (load shedding);
+ * a request that waited over `predictTimeoutMs` for a thread fails with CTR_ERR_TIMEOUT. With batching
+ * disabled, requests run at once, at most `maxEnqueuedBatches` of them in flight.
+ *
+ * The caller keeps its servable acquired until `run` settles. Host arrays only: no tensors are held here.
+ * If a merged call fails, each request is retried alone so one bad request cannot fail its neighbours.
+ */
+
+export type BatcherConfig = BatchingConfig & { readonly predictTimeoutMs: number };
+
+type Item = {
+  readonly inputs: Readonly<Record<string, HostTensor>>;
+  readonly rows: number;
+  readonly enqueuedMs: number;
+  resolve(outputs: Record<string, HostTensor>): void;
+  reject(err: unknown): void;
+};
+
+type Batch = { readonly items: Item[]; rows: number; readonly openedMs: number };
+
+type Queue = {
+  readonly key: string;
+  readonly servable: Servable;
+  readonly signatureName: string;
+  open?: Batch;
+  readonly closed: Batch[];
+};
+
+export class Batcher {
+  readonly #config: BatcherConfig;
+  readonly #metrics: ServingMetrics;
+  readonly #queues = new Map<Servable, Map<string, Queue>>();
+  #running = 0;
+  #direct = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #timerDueMs = Infinity;
+  #stopping = false;
+  #idleWaiters: (() => void)[] = [];
+
+  constructor(config: BatcherConfig, deps: { metrics?: ServingMetrics } = {}) {
+    this.#config = config;
+    this.#metrics = deps.metrics ?? noopServingMetrics;
+  }
+
+  /** Batches waiting or running, over all queues (for tests and metrics). */
+  get pendingBatches(): number {
+    let n = this.#running;
+    for (const byKey of this.#queues.values()) {
+      for (const q of byKey.values()) n += q.closed.length + (q.open ? 1 : 0);
+    }
+    return n;
+  }
+
+  run(
+    servable: Servable,
+    signatureName: string,
+    inputs: Readonly<Record<string, HostTensor>>,
+  ): Promise<Record<string, HostTensor>> {
+    if (this.#stopping) {
+      this.#metrics.countShed('shutting_down');
+      return Promise.reject(new CtrError('CTR_ERR_SHUTTING_DOWN', 'the server is shutting down'));
+    }
+    if (!this.#config.enabled) return this.#runDirect(servable, signatureName, inputs);
+    const signature = servable.model.info.signatures[signatureName];
+    const rows = signature && batchable(signature) ? rowsOf(inputs) : undefined;
+    return new Promise((resolve, reject) => {
+      const item: Item = { inputs, rows: rows ?? 0, enqueuedMs: performance.now(), resolve, reject };
+      const key = rows === undefined ? undefined : queueKey(signatureName, inputs);
+      const q = this.#queue(servable, signatureName, key ?? `solo:${signatureName}`);
+      if (!this.#enqueue(q, item, rows === undefined || rows >= this.#config.maxBatchSize)) {
+        this.#metrics.countShed('queue_full');
+        reject(
+          new CtrError(
+            'CTR_ERR_QUEUE_FULL',
+            `${servable.id.name} version ${servable.id.version}: ${this.#config.maxEnqueuedBatches} batches ` +
+              'are already queued; retry later',
+          ),
+        );
+        return;
+      }
+      this.#schedule();
+    });
+  }
+
+  /** Refuses new requests (CTR_ERR_SHUTTING_DOWN) and resolves once every queued batch has run. */
+  stop(): Promise<void> {
+    this.#stopping = true;
+    return this.#whenIdle();
+  }
+
+  #whenIdle(): Promise<void> {
+    if (this.pendingBatches === 0 && this.#direct === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  #notifyIfIdle(): void {
+    if (this.pendingBatches > 0 || this.#direct > 0) return;
+    for (const resolve of this.#idleWaiters.splice(0)) resolve();
+  }
+
+  async #runDirect(
+    servable: Servable,
+    signatureName: string,
+    inputs: Readonly<Record<string, HostTensor>>,
+  ): Promise<Record<string, HostTensor>> {
+    if (this.#direct >= this.#config.maxEnqueuedBatches) {
+      this.#metrics.countShed('queue_full');
+      throw new CtrError(
+        'CTR_ERR_QUEUE_FULL',
+        `${this.#config.maxEnqueuedBatches} predictions are already running; retry later`,
+      );
+    }
+    this.#direct++;
+    try {
+      return await this.#call(servable, signatureName, inputs, rowsOf(inputs) ?? 1);
+    } finally {
+      this.#direct--;
+      this.#notifyIfIdle();
+    }
+  }
+
+  #queue(servable: Servable, signatureName: string, key: string): Queue {
+    let byKey = this.#queues.get(servable);
+    if (!byKey) this.#queues.set(servable, (byKey = new Map()));
+    let q = byKey.get(key);
+    if (!q) byKey.set(key, (q = { key, servable, signatureName, closed: [] }));
+    return q;
+  }
+
+  #enqueue(q: Queue, item: Item, alone: boolean): boolean {
+    const max = this.#config.maxBatchSize;
+    if (!alone && q.open && q.open.rows + item.rows <= max) {
+      q.open.items.push(item);
+      q.open.rows += item.rows;
+      if (q.open.rows >= max) this.#close(q);
+      return true;
+    }
+    if (q.open && !alone) this.#close(q);
+    if (q.closed.length + (q.open ? 1 : 0) >= this.#config.maxEnqueuedBatches) {
+      this.#dropIfEmpty(q);
+      return false;
+    }
+    const batch: Batch = { items: [item], rows: item.rows, openedMs: item.enqueuedMs };
+    if (alone || item.rows >= max) q.closed.push(batch);
+    else q.open = batch;
+    return true;
+  }
+
+  #close(q: Queue): void {
+    if (q.open) q.closed.push(q.open);
+    q.open = undefined;
+  }
+
+  #dropIfEmpty(q: Queue): void {
+    if (q.open || q.closed.length > 0) return;
+    const byKey = this.#queues.get(q.servable);
+    byKey?.delete(q.key);
+    if (byKey?.size === 0) this.#queues.delete(q.servable);
+  }
+
+  #schedule(): void {
+    while (this.#running < this.#config.numBatchThreads) {
+      const now = performance.now();
+      let best: { q: Queue; batch: Batch } | undefined;
+      let nextDueMs = Infinity;
+      for (const byKey of this.#queues.values()) {
+        for (const q of byKey.values()) {
+          const head = q.closed[0];
+          if (head && (!best || head.openedMs < best.batch.openedMs)) best = { q, batch: head };
+          if (!head && q.open) {
+            const dueMs = q.open.openedMs + this.#config.batchTimeoutMs;
+            if (dueMs <= now && (!best || q.open.openedMs < best.batch.openedMs)) best = { q, batch: q.open };
+            else if (dueMs > now) nextDueMs = Math.min(nextDueMs, dueMs);
+          }
+        }
+      }
+      if (!best) {
+        this.#armTimer(nextDueMs);
+        return;
+      }
+      const { q, batch } = best;
+      if (q.open === batch) q.open = undefined;
+      else q.closed.shift();
+      this.#dropIfEmpty(q);
+      this.#running++;
+      void this.#execute(q, batch).finally(() => {
+        this.#running--;
+        this.#schedule();
+        this.#notifyIfIdle();
+      });
+    }
+  }
+
+  #armTimer(dueMs: number): void {
+    if (dueMs === Infinity || (this.#timer && this.#timerDueMs <= dueMs)) return;
+    clearTimeout(this.#timer);
+    this.#timerDueMs = dueMs;
+    this.#timer = setTimeout(
+      () => {
+        this.#timer = undefined;
+        this.#timerDueMs = Infinity;
+        this.#schedule();
+      },
+      Math.max(0, dueMs - performance.now()),
+    );
+  }
+
+  async #execute(q: Queue, batch: Batch): Promise<void> {
+    const startMs = performance.now();
+    const live: Item[] = [];
+    for (const item of batch.items) {
+      if (startMs - item.enqueuedMs > this.#config.predictTimeoutMs) {
+        this.#metrics.countShed('timeout');
+        item.reject(
+          new CtrError(
+            'CTR_ERR_TIMEOUT',
+            `waited over ${this.#config.predictTimeoutMs} ms for a batch thread`,
+          ),
+        );
+      } else {
+        this.#metrics.observeQueueWait((startMs - item.enqueuedMs) / 1000);
+        live.push(item);
+      }
+    }
+    if (live.length === 0) return;
+    if (live.length === 1) {
+      await this.#runOne(q, live[0]!);
+      return;
+    }
+    const rows = live.reduce((n, item) => n + item.rows, 0);
+    let outputs: Record<string, HostTensor>;
+    try {
+      const merged = concatRows(live.map((item) => item.inputs));
+      outputs = await this.#call(q.servable, q.signatureName, merged, rows);
+    } catch {
+      for (const item of live) await this.#runOne(q, item);
+      return;
+    }
+    if (!Object.values(outputs).every((t) => t.shape[0] === rows)) {
+      for (const item of live) await this.#runOne(q, item); // an output without a batch dim: cannot split
+      return;
+    }
+    let offset = 0;
+    for (const item of live) {
+      item.resolve(sliceRows(outputs, offset, item.rows));
+      offset += item.rows;
+    }
+  }
+
+  async #runOne(q: Queue, item: Item): Promise<void> {
+    try {
+      item.resolve(await this.#call(q.servable, q.signatureName, item.inputs, item.rows || 1));
+    } catch (err) {
+      item.reject(err);
+    }
+  }
+
+  async #call(
+    servable: Servable,
+    signatureName: string,
+    inputs: Readonly<Record<string, HostTensor>>,
+    rows: number,
+  ): Promise<Record<string, HostTensor>> {
+    const t0 = performance.now();
+    let outputs: Record<string, HostTensor>;
+    try {
+      outputs = await servable.model.predictHost(inputs, signatureName);
+    } catch (err) {
+      if (isCtrError(err)) throw err;
+      throw new CtrError('CTR_ERR_EXECUTION', `${servable.id.name}: ${(err as Error)?.message ?? err}`, {
+        cause: err,
+      });
+    }
+    this.#metrics.observeInference(servable.id, (performance.now() - t0) / 1000, rows);
+    return outputs;
+  }
+}
+
+/** Merging is safe only when dim 0 of every input and output is a free batch dim. */
+export function batchable(signature: SignatureSpec): boolean {
+  const free = (shape: readonly number[] | null) => shape !== null && shape.length >= 1 && shape[0]! < 0;
+  return (
+    Object.values(signature.inputs).every((s) => free(s.shape)) &&
+    Object.values(signature.outputs).every((s) => s.shape === null || free(s.shape))
+  );
+}
+
+function queueKey(signatureName: string, inputs: Readonly<Record<string, HostTensor>>): string {
+  const parts = Object.keys(inputs)
+    .sort()
+    .map((k) => `${k}:${inputs[k]!.dtype}:${inputs[k]!.shape.slice(1).join('x')}`);
+  return `${signatureName}|${parts.join(',')}`;
+}
