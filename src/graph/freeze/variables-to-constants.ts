@@ -1,0 +1,121 @@
+import { CtrError } from '../../errors/registry.ts';
+import { DataType, type NodeDef, type TrackableObjectGraph } from '../proto/types.ts';
+import { dtypeName, valuesToTensorProto, type DecodedTensor } from '../tensor/tensor-values.ts';
+
+/** What freezing needs of a checkpoint (the TensorBundle of src/graph/bundle satisfies it). */
+export type Checkpoint = {
+  has(key: string): boolean;
+  read(key: string): DecodedTensor;
+  readonly objectGraph?: TrackableObjectGraph;
+};
+
+export const TF1_VARIABLE_OPS = new Set(['VariableV2', 'Variable']);
+export const VARIABLE_OPS = new Set([...TF1_VARIABLE_OPS, 'VarHandleOp']);
+
+const dec = new TextDecoder();
+
+/**
+ * Replaces variables by constants holding their checkpoint values: VariableV2/Variable (checkpoint key = node
+ * name) and VarHandleOp (key from the checkpoint's TrackableObjectGraph, whose VARIABLE_VALUE attributes map a
+ * variable's full name, i.e. its shared_name, to its key; else the shared_name, else the node name) become Const;
+ * ReadVariableOp becomes Identity; ResourceGather becomes GatherV2 on axis 0.
+ * Failures: CTR_ERR_NOT_FROZEN (variables and no checkpoint), CTR_ERR_MISSING_VARIABLE (key absent),
+ * CTR_ERR_INVALID_GRAPH (checkpoint value of the wrong dtype).
+ */
+export function variablesToConstants(
+  nodes: readonly NodeDef[],
+  checkpoint: Checkpoint | undefined,
+  where: { source: string; checkpoint?: string },
+): NodeDef[] {
+  const variables = nodes.filter((n) => VARIABLE_OPS.has(n.op));
+  if (variables.length === 0) return [...nodes];
+  if (!checkpoint) {
+    throw new CtrError(
+      'CTR_ERR_NOT_FROZEN',
+      `${where.source} reads ${variables.length} variable(s) (${variables
+        .slice(0, 5)
+        .map((v) => v.name)
+        .join(
+          ', ',
+        )}) and has no checkpoint: freeze it first (ctr-serve freeze, or TensorFlow's convert_variables_to_constants)`,
+    );
+  }
+  const keyOf = checkpointKeys(checkpoint.objectGraph);
+  const out: NodeDef[] = [];
+  for (const node of nodes) {
+    if (VARIABLE_OPS.has(node.op)) {
+      const shared = node.attr.shared_name?.s ? dec.decode(node.attr.shared_name.s) : '';
+      const candidates = TF1_VARIABLE_OPS.has(node.op)
+        ? [node.name, shared]
+        : [keyOf.get(shared), keyOf.get(node.name), shared, node.name];
+      const key = candidates.find((k): k is string => !!k && checkpoint.has(k));
+      if (key === undefined) {
+        throw new CtrError(
+          'CTR_ERR_MISSING_VARIABLE',
+          `variable ${node.name}${shared && shared !== node.name ? ` (shared_name ${shared})` : ''} is not in the checkpoint ${where.checkpoint ?? '(unnamed)'}`,
+        );
+      }
+      const value = checkpoint.read(key);
+      const dtype = node.attr.dtype?.type ?? value.dtype;
+      if (value.dtype !== dtype) {
+        throw new CtrError(
+          'CTR_ERR_INVALID_GRAPH',
+          `variable ${node.name} is ${dtypeName(dtype)} but checkpoint key ${key} holds ${dtypeName(value.dtype)}`,
+        );
+      }
+      out.push({
+        name: node.name,
+        op: 'Const',
+        input: [],
+        attr: { dtype: { type: dtype }, value: { tensor: valuesToTensorProto(value) } },
+      });
+    } else if (node.op === 'ReadVariableOp') {
+      out.push({
+        name: node.name,
+        op: 'Identity',
+        input: node.input,
+        attr: { T: { type: node.attr.dtype?.type ?? DataType.DT_FLOAT } },
+      });
+    } else if (node.op === 'ResourceGather') {
+      const axis = `${node.name}/axis`;
+      out.push({
+        name: axis,
+        op: 'Const',
+        input: [],
+        attr: {
+          dtype: { type: DataType.DT_INT32 },
+          value: {
+            tensor: { dtype: DataType.DT_INT32, tensorShape: { dim: [], unknownRank: false }, intVal: [0] },
+          },
+        },
+      });
+      out.push({
+        name: node.name,
+        op: 'GatherV2',
+        input: [...node.input.filter((i) => !i.startsWith('^')), axis],
+        attr: {
+          Tparams: { type: node.attr.dtype?.type ?? DataType.DT_FLOAT },
+          Tindices: node.attr.Tindices ?? { type: DataType.DT_INT32 },
+          Taxis: { type: DataType.DT_INT32 },
+          batch_dims: { i: node.attr.batch_dims?.i ?? 0 },
+        },
+      });
+    } else {
+      out.push(node);
+    }
+  }
+  return out;
+}
+
+/** fullName (the variable's shared_name) → checkpoint key, from the TF2 checkpoint's object graph. */
+function checkpointKeys(graph: TrackableObjectGraph | undefined): Map<string, string> {
+  const keys = new Map<string, string>();
+  for (const node of graph?.nodes ?? []) {
+    for (const a of node.attributes ?? []) {
+      if (a.name !== 'VARIABLE_VALUE' || !a.fullName) continue;
+      keys.set(a.fullName, a.checkpointKey);
+      keys.set(a.fullName.replace(/:0$/, ''), a.checkpointKey);
+    }
+  }
+  return keys;
+}

@@ -1,0 +1,73 @@
+import { json as arithmetic } from '@tensorflow/tfjs-converter/dist/operations/op_list/arithmetic.js';
+import { json as basicMath } from '@tensorflow/tfjs-converter/dist/operations/op_list/basic_math.js';
+import { json as control } from '@tensorflow/tfjs-converter/dist/operations/op_list/control.js';
+import { json as convolution } from '@tensorflow/tfjs-converter/dist/operations/op_list/convolution.js';
+import { json as creation } from '@tensorflow/tfjs-converter/dist/operations/op_list/creation.js';
+import { json as dynamic } from '@tensorflow/tfjs-converter/dist/operations/op_list/dynamic.js';
+import { json as evaluation } from '@tensorflow/tfjs-converter/dist/operations/op_list/evaluation.js';
+import { json as graph } from '@tensorflow/tfjs-converter/dist/operations/op_list/graph.js';
+import { json as hashTable } from '@tensorflow/tfjs-converter/dist/operations/op_list/hash_table.js';
+import { json as image } from '@tensorflow/tfjs-converter/dist/operations/op_list/image.js';
+import { json as logical } from '@tensorflow/tfjs-converter/dist/operations/op_list/logical.js';
+import { json as matrices } from '@tensorflow/tfjs-converter/dist/operations/op_list/matrices.js';
+import { json as normalization } from '@tensorflow/tfjs-converter/dist/operations/op_list/normalization.js';
+import { json as reduction } from '@tensorflow/tfjs-converter/dist/operations/op_list/reduction.js';
+import { json as sliceJoin } from '@tensorflow/tfjs-converter/dist/operations/op_list/slice_join.js';
+import { json as sparse } from '@tensorflow/tfjs-converter/dist/operations/op_list/sparse.js';
+import { json as spectral } from '@tensorflow/tfjs-converter/dist/operations/op_list/spectral.js';
+import { json as string } from '@tensorflow/tfjs-converter/dist/operations/op_list/string.js';
+import { json as transformation } from '@tensorflow/tfjs-converter/dist/operations/op_list/transformation.js';
+import type { GraphDef } from '../proto/types.ts';
+
+/**
+ * The TensorFlow ops tfjs-converter's GraphModel can execute: the converter's own op catalogue (the same lists
+ * its OperationMapper loads), read rather than copied so it follows the installed tfjs version.
+ */
+export const TFJS_OPS: ReadonlySet<string> = new Set(
+  [
+    arithmetic,
+    basicMath,
+    control,
+    convolution,
+    creation,
+    dynamic,
+    evaluation,
+    graph,
+    hashTable,
+    image,
+    logical,
+    matrices,
+    normalization,
+    reduction,
+    sliceJoin,
+    sparse,
+    spectral,
+    string,
+    transformation,
+  ].flatMap((list) => list.map((op) => op.tfOpName)),
+);
+
+/** Ops GraphModel.execute refuses (control flow, dynamic shapes, tables): such graphs need executeAsync. */
+export const ASYNC_OPS: ReadonlySet<string> = new Set(
+  [control, dynamic, hashTable].flatMap((l) => l.map((op) => op.tfOpName)),
+);
+
+/** Each op of `g` tfjs cannot run, with the nodes that use it, sorted by op name. */
+export function unsupportedOps(g: GraphDef): { op: string; nodes: string[] }[] {
+  const byOp = new Map<string, string[]>();
+  for (const n of g.node) {
+    if (TFJS_OPS.has(n.op)) continue;
+    byOp.set(n.op, [...(byOp.get(n.op) ?? []), n.name]);
+  }
+  return [...byOp].sort(([a], [b]) => a.localeCompare(b)).map(([op, nodes]) => ({ op, nodes }));
+}
+
+/** "ParseExampleV2 (ParseExample/ParseExampleV2), Foo (a, b, +3 more)" */
+export function describeUnsupported(list: { op: string; nodes: string[] }[]): string {
+  return list
+    .map(
+      ({ op, nodes }) =>
+        `${op} (${nodes.slice(0, 3).join(', ')}${nodes.length > 3 ? `, +${nodes.length - 3} more` : ''})`,
+    )
+    .join(', ');
+}
