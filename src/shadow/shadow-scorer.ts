@@ -1,4 +1,5 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import type { CtrBatch, CtrUserRequest } from '../features/ctr-batch.ts';
 import type { ServableId } from '../serving/servable.ts';
 import type { AgreementStats } from './agreement.ts';
 import { windowStats } from './agreement-window.ts';
@@ -19,11 +20,7 @@ import type { ShadowMetrics } from './shadow-metrics.ts';
  *
  * Tensors: events carry host arrays only; `runTeacher` owns and disposes any tensors it makes.
  */
-export type ShadowRequest = {
-  readonly id?: string;
-  readonly history: readonly number[];
-  readonly candidates: readonly number[];
-};
+export type ShadowRequest = CtrUserRequest;
 
 /** What the CTR route hands over after its reply (PredictionService's onCtrScored event). */
 export type ShadowEvent = {
@@ -32,7 +29,7 @@ export type ShadowEvent = {
   readonly scores: ArrayLike<number>;
   readonly requests: readonly ShadowRequest[];
   /** The student's input tensors (CtrBatch); a runner may replay them when the teacher's shapes match. */
-  readonly batch?: unknown;
+  readonly batch?: CtrBatch;
 };
 
 /** Runs `teacher` on the event's requests and returns its probabilities in the same order as event.scores. */
