@@ -1,5 +1,5 @@
 import { DataType, type GraphDef, type NodeDef } from '../proto/types.ts';
-import { readConst } from './const-nodes.ts';
+import { float32Const, readConst } from './const-nodes.ts';
 import { GraphIndex, attrString, parseInput, stringListAttr } from './graph-index.ts';
 import { staticShape } from './static-shape.ts';
 
@@ -16,11 +16,14 @@ const FUSABLE_ACTIVATIONS = new Set(['Relu', 'Relu6', 'Elu', 'Sigmoid', 'LeakyRe
  */
 export function fuseMatMul(graph: GraphDef, keep: ReadonlySet<string> = new Set()): GraphDef {
   const g = new GraphIndex(graph);
+  const transposed = new Map<string, string>();
   let changed = false;
   for (const matmul of g.nodes()) {
     if (matmul.op !== 'MatMul' || matmul.attr.T?.type !== DataType.DT_FLOAT) continue;
-    const [a, b, ...rest] = matmul.input;
-    if (!a || !b || rest.length > 0 || keep.has(matmul.name)) continue;
+    const [a, b0, ...rest] = matmul.input;
+    if (!a || !b0 || rest.length > 0 || keep.has(matmul.name) || matmul.attr.transpose_a?.b) continue;
+    const b = matmul.attr.transpose_b?.b ? transposedConst(g, b0, transposed) : b0;
+    if (!b) continue;
     const bias = soleReader(g, matmul.name);
     const biasRef = bias && biasOperand(g, bias, matmul);
     if (!bias || !biasRef) continue;
@@ -38,8 +41,8 @@ export function fuseMatMul(graph: GraphDef, keep: ReadonlySet<string> = new Set(
       device: matmul.device,
       attr: {
         T: { type: DataType.DT_FLOAT },
-        transpose_a: { b: matmul.attr.transpose_a?.b ?? false },
-        transpose_b: { b: matmul.attr.transpose_b?.b ?? false },
+        transpose_a: { b: false },
+        transpose_b: { b: false },
         fused_ops: stringListAttr(fusedOps),
         num_args: { i: 1 },
         epsilon: { f: 0 },
@@ -51,7 +54,30 @@ export function fuseMatMul(graph: GraphDef, keep: ReadonlySet<string> = new Set(
     g.remove(matmul.name);
     changed = true;
   }
-  return changed ? g.build() : graph;
+  if (!changed) return graph;
+  g.pruneOrphans(keep);
+  return g.build();
+}
+
+/**
+ * tfjs-wasm 4.22's fused matmul adds the bias wrongly when either operand is transposed (its output differs
+ * from MatMul+BiasAdd by O(1) for batch > 1; checked in fuse-matmul.test.ts), so a transposed constant weight is
+ * transposed once here instead, and a MatMul with any other transposed operand is not fused.
+ */
+function transposedConst(g: GraphIndex, ref: string, cache: Map<string, string>): string | undefined {
+  const hit = cache.get(ref);
+  if (hit) return hit;
+  let producer = g.producer(ref);
+  while (producer?.op === 'Identity') producer = g.producer(producer.input[0]);
+  const value = readConst(producer);
+  if (!producer || !value || value.dtype !== DataType.DT_FLOAT || value.shape.length !== 2) return undefined;
+  const [rows, cols] = value.shape;
+  const out = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++)
+    for (let c = 0; c < cols; c++) out[c * rows + r] = value.values[r * cols + c];
+  const name = g.add(float32Const(g.freshName(`${producer.name}/transposed`), out, [cols, rows]));
+  cache.set(ref, name);
+  return name;
 }
 
 /** The one node reading output 0 of `name`, when there is exactly one reader and it reads only that. */
