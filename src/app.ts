@@ -9,10 +9,13 @@ import { loadOpenApiDocument, openApiPath, registerOpenApi } from './http/openap
 import { registerCtrRoutes } from './http/routes/ctr.ts';
 import { registerHealthRoutes } from './http/routes/health.ts';
 import { registerMetricsRoutes } from './http/routes/metrics.ts';
+import { registerShadowRoutes } from './http/routes/shadow.ts';
 import { registerTfServingRoutes } from './http/routes/tf-serving.ts';
 import { Metrics } from './metrics/metrics.ts';
 import { ServableManager } from './serving/manager.ts';
 import { PredictionService } from './serving/prediction-service.ts';
+import { ShadowService } from './shadow/shadow-service.ts';
+import type { ShadowPairSnapshot } from './shadow/shadow-pair.ts';
 
 /**
  * Builds the HTTP service and never listens (`ctr-serve serve` and tests call listen/inject). It owns the
@@ -65,6 +68,15 @@ export async function buildApp(config: ServingConfig, deps: AppDeps = {}): Promi
   const service = new PredictionService(manager, config, { metrics });
   const link = deps.link ?? localLink();
   link.provide('metrics', () => metrics.registry.getMetricsAsJSON());
+  const shadow = new ShadowService(config, {
+    manager,
+    predictions: service,
+    registry: metrics.registry,
+    logger: app.log,
+    workerSnapshots: () => link.collect('shadow') as Promise<ShadowPairSnapshot[][]>,
+  });
+  link.provide('shadow', () => shadow.scorer.snapshot());
+  service.onCtrScored = (event) => shadow.offer(event);
   app.decorate('ctr', { config, metrics, manager, service, link });
 
   app.removeAllContentTypeParsers();
@@ -92,6 +104,7 @@ export async function buildApp(config: ServingConfig, deps: AppDeps = {}): Promi
     closing = true;
   });
   app.addHook('onClose', async () => {
+    await shadow.stop();
     await service.stop();
     await manager.stop();
   });
@@ -101,7 +114,8 @@ export async function buildApp(config: ServingConfig, deps: AppDeps = {}): Promi
   registerHealthRoutes(app, manager);
   registerMetricsRoutes(app, deps.metricsSource ?? metrics);
   registerTfServingRoutes(app, manager, service);
-  registerCtrRoutes(app, service);
+  registerCtrRoutes(app, service, shadow);
+  registerShadowRoutes(app, shadow);
 
   try {
     await manager.start();

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { CtrError } from '../../errors/registry.ts';
 import type { CtrUserRequest } from '../../features/ctr-batch.ts';
 import type { CtrPredictResult, PredictionService } from '../../serving/prediction-service.ts';
+import type { Explanation, ShadowService } from '../../shadow/shadow-service.ts';
 import { formatNumber } from '../json-writer.ts';
 
 /**
@@ -18,7 +19,11 @@ const scored = new WeakMap<
   { result: CtrPredictResult; requests: readonly CtrUserRequest[] }
 >();
 
-export function registerCtrRoutes(app: FastifyInstance, service: PredictionService): void {
+export function registerCtrRoutes(
+  app: FastifyInstance,
+  service: PredictionService,
+  shadow?: Pick<ShadowService, 'checkExplain' | 'explain'>,
+): void {
   const handler = async (request: FastifyRequest<{ Params: { model?: string } }>, reply: FastifyReply) => {
     const body = request.body as Body;
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
@@ -30,6 +35,7 @@ export function registerCtrRoutes(app: FastifyInstance, service: PredictionServi
     if (body.explain !== undefined && typeof body.explain !== 'boolean') {
       throw new CtrError('CTR_ERR_BAD_REQUEST', '"explain" must be true or false');
     }
+    if (body.explain === true) shadow?.checkExplain(request.params.model, body.requests);
     const result = await service.predictCtr({
       model: request.params.model,
       version,
@@ -37,8 +43,11 @@ export function registerCtrRoutes(app: FastifyInstance, service: PredictionServi
       topK,
       explain: body.explain === true,
     });
+    // explain: the teacher's scores, synchronously (shadow-service.ts limits the size).
+    const explained =
+      body.explain === true ? await shadow?.explain(result, body.requests as CtrUserRequest[]) : undefined;
     scored.set(request, { result, requests: body.requests as CtrUserRequest[] });
-    return reply.type('application/json').send(encodeCtrResponse(result));
+    return reply.type('application/json').send(encodeCtrResponse(result, explained));
   };
   const afterReply = async (request: FastifyRequest) => {
     const entry = scored.get(request);
@@ -60,16 +69,18 @@ export function registerCtrRoutes(app: FastifyInstance, service: PredictionServi
 }
 
 /** JSON text of the response; scores are float32 and print with the digits that round-trip them. */
-export function encodeCtrResponse(result: CtrPredictResult): string {
-  const users = result.results.map((r) => {
+export function encodeCtrResponse(result: CtrPredictResult, explained?: Explanation): string {
+  const users = result.results.map((r, u) => {
     let s = r.id === undefined ? '{' : `{"id":${JSON.stringify(r.id)},`;
     s += `"scores":${numbers(r.scores)}`;
     if (r.top) s += `,"top":[${r.top.join(',')}]`;
     if (r.logits) s += `,"logits":${numbers(r.logits)}`;
+    if (explained) s += `,"teacher_scores":${numbers(explained.scores[u]!)}`;
     return `${s}}`;
   });
   const model = JSON.stringify({ name: result.id.name, version: String(result.id.version) });
-  return `{"model":${model},"results":[${users.join(',')}]}`;
+  const teacher = explained ? `,"teacher":${JSON.stringify(explained.teacher)}` : '';
+  return `{"model":${model}${teacher},"results":[${users.join(',')}]}`;
 }
 
 function numbers(values: readonly number[]): string {
