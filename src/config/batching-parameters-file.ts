@@ -58,7 +58,7 @@ function fromJson(text: string, bad: (msg: string) => never): [string, string][]
 // `{ value: N }`, which is how TF Serving's own examples write them).
 function fromTextProto(text: string, bad: (msg: string) => never): [string, string][] {
   const stripped = text.replace(/#[^\n]*/g, '');
-  const entry = /([A-Za-z_]+)\s*(?::\s*("?[^\s{}"]+"?)|\{\s*value\s*:\s*("?[^\s{}"]+"?)\s*\})/gy;
+  const entry = /([A-Za-z_]+)\s*(?::\s*("?[^\s{},;"]+"?)|\{\s*value\s*:\s*("?[^\s{},;"]+"?)\s*\})/gy;
   const out: [string, string][] = [];
   let pos = 0;
   for (;;) {
