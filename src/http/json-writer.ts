@@ -7,6 +7,7 @@ import type { HostTensor } from '../graph/model.ts';
  * JSON.stringify would turn those into null and print float32 values as doubles, hence this writer.
  */
 export function formatNumber(value: number, float32: boolean): string {
+  if (value === 0) return Object.is(value, -0) ? '-0' : '0';
   if (Number.isFinite(value)) return float32 ? String(+value.toPrecision(9)) : String(value);
   return Number.isNaN(value) ? 'NaN' : value > 0 ? 'Infinity' : '-Infinity';
 }

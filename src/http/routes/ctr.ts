@@ -1,6 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { CtrError } from '../../errors/registry.ts';
-import type { CtrUserRequest } from '../../features/ctr-batch.ts';
 import type { CtrPredictResult, PredictionService } from '../../serving/prediction-service.ts';
 import type { Explanation, ShadowService } from '../../shadow/shadow-service.ts';
 import { formatNumber } from '../json-writer.ts';
@@ -14,10 +13,7 @@ import { formatNumber } from '../json-writer.ts';
  */
 type Body = { requests?: unknown; top_k?: unknown; explain?: unknown; version?: unknown };
 
-const scored = new WeakMap<
-  FastifyRequest,
-  { result: CtrPredictResult; requests: readonly CtrUserRequest[] }
->();
+const scored = new WeakMap<FastifyRequest, CtrPredictResult>();
 
 export function registerCtrRoutes(
   app: FastifyInstance,
@@ -39,23 +35,22 @@ export function registerCtrRoutes(
     const result = await service.predictCtr({
       model: request.params.model,
       version,
-      requests: body.requests as CtrUserRequest[],
+      requests: body.requests,
       topK,
       explain: body.explain === true,
     });
     // explain: the teacher's scores, synchronously (shadow-service.ts limits the size).
-    const explained =
-      body.explain === true ? await shadow?.explain(result, body.requests as CtrUserRequest[]) : undefined;
-    scored.set(request, { result, requests: body.requests as CtrUserRequest[] });
+    const explained = body.explain === true ? await shadow?.explain(result, result.requests) : undefined;
+    scored.set(request, result);
     return reply.type('application/json').send(encodeCtrResponse(result, explained));
   };
   const afterReply = async (request: FastifyRequest) => {
-    const entry = scored.get(request);
-    if (!entry || !service.onCtrScored) return;
+    const result = scored.get(request);
+    if (!result || !service.onCtrScored) return;
     scored.delete(request);
     try {
-      const { result, requests } = entry;
-      service.onCtrScored({ id: result.id, batch: result.batch, scores: result.scores, requests });
+      const { id, batch, scores, requests } = result;
+      service.onCtrScored({ id, batch, scores, requests });
     } catch (err) {
       request.log.error({ err }, 'onCtrScored hook failed');
     }
