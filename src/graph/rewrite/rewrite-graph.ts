@@ -1,5 +1,6 @@
 import type { GraphDef } from '../proto/types.ts';
 import { rewriteEmbeddingBags } from './embedding-bag.ts';
+import { rewriteEmbeddingLookups } from './embedding-lookup.ts';
 import { fuseMatMul } from './fuse-matmul.ts';
 import { normalizeGather } from './normalize-gather.ts';
 
@@ -13,12 +14,12 @@ export type RewriteOptions = {
   readonly passes?: Partial<Record<RewritePass, boolean>>;
 };
 
-export type RewritePass = 'normalizeGather' | 'embeddingBag' | 'fuseMatMul';
+export type RewritePass = 'normalizeGather' | 'embeddingBag' | 'embeddingLookup' | 'fuseMatMul';
 
 /**
  * Load-time speed rewrites of a frozen GraphDef (DESIGN §3), applied by loadModel before tfjs sees the graph:
- * gather variants → GatherV2, embedding bags → SparseSegmentMean/Sum, MatMul+BiasAdd(+activation) →
- * _FusedMatMul. Each pass computes the same values as the graph it was given (tests run both through tfjs and
+ * gather variants → GatherV2, embedding bags → SparseSegmentMean/Sum, other embedding lookups →
+ * SparseSegmentSum, MatMul+BiasAdd(+activation) → _FusedMatMul. Each pass computes the same values as the graph it was given (tests run both through tfjs and
  * compare within 1e-5), keeps the names of nodes others read, and leaves whatever it does not recognise alone.
  *
  * Pure: the result is a new GraphDef; the argument is not mutated (large tensor bytes are shared, read-only).
@@ -30,6 +31,7 @@ export function rewriteGraph(graph: GraphDef, options: RewriteOptions = {}): Gra
   let g = graph;
   if (on('normalizeGather')) g = normalizeGather(g);
   if (on('embeddingBag')) g = rewriteEmbeddingBags(g);
+  if (on('embeddingLookup')) g = rewriteEmbeddingLookups(g);
   if (on('fuseMatMul')) g = fuseMatMul(g, keep);
   return g;
 }

@@ -47,12 +47,12 @@ function jsonAttr(v: AttrValue): unknown {
   return v;
 }
 
-/** Runs `graph` on host inputs and returns host outputs; every tensor is disposed. */
+/** Runs `graph` on host inputs and returns host outputs (values with their shape); every tensor is disposed. */
 export async function runGraph(
   graph: GraphDef,
   feeds: Record<string, { values: Int32Array | Float32Array; shape: number[] }>,
   outputs: string[],
-): Promise<Float32Array[]> {
+): Promise<(Float32Array & { shape: number[] })[]> {
   const model = toGraphModel(graph);
   try {
     const inputs: Record<string, tf.Tensor> = {};
@@ -63,7 +63,9 @@ export async function runGraph(
       const out = model.execute(inputs, outputs);
       const list = Array.isArray(out) ? out : [out];
       try {
-        return await Promise.all(list.map(async (t) => Float32Array.from(await t.data())));
+        return await Promise.all(
+          list.map(async (t) => Object.assign(Float32Array.from(await t.data()), { shape: t.shape })),
+        );
       } finally {
         tf.dispose(list);
       }
