@@ -192,7 +192,11 @@ export type TrackableObjectGraph = {
 };
 
 /** tensor_bundle.proto */
-export type BundleHeaderProto = { numShards: number; endianness: number; version?: { producer: number } };
+export type BundleHeaderProto = {
+  numShards: number;
+  endianness: number;
+  version?: { producer: number; minConsumer?: number; badConsumers?: number[] };
+};
 export type BundleEntryProto = {
   dtype: number;
   shape?: TensorShapeProto;
