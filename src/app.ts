@@ -42,6 +42,8 @@ export type AppContext = {
   readonly service: PredictionService;
   /** Gathers a kind of per-process state over every worker (`link.collect('shadow')`). */
   readonly link: ClusterLink;
+  /** Every route the app serves (method, Fastify URL), HEAD and Swagger UI's hidden ones excluded. */
+  readonly routes: readonly { readonly method: string; readonly url: string }[];
 };
 
 declare module 'fastify' {
@@ -77,7 +79,14 @@ export async function buildApp(config: ServingConfig, deps: AppDeps = {}): Promi
   });
   link.provide('shadow', () => shadow.scorer.snapshot());
   service.onCtrScored = (event) => shadow.offer(event);
-  app.decorate('ctr', { config, metrics, manager, service, link });
+  const routes: { method: string; url: string }[] = [];
+  app.addHook('onRoute', (route) => {
+    const hidden = (route.schema as { hide?: boolean } | undefined)?.hide;
+    for (const method of [route.method].flat()) {
+      if (method !== 'HEAD' && !hidden) routes.push({ method, url: route.url });
+    }
+  });
+  app.decorate('ctr', { config, metrics, manager, service, link, routes });
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => {

@@ -1,0 +1,148 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { parseServeFlags, readConfig } from '../../src/cli/serve-command.ts';
+import { fixture, REPO_ROOT, skipWithoutFixtures } from '../helpers/fixtures.ts';
+
+const codeOf = async (fn: () => unknown) => {
+  try {
+    await fn();
+  } catch (err) {
+    return (err as { code?: string }).code;
+  }
+  return 'no error';
+};
+
+test('flags are read as --flag=value and as --flag value, with --enable_batching standing alone', () => {
+  assert.deepEqual(
+    parseServeFlags([
+      '--rest_api_port=9000',
+      '--model_name',
+      'm',
+      '--enable_batching',
+      '--model_base_path=/x',
+    ]),
+    { rest_api_port: '9000', model_name: 'm', enable_batching: true, model_base_path: '/x' },
+  );
+  assert.deepEqual(parseServeFlags(['--enable_batching', 'false', '--workers', '2']), {
+    enable_batching: 'false',
+    workers: '2',
+  });
+});
+
+test('a positional argument or a flag without its value is a usage error', async () => {
+  assert.equal(await codeOf(() => parseServeFlags(['models'])), 'CTR_ERR_USAGE');
+  assert.equal(await codeOf(() => parseServeFlags(['--model_name'])), 'CTR_ERR_USAGE');
+  assert.equal(await codeOf(() => parseServeFlags(['--model_name', '--workers=1'])), 'CTR_ERR_USAGE');
+});
+
+test('the config comes from the flags, the model config file and the batching parameters file', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'ctr-serve-flags-'));
+  try {
+    await writeFile(
+      join(dir, 'models.json'),
+      JSON.stringify({
+        model_config_list: [{ name: 'a', base_path: '/m/a', model_version_policy: { all: {} } }],
+      }),
+    );
+    await writeFile(
+      join(dir, 'batching.txt'),
+      'max_batch_size { value: 64 }\nbatch_timeout_micros { value: 2000 }\n',
+    );
+    const config = await readConfig(
+      [
+        '--model_config_file=models.json',
+        '--enable_batching',
+        '--batching_parameters_file',
+        'batching.txt',
+        '--rest_api_port=0',
+        '--workers=3',
+      ],
+      { cwd: dir },
+    );
+    assert.deepEqual(config.models[0]!.versionPolicy, { kind: 'all' });
+    assert.equal(config.batching.enabled, true);
+    assert.equal(config.batching.maxBatchSize, 64);
+    assert.equal(config.batching.batchTimeoutMs, 2);
+    assert.equal(config.restApiPort, 0);
+    assert.equal(config.workers, 3);
+    assert.equal(
+      await codeOf(() => readConfig(['--model_config_file=missing.json'], { cwd: dir })),
+      'CTR_ERR_INVALID_CONFIG',
+    );
+    assert.equal(
+      await codeOf(() => readConfig(['--no_such_flag=1', '--model_base_path=/x'], { cwd: dir })),
+      'CTR_ERR_INVALID_CONFIG',
+    );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+/** Starts `ctr-serve serve` as a real process; resolves with its URL once it says it listens. */
+function startServer(args: string[]) {
+  const child = spawn(process.execPath, [join(REPO_ROOT, 'bin/ctr-serve.js'), 'serve', ...args], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const url = new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', (d) => {
+      stdout += d;
+      const m = /listening on (http:\/\/[^\s]+)/.exec(stdout);
+      if (m) resolve(m[1]!);
+    });
+    void exited.then((code) => reject(new Error(`server exited ${code} before listening: ${stderr}`)));
+  });
+  return { child, url, exited, output: () => stdout + stderr };
+}
+
+test(
+  'with --workers=2 both workers share one port and /metrics adds up both workers',
+  { skip: skipWithoutFixtures, timeout: 120_000 },
+  async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ctr-serve-workers-'));
+    const configFile = join(dir, 'models.json');
+    await writeFile(
+      configFile,
+      JSON.stringify({
+        model_config_list: [{ name: 'broken', base_path: fixture('tfserving/bad_half_plus_two') }],
+      }),
+    );
+    const server = startServer([
+      '--rest_api_port=0',
+      '--rest_api_host=127.0.0.1',
+      '--workers=2',
+      `--model_config_file=${configFile}`,
+      '--file_system_poll_wait_seconds=0',
+      '--log_level=warn',
+    ]);
+    try {
+      const url = await server.url;
+      const N = 40;
+      for (let i = 0; i < N; i++) {
+        // A fresh connection each time so the kernel spreads them over both workers.
+        const res = await fetch(`${url}/healthz`, { headers: { connection: 'close' } });
+        assert.equal(res.status, 200);
+      }
+      const text = await (await fetch(`${url}/metrics`)).text();
+      // Each worker loaded (and failed) the model once: 2 means both registries were merged.
+      assert.match(text, /^ctr_model_load_total\{model="broken",outcome="failure"\} 2$/m);
+      const healthz = /^ctr_http_requests_total\{route="\/healthz",method="GET",status="200"\} (\d+)$/m.exec(
+        text,
+      );
+      assert.equal(Number(healthz?.[1]), N);
+      server.child.kill('SIGTERM');
+      assert.equal(await server.exited, 0, server.output());
+    } finally {
+      server.child.kill('SIGKILL');
+      await rm(dir, { recursive: true, force: true });
+    }
+  },
+);
