@@ -3,6 +3,7 @@ import type { GraphDef, NodeDef, TensorShapeProto } from '../proto/types.ts';
 import { tensorProtoToValues } from '../tensor/tensor-values.ts';
 import { inlineFunctions } from './inline-functions.ts';
 import { parseRef, tensorName } from './tensor-ref.ts';
+import { restoreKeys } from './restore-keys.ts';
 import { variablesToConstants, type Checkpoint } from './variables-to-constants.ts';
 
 export type Feed = {
@@ -132,10 +133,9 @@ export function freezeGraph(source: GraphDef, opts: FreezeGraphOptions): FrozenG
     }
     pruned.push({ ...node, input: node.input.filter((i) => !i.startsWith('^')) });
   }
-  const node = variablesToConstants(pruned, opts.checkpoint, {
-    source: opts.source,
-    checkpoint: opts.checkpointSource,
-  });
+  const restored = opts.checkpoint ? restoreKeys(graph.node) : new Map<string, string>();
+  const where = { source: opts.source, checkpoint: opts.checkpointSource };
+  const node = variablesToConstants(pruned, opts.checkpoint, where, restored);
   return { graph: { node, versions: source.versions }, outputs, feeds };
 }
 

@@ -18,7 +18,8 @@ export type InlinedGraph = {
  * function name) by the function body, recursively. Body nodes are renamed "<call>/<node>"; body inputs
  * "node:out_arg:idx" become flat output indices; attr placeholders take the call's attr values. Consumers of a
  * call's outputs are rewired to the body's results, and the call node becomes an IdentityN of those results so
- * that "call:i" stays a valid name. Failures: CTR_ERR_INVALID_GRAPH (missing function, bad reference, recursion).
+ * that "call:i" stays a valid name. A call whose body cannot be instantiated (list arguments, bad references)
+ * stays a call node. Failures: CTR_ERR_INVALID_GRAPH (missing function, recursion).
  */
 export function inlineFunctions(graph: GraphDef, source: string): InlinedGraph {
   const functions = new Map((graph.library?.function ?? []).map((f) => [f.signature.name, f]));
@@ -45,7 +46,15 @@ export function inlineFunctions(graph: GraphDef, source: string): InlinedGraph {
           `${source}: node ${node.name} calls function ${callee.name}, which is not in the library`,
         );
       }
-      const body = instantiate(node, fn, callee.attr, graph.library, source);
+      let body: { nodes: NodeDef[]; results: string[] };
+      try {
+        body = instantiate(node, fn, callee.attr, graph.library, source);
+      } catch (err) {
+        // Left as a call: harmless unless the outputs need it, and then the op check names it.
+        if (!(err instanceof CtrError)) throw err;
+        out.push(node);
+        continue;
+      }
       expand(body.nodes, depth + 1);
       body.results.forEach((r, i) => alias.set(`${node.name}:${i}`, tensorName(r)));
       out.push({

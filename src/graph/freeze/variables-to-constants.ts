@@ -15,8 +15,9 @@ export const VARIABLE_OPS = new Set([...TF1_VARIABLE_OPS, 'VarHandleOp']);
 const dec = new TextDecoder();
 
 /**
- * Replaces variables by constants holding their checkpoint values: VariableV2/Variable (checkpoint key = node
- * name) and VarHandleOp (key from the checkpoint's TrackableObjectGraph, whose VARIABLE_VALUE attributes map a
+ * Replaces variables by constants holding their checkpoint values. The key of a variable is the one its restore op
+ * reads (`restored`, see restore-keys.ts); failing that, for VariableV2/Variable the node name, and for
+ * VarHandleOp the key from the checkpoint's TrackableObjectGraph, whose VARIABLE_VALUE attributes map a
  * variable's full name, i.e. its shared_name, to its key; else the shared_name, else the node name) become Const;
  * ReadVariableOp becomes Identity; ResourceGather becomes GatherV2 on axis 0.
  * Failures: CTR_ERR_NOT_FROZEN (variables and no checkpoint), CTR_ERR_MISSING_VARIABLE (key absent),
@@ -26,6 +27,7 @@ export function variablesToConstants(
   nodes: readonly NodeDef[],
   checkpoint: Checkpoint | undefined,
   where: { source: string; checkpoint?: string },
+  restored: ReadonlyMap<string, string> = new Map(),
 ): NodeDef[] {
   const variables = nodes.filter((n) => VARIABLE_OPS.has(n.op));
   if (variables.length === 0) return [...nodes];
@@ -46,8 +48,8 @@ export function variablesToConstants(
     if (VARIABLE_OPS.has(node.op)) {
       const shared = node.attr.shared_name?.s ? dec.decode(node.attr.shared_name.s) : '';
       const candidates = TF1_VARIABLE_OPS.has(node.op)
-        ? [node.name, shared]
-        : [keyOf.get(shared), keyOf.get(node.name), shared, node.name];
+        ? [restored.get(node.name), node.name, shared]
+        : [restored.get(node.name), keyOf.get(shared), keyOf.get(node.name), shared, node.name];
       const key = candidates.find((k): k is string => !!k && checkpoint.has(k));
       if (key === undefined) {
         throw new CtrError(

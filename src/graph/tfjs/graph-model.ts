@@ -69,7 +69,6 @@ export function compileGraph(g: GraphDef, source: string): CompiledGraph {
   return { model, needsAsync: g.node.some((n) => ASYNC_OPS.has(n.op)) };
 }
 
-
 function weightBytes(t: DecodedTensor, where: string): { dtype: tf.DataType; bytes: Uint8Array } {
   const v = t.values;
   const raw = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);

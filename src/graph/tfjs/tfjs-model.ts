@@ -1,0 +1,161 @@
+import * as tf from '@tensorflow/tfjs';
+import { CtrError, isCtrError } from '../../errors/registry.ts';
+import type { HostTensor, LoadedModel, ModelInfo, SignatureSpec, TensorSpec } from '../model.ts';
+import type { CompiledGraph } from './graph-model.ts';
+import { hostToTensor, tensorToHost, tfjsDtypeOf } from './host-tensors.ts';
+
+/** One runnable signature: its spec, the GraphModel that computes it, and alias → tensor names in that graph. */
+export type SignatureRuntime = {
+  readonly spec: SignatureSpec;
+  readonly compiled: CompiledGraph;
+  readonly feeds: Readonly<Record<string, string>>;
+  readonly fetches: Readonly<Record<string, string>>;
+};
+
+/**
+ * LoadedModel on tfjs GraphModels (the contract is in ../model.ts). Signatures that cannot run here (ops tfjs
+ * lacks) stay listed in `unavailable` and answer CTR_ERR_UNSUPPORTED_OP when asked for. dispose() frees every
+ * GraphModel's weights once.
+ */
+export class TfjsModel implements LoadedModel {
+  readonly info: ModelInfo;
+  readonly #runtimes: ReadonlyMap<string, SignatureRuntime>;
+  readonly #unavailable: ReadonlyMap<string, CtrError>;
+  #disposed = false;
+
+  constructor(
+    info: ModelInfo,
+    runtimes: ReadonlyMap<string, SignatureRuntime>,
+    unavailable: ReadonlyMap<string, CtrError>,
+  ) {
+    this.info = info;
+    this.#runtimes = runtimes;
+    this.#unavailable = unavailable;
+  }
+
+  #runtime(signature: string | undefined): SignatureRuntime {
+    const name = signature ?? this.info.defaultSignature;
+    const rt = this.#runtimes.get(name);
+    if (rt) return rt;
+    const why = this.#unavailable.get(name);
+    if (why)
+      throw new CtrError(why.code, `signature ${name} cannot run here: ${why.message}`, { cause: why });
+    throw new CtrError(
+      'CTR_ERR_SIGNATURE_NOT_FOUND',
+      `no signature ${name}; the model has ${Object.keys(this.info.signatures).join(', ') || 'none'}`,
+    );
+  }
+
+  async predict(
+    inputs: Readonly<Record<string, tf.Tensor>>,
+    signature?: string,
+  ): Promise<Record<string, tf.Tensor>> {
+    if (this.#disposed) throw new CtrError('CTR_ERR_EXECUTION', 'the model has been disposed');
+    const rt = this.#runtime(signature);
+    const feed: tf.NamedTensorMap = {};
+    for (const [alias, spec] of Object.entries(rt.spec.inputs)) {
+      const t = inputs[alias];
+      if (!t)
+        throw new CtrError('CTR_ERR_INPUT_MISMATCH', `input ${alias} is missing (signature ${rt.spec.name})`);
+      checkInput(alias, t, spec);
+      feed[rt.feeds[alias]] = t;
+    }
+    for (const alias of Object.keys(inputs)) {
+      if (!(alias in rt.spec.inputs)) {
+        throw new CtrError(
+          'CTR_ERR_INPUT_MISMATCH',
+          `unknown input ${alias}; signature ${rt.spec.name} takes ${Object.keys(rt.spec.inputs).join(', ')}`,
+        );
+      }
+    }
+    const aliases = Object.keys(rt.fetches);
+    const names = [...new Set(aliases.map((a) => rt.fetches[a]))];
+    let results: tf.Tensor[];
+    try {
+      const out = rt.compiled.needsAsync
+        ? await rt.compiled.model.executeAsync(feed, names)
+        : rt.compiled.model.execute(feed, names);
+      results = Array.isArray(out) ? out : [out];
+    } catch (err) {
+      if (isCtrError(err)) throw err;
+      throw new CtrError('CTR_ERR_EXECUTION', `signature ${rt.spec.name} failed: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+    const given = new Set(Object.values(inputs));
+    const byName = new Map(names.map((n, i) => [n, results[i]]));
+    const outputs: Record<string, tf.Tensor> = {};
+    const handedOut = new Set<tf.Tensor>();
+    for (const alias of aliases) {
+      const t = byName.get(rt.fetches[alias])!;
+      // The caller owns every output: never hand back its own input, nor one tensor twice.
+      outputs[alias] = given.has(t) || handedOut.has(t) ? t.clone() : t;
+      handedOut.add(outputs[alias]);
+    }
+    return outputs;
+  }
+
+  async predictHost(
+    inputs: Readonly<Record<string, HostTensor>>,
+    signature?: string,
+  ): Promise<Record<string, HostTensor>> {
+    const rt = this.#runtime(signature);
+    const tensors: Record<string, tf.Tensor> = {};
+    let outputs: Record<string, tf.Tensor> = {};
+    try {
+      for (const [alias, h] of Object.entries(inputs)) {
+        const spec = rt.spec.inputs[alias];
+        if (!spec) {
+          throw new CtrError(
+            'CTR_ERR_INPUT_MISMATCH',
+            `unknown input ${alias}; signature ${rt.spec.name} takes ${Object.keys(rt.spec.inputs).join(', ')}`,
+          );
+        }
+        tensors[alias] = hostToTensor(alias, h, spec);
+      }
+      outputs = await this.predict(tensors, rt.spec.name);
+      const host: Record<string, HostTensor> = {};
+      for (const [alias, t] of Object.entries(outputs))
+        host[alias] = await tensorToHost(t, rt.spec.outputs[alias].dtype);
+      return host;
+    } finally {
+      tf.dispose(Object.values(tensors));
+      tf.dispose(Object.values(outputs));
+    }
+  }
+
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    for (const rt of this.#runtimes.values()) rt.compiled.model.dispose();
+  }
+}
+
+/**
+ * Shapes are checked when the signature leaves a dim open ([?,50]): that shape is a contract the exporter wrote.
+ * A fully static shape is usually the example a function was traced with, and TensorFlow's runtime does not
+ * enforce it on a feed (tfjs-node's own tests feed [1,2,3] to a signature declared as a scalar), so it is not
+ * enforced here either. Dtypes are always checked.
+ */
+export function shapeIsContract(shape: readonly number[] | null): boolean {
+  return shape !== null && shape.some((d) => d < 0);
+}
+
+function checkInput(alias: string, t: tf.Tensor, spec: TensorSpec): void {
+  const want = tfjsDtypeOf(spec.dtype);
+  if (t.dtype !== want) {
+    throw new CtrError(
+      'CTR_ERR_INPUT_MISMATCH',
+      `input ${alias} is ${t.dtype}, the signature wants ${spec.dtype} (${want})`,
+    );
+  }
+  if (!spec.shape || !shapeIsContract(spec.shape)) return;
+  const shape = spec.shape;
+  const bad = t.shape.length !== shape.length || shape.some((d, i) => d >= 0 && d !== t.shape[i]);
+  if (bad) {
+    throw new CtrError(
+      'CTR_ERR_INPUT_MISMATCH',
+      `input ${alias} has shape [${t.shape.join(',')}], the signature wants [${shape.map((d) => (d < 0 ? '?' : d)).join(',')}]`,
+    );
+  }
+}
