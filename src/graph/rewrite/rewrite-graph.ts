@@ -3,6 +3,7 @@ import { rewriteEmbeddingBags } from './embedding-bag.ts';
 import { rewriteEmbeddingLookups } from './embedding-lookup.ts';
 import { fuseMatMul } from './fuse-matmul.ts';
 import { normalizeGather } from './normalize-gather.ts';
+import { shareHistory, type ShareHistoryOptions, type SharedHistoryGraph } from './share-history.ts';
 
 export type RewriteOptions = {
   /**
@@ -27,9 +28,29 @@ export type RewritePass = 'normalizeGather' | 'embeddingBag' | 'embeddingLookup'
  */
 export function rewriteGraph(graph: GraphDef, options: RewriteOptions = {}): GraphDef {
   const on = (p: RewritePass) => options.passes?.[p] ?? true;
+  return afterSharing(on('normalizeGather') ? normalizeGather(graph) : graph, options);
+}
+
+/**
+ * The CTR-shaped variant (share-history.ts): the graph computing the history branch once per user, fed
+ * `history` [U, L] and `userIndex` [N], with the same rewrites applied after the split; undefined when the graph's
+ * history branch cannot be shared.
+ */
+export function rewriteSharedHistoryGraph(
+  graph: GraphDef,
+  share: Omit<ShareHistoryOptions, 'keepNodes'>,
+  options: RewriteOptions = {},
+): SharedHistoryGraph | undefined {
+  const shared = shareHistory(normalizeGather(graph), { ...share, keepNodes: options.keepNodes });
+  if (!shared) return undefined;
+  const keepNodes = [...(options.keepNodes ?? []), share.userIndex];
+  return { ...shared, graph: afterSharing(shared.graph, { ...options, keepNodes }) };
+}
+
+function afterSharing(graph: GraphDef, options: RewriteOptions): GraphDef {
+  const on = (p: RewritePass) => options.passes?.[p] ?? true;
   const keep = new Set(options.keepNodes ?? []);
   let g = graph;
-  if (on('normalizeGather')) g = normalizeGather(g);
   if (on('embeddingBag')) g = rewriteEmbeddingBags(g);
   if (on('embeddingLookup')) g = rewriteEmbeddingLookups(g);
   if (on('fuseMatMul')) g = fuseMatMul(g, keep);
