@@ -138,6 +138,11 @@ export const ERRORS = {
   },
   // Command line
   CTR_ERR_USAGE: { status: 400, description: 'The command line is malformed.' },
+  CTR_ERR_BENCH_CHECK_FAILED: {
+    status: 500,
+    description:
+      'A benchmark found wrong predictions (reference outputs, or the server under load) and reports no timings.',
+  },
 } as const satisfies Record<string, { status: number; description: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;
