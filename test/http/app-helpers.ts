@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Ajv2020 from 'ajv/dist/2020.js';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import { buildApp, type AppDeps } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/serving-config.ts';
@@ -22,6 +22,7 @@ export async function appFor(
   models: readonly ModelSpec[],
   flags: Record<string, string> = {},
   deps: AppDeps = {},
+  batchingParameters?: string,
 ): Promise<FastifyInstance> {
   const text = JSON.stringify({
     model_config_list: models.map((m) => ({
@@ -33,6 +34,9 @@ export async function appFor(
   const config = loadConfig({
     flags: { file_system_poll_wait_seconds: '0', log_level: 'silent', workers: '1', ...flags },
     modelConfigFile: { path: 'test-models.json', text },
+    ...(batchingParameters
+      ? { batchingParametersFile: { path: 'batching.txt', text: batchingParameters } }
+      : {}),
   });
   return buildApp(config, { logger: false, ...deps });
 }

@@ -1,31 +1,14 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import {
-  buildReferenceStudentGraph,
-  parseReferenceWeights,
-} from '../../src/graph/builder/reference-student.ts';
-import { encodeGraphDef } from '../../src/graph/proto/encode.ts';
-import { BENCH_REFERENCE, skipWithoutBenchReference } from '../helpers/fixtures.ts';
-import { appFor, call, post, writeModelDir } from './app-helpers.ts';
+import { skipWithoutBenchReference } from '../helpers/fixtures.ts';
+import { appFor, call, post } from './app-helpers.ts';
+import { REFERENCE_L, referenceRows, writeReferenceStudent } from './reference-model.ts';
 
-const L = 50;
-const ROWS = 1024;
-
-/** Row i of ../shared/bench-reference: its history ids (padding dropped), candidate, and expected probability. */
-function referenceRows(): { history: number[]; candidate: number; expected: number }[] {
-  const inputs = new Int32Array(readFileSync(join(BENCH_REFERENCE, 'inputs.bin')).buffer.slice(0));
-  const expected = new Float32Array(readFileSync(join(BENCH_REFERENCE, 'expected.f32')).buffer.slice(0));
-  return Array.from({ length: ROWS }, (_, i) => ({
-    history: Array.from(inputs.subarray(i * L, (i + 1) * L)).filter((id) => id !== 0),
-    candidate: inputs[ROWS * L + i]!,
-    expected: expected[i]!,
-  }));
-}
+const L = REFERENCE_L;
 
 // The reference student (bench-reference/README.md) averages its history embeddings over all L positions and the
 // padding embedding is zero, so left- or right-padding gives the same probability: expected.f32 (float64 numpy,
@@ -37,21 +20,8 @@ describe('CTR API on the reference student', { skip: skipWithoutBenchReference }
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'ctr-http-student-'));
-    const meta = JSON.parse(readFileSync(join(BENCH_REFERENCE, 'meta.json'), 'utf8'));
-    const weights = parseReferenceWeights(readFileSync(join(BENCH_REFERENCE, 'weights.bin')), meta);
-    const pb = encodeGraphDef(buildReferenceStudentGraph(weights));
-    const io = {
-      inputs: { history: 'history:0', candidate: 'candidate:0' },
-      outputs: { ctr: 'ctr:0', logit: 'logit:0' },
-    };
-    await writeModelDir(join(dir, 'ctr-student', '1'), {
-      'frozen_graph.pb': pb,
-      'model.json': JSON.stringify({ ...io, vocab_size: 20000 }),
-    });
-    await writeModelDir(join(dir, 'student-oov', '1'), {
-      'frozen_graph.pb': pb,
-      'model.json': JSON.stringify({ ...io, vocab_size: 20000, oov_id: 1 }),
-    });
+    await writeReferenceStudent(join(dir, 'ctr-student', '1'));
+    await writeReferenceStudent(join(dir, 'student-oov', '1'), { vocab_size: 20000, oov_id: 1 });
     app = await appFor(
       [
         { name: 'ctr-student', basePath: join(dir, 'ctr-student') },
