@@ -36,7 +36,7 @@ function rng(seed: number): () => number {
   };
 }
 
-/** A teacher ~200× the student's arithmetic per row: 64-dim embeddings, a 192-512-256-1 MLP. */
+/** A teacher with ~28× the student's multiply-adds per row: 64-dim embeddings, a 192-512-256-1 MLP. */
 function heavyTeacher(vocab: number, L: number): ReferenceStudentWeights {
   const r = rng(42);
   const arr = (n: number, scale: number) => Float32Array.from({ length: n }, () => (r() - 0.5) * 2 * scale);
@@ -151,7 +151,7 @@ try {
     }),
   );
   console.log(
-    `${opts.requests} requests at ${opts.rate}/s, 1 user × ${opts.candidates} candidates, one worker; teacher ≈ 200× the student's FLOPs`,
+    `${opts.requests} requests at ${opts.rate}/s, 1 user × ${opts.candidates} candidates, one worker; teacher ≈ 28× the student's multiply-adds per row`,
   );
   console.log(
     '| shadow sample rate | student p50 (ms) | student p99 (ms) | shadow sampled / scored / dropped |',

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import * as tf from '@tensorflow/tfjs';
 import type { FastifyInstance } from 'fastify';
 import { buildCtrBatch, ctrBatchInputs, type CtrUserRequest } from '../../src/features/ctr-batch.ts';
 import { loadModel } from '../../src/graph/load-model.ts';
@@ -145,8 +146,12 @@ describe('shadow scoring through the HTTP API', () => {
     const app = await appFor(repo, SHADOW_FLAGS);
     try {
       const batches = [11, 12, 13, 14, 15].map((s) => ctrTraffic(s, 4));
-      await predictAll(app, batches);
+      await predictAll(app, batches.slice(0, 1));
+      await settled(app, 1);
+      const tensors = tf.memory().numTensors;
+      await predictAll(app, batches.slice(1));
       const pair = await settled(app, 5);
+      assert.equal(tf.memory().numTensors, tensors, 'shadow scoring leaks no tensors');
       const all = batches.flat();
       const s = await direct(join(repo[0].basePath, '1'), all, 5);
       const t = await direct(join(repo[1].basePath, '1'), all, 8);
