@@ -74,6 +74,11 @@ log "image: USER=$USER_NAME WORKDIR=$WORKDIR CMD=${CMD[*]} HEALTHCHECK=$(inspect
 
 # What a mounted model repository would add: the TF Serving example model, beside whatever models/ baked in.
 if [ -d "$FIXTURE" ]; then cp -a "$FIXTURE" "$MNT/models/half_plus_two"; fi
+# No CTR model baked in (models/ is empty until the distillation has run): mount the reference student instead.
+if [ ! -d "$MNT/models/ctr-student" ] && [ -d "$REPO/../shared/bench-reference" ]; then
+  (cd "$REPO" && node --import tsx -e "import('./test/http/reference-model.ts').then((m) => m.writeReferenceStudent(process.argv[1] + '/1'))" "$MNT/models/ctr-student")
+fi
+chmod -R a+rX "$MNT/models"
 mount -t proc proc "$MNT/proc"
 mount --bind /dev "$MNT/dev"
 
@@ -93,11 +98,11 @@ log "GET /readyz"
 node -e "fetch('http://127.0.0.1:$PORT/readyz').then(async (r) => { console.log(r.status, await r.text()); process.exit(r.ok ? 0 : 1); })"
 
 if [ -d "$FIXTURE" ]; then
-  log "POST /v1/models/half_plus_two:predict {\"instances\":[1.0,2.0,5.0]}"
+  log "POST /v1/models/half_plus_two:predict {\"instances\":[[1.0],[2.0],[5.0]]}"
   node -e "
-    fetch('http://127.0.0.1:$PORT/v1/models/half_plus_two:predict', { method: 'POST', body: '{\"instances\":[1.0,2.0,5.0]}' })
+    fetch('http://127.0.0.1:$PORT/v1/models/half_plus_two:predict', { method: 'POST', body: '{\"instances\":[[1.0],[2.0],[5.0]]}' })
       .then((r) => r.text())
-      .then((t) => { console.log(t); const p = JSON.parse(t).predictions; process.exit(JSON.stringify(p) === '[2.5,3,4.5]' ? 0 : 1); });"
+      .then((t) => { console.log(t); const p = JSON.parse(t).predictions; process.exit(JSON.stringify(p) === '[[2.5],[3],[4.5]]' ? 0 : 1); });"
 fi
 if [ -d "$MNT/models/ctr-student" ]; then
   log "POST /v1/ctr:predict"
