@@ -146,3 +146,43 @@ test(
     }
   },
 );
+
+test(
+  'on SIGTERM the server finishes the request in flight, refuses new connections and exits 0',
+  { skip: skipWithoutFixtures, timeout: 120_000 },
+  async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ctr-serve-stop-'));
+    // A 3 s batch timeout keeps a one-row request waiting inside the server, in flight, when SIGTERM arrives.
+    await writeFile(
+      join(dir, 'batching.txt'),
+      'max_batch_size { value: 1000 }\nbatch_timeout_micros { value: 3000000 }\n',
+    );
+    const server = startServer([
+      '--rest_api_port=0',
+      '--rest_api_host=127.0.0.1',
+      '--workers=1',
+      '--model_name=hpt',
+      `--model_base_path=${fixture('tfserving/saved_model_half_plus_two_cpu')}`,
+      '--enable_batching',
+      `--batching_parameters_file=${join(dir, 'batching.txt')}`,
+      '--log_level=warn',
+    ]);
+    try {
+      const url = await server.url;
+      const inFlight = fetch(`${url}/v1/models/hpt:predict`, {
+        method: 'POST',
+        body: '{"instances": [[1.0]]}',
+      });
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      server.child.kill('SIGTERM');
+      const res = await inFlight;
+      assert.equal(res.status, 200);
+      assert.deepEqual(await res.json(), { predictions: [[2.5]] });
+      assert.equal(await server.exited, 0, server.output());
+      await assert.rejects(fetch(`${url}/healthz`));
+    } finally {
+      server.child.kill('SIGKILL');
+      await rm(dir, { recursive: true, force: true });
+    }
+  },
+);
