@@ -14,7 +14,11 @@ import type { HostTensor, LoadedModel, ModelInfo, SignatureSpec } from '../../..
 export type TestModelSpec =
   | { kind: 'affine'; a: number; b: number; failOnNegative?: boolean }
   | { kind: 'ctr'; historyLength: number; vocabSize?: number; oovId?: number }
-  | { kind: 'scalar'; factor: number };
+  | { kind: 'scalar'; factor: number }
+  /** y = log(x − c), declared f32[?,1]: NaN on zeros when c > 0. */
+  | { kind: 'log'; c: number }
+  /** y = x flattened to [?] while the signature declares [?,1]. */
+  | { kind: 'flatten' };
 
 export class TfjsTestModel implements LoadedModel {
   readonly info: ModelInfo;
@@ -34,6 +38,14 @@ export class TfjsTestModel implements LoadedModel {
       this.#weights = [a, b];
       this.info = info(sig('serving_default', { x: ['DT_FLOAT', [-1, 1]] }, { y: ['DT_FLOAT', [-1, 1]] }));
       this.#fn = ({ x }) => ({ y: tf.add(tf.mul(x!, a), b) });
+    } else if (spec.kind === 'log' || spec.kind === 'flatten') {
+      const c = tf.scalar(spec.kind === 'log' ? spec.c : 0);
+      this.#weights = [c];
+      this.info = info(sig('serving_default', { x: ['DT_FLOAT', [-1, 1]] }, { y: ['DT_FLOAT', [-1, 1]] }));
+      this.#fn =
+        spec.kind === 'log'
+          ? ({ x }) => ({ y: tf.log(tf.sub(x!, c)) })
+          : ({ x }) => ({ y: tf.reshape(x!, [-1]) });
     } else if (spec.kind === 'scalar') {
       const f = tf.scalar(spec.factor);
       this.#weights = [f];
