@@ -1,11 +1,58 @@
-import { CtrError } from '../errors/registry.ts';
+import { writeFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { freezeModel } from '../graph/load-model.ts';
+import { encodeGraphDef } from '../graph/proto/encode.ts';
 import type { Command } from './command.ts';
+import { usageError } from './run-cli.ts';
 
-// Placeholder until its issue lands: refuses with a coded error rather than pretending to work.
+const USAGE = `usage: ctr-serve freeze PATH --outputs a,b --out FILE.pb [--tag_set serve] [--signature_def NAME]
+
+Turns variables into constants, inlines function calls and keeps only the subgraph the named outputs need
+(TensorFlow's convert_variables_to_constants + extract_sub_graph). Outputs are node names (ctr) or tensor names
+(ctr:0). Without --outputs, the signature's outputs are kept and its inputs become Placeholders.
+`;
+
+/** `ctr-serve freeze` (DESIGN §6). */
 const command: Command = {
   summary: 'freeze',
-  async run() {
-    throw new CtrError('CTR_ERR_USAGE', '"freeze" is not implemented yet');
+  async run(args, io) {
+    let parsed;
+    try {
+      parsed = parseArgs({
+        args,
+        allowPositionals: true,
+        options: {
+          outputs: { type: 'string' },
+          out: { type: 'string' },
+          tag_set: { type: 'string' },
+          signature_def: { type: 'string' },
+          help: { type: 'boolean', short: 'h' },
+        },
+      });
+    } catch (err) {
+      throw usageError(`${(err as Error).message}\n\n${USAGE}`, err);
+    }
+    const { values, positionals } = parsed;
+    if (values.help) {
+      io.stdout.write(USAGE);
+      return 0;
+    }
+    if (positionals.length !== 1 || !values.out) throw usageError(`freeze takes PATH and --out\n\n${USAGE}`);
+    const outputs = values.outputs
+      ?.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    const graph = await freezeModel(positionals[0], {
+      outputs,
+      tags: values.tag_set?.split(',').filter(Boolean),
+      signature: values.signature_def,
+    });
+    await writeFile(values.out, encodeGraphDef(graph));
+    const ops = new Set(graph.node.map((n) => n.op));
+    io.stdout.write(
+      `wrote ${values.out}: ${graph.node.length} nodes, ${ops.size} ops (${[...ops].sort().join(', ')})\n`,
+    );
+    return 0;
   },
 };
 export default command;
