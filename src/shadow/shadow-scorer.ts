@@ -107,7 +107,16 @@ export class ShadowScorer {
       return;
     }
     this.#queue.push({ pair, event });
-    this.#running ??= this.#drain().finally(() => (this.#running = undefined));
+    this.#kick();
+  }
+
+  #kick(): void {
+    if (this.#running || this.#stopped) return;
+    this.#running = this.#drain().finally(() => {
+      this.#running = undefined;
+      // An offer that came in after the loop's last shift but before this callback is still queued.
+      if (this.#queue.length > 0) this.#kick();
+    });
   }
 
   /** Resolves once the queue is empty and no job runs (tests, graceful shutdown). */

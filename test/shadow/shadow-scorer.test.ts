@@ -224,3 +224,28 @@ test('stop() forgets queued samples, waits for the running one and refuses new o
   assert.equal(pair.requests.scored, 1);
   assert.equal(s.queueLength, 0);
 });
+
+test('an offer that lands while the worker is finishing its last job is still scored', async () => {
+  // The offer is made a few microtasks after a teacher run settles, at every depth up to 12, which covers the gap
+  // between the worker's last look at the queue and its exit.
+  for (let depth = 0; depth <= 12; depth++) {
+    const holder: { s?: ShadowScorer } = {};
+    let first = true;
+    const s = (holder.s = scorer(async (name, ev) => {
+      const result = await realTeacher(name, ev);
+      if (first) {
+        first = false;
+        let p = Promise.resolve();
+        for (let i = 0; i < depth; i++) p = p.then(() => undefined);
+        void p.then(() => holder.s!.offer(event(makeRequests(99, 1))));
+      }
+      return result;
+    }));
+    s.offer(event(makeRequests(1, 1)));
+    await s.idle();
+    await sleep(5);
+    await s.idle();
+    const [pair] = shadowPairsJson([s.snapshot()]).pairs;
+    assert.equal(pair.requests.scored, 2, `offer ${depth} microtasks after the teacher settled`);
+  }
+});
