@@ -10,6 +10,8 @@ import { buildCtrBatch, ctrBatchInputs, type CtrUserRequest } from '../../src/fe
 import { loadModel } from '../../src/graph/load-model.ts';
 import type { LoadedModel } from '../../src/graph/model.ts';
 import { fixture, skipWithoutFixtures, assertClose } from '../helpers/fixtures.ts';
+import { buildApp } from '../../src/app.ts';
+import { loadConfig } from '../../src/config/serving-config.ts';
 import { appFor, call, post, type ModelSpec } from '../http/app-helpers.ts';
 import { ctrTraffic, writeCtrModel, type CtrModelSpec } from './helpers/ctr-models.ts';
 
@@ -281,4 +283,27 @@ describe('shadow scoring through the HTTP API', () => {
       }
     },
   );
+  test('with no model flags the student serves with the teacher as its shadow at rate 0.05', async () => {
+    const repo = await models({ seed: 7, historyLength: 8 });
+    const dir = join(repo[0].basePath, '..');
+    const config = loadConfig({
+      flags: { log_level: 'silent', file_system_poll_wait_seconds: '0' },
+      defaultModelsDir: { path: dir, names: ['ctr-teacher', 'ctr-student'] },
+      cpuCount: 1,
+    });
+    const app = await buildApp(config, { logger: false });
+    try {
+      const res = await call(app, { method: 'GET', url: '/v1/shadow' });
+      assert.equal(res.body.pairs.length, 1);
+      const pair = res.body.pairs[0];
+      assert.deepEqual(
+        [pair.student.name, pair.teacher.name, pair.sample_rate],
+        ['ctr-student', 'ctr-teacher', 0.05],
+      );
+      const ctr = await call(app, post('/v1/ctr:predict', { requests: ctrTraffic(51, 1) }));
+      assert.equal(ctr.body.model.name, 'ctr-student');
+    } finally {
+      await app.close();
+    }
+  });
 });
