@@ -1,0 +1,93 @@
+import * as tf from '@tensorflow/tfjs';
+
+/**
+ * The op vocabulary the teacher and student forward passes are written in. Each model is written ONCE against
+ * this interface and run two ways: `eagerOps` (tfjs tensors; differentiable, used to train and evaluate) and the
+ * graph emitter in src/training/export/graph-ops.ts (TensorFlow NodeDefs, used to export). So the exported graph
+ * computes exactly what was trained, op for op. Every method maps to one TensorFlow op (named in the comment).
+ *
+ * Tensors: eager results belong to the caller's tf.tidy scope; nothing here keeps a tensor.
+ */
+export interface Ops<T> {
+  /** GatherV2(params, indices, axis). */
+  gather(params: T, indices: T, axis?: number): T;
+  /** MatMul on rank-2 operands. */
+  matMul(a: T, b: T, transposeB?: boolean): T;
+  /** BatchMatMulV2. */
+  batchMatMul(a: T, b: T, adjY?: boolean): T;
+  add(a: T, b: T): T;
+  sub(a: T, b: T): T;
+  mul(a: T, b: T): T;
+  /** RealDiv. */
+  div(a: T, b: T): T;
+  maximum(a: T, b: T): T;
+  squaredDifference(a: T, b: T): T;
+  /** -1 marks the one unknown (batch) dimension. */
+  reshape(x: T, shape: number[]): T;
+  transpose(x: T, perm: number[]): T;
+  expandDims(x: T, axis: number): T;
+  concat(xs: T[], axis: number): T;
+  mean(x: T, axis: number, keepDims: boolean): T;
+  sum(x: T, axis: number, keepDims: boolean): T;
+  rsqrt(x: T): T;
+  erf(x: T): T;
+  tanh(x: T): T;
+  sigmoid(x: T): T;
+  relu(x: T): T;
+  abs(x: T): T;
+  /** Softmax over the last axis. */
+  softmax(x: T): T;
+  /** Cast(NotEqual(x, 0), float32): 1 where an id is not padding. */
+  nonPaddingMask(ids: T): T;
+  scalar(value: number): T;
+  int32(values: number[]): T;
+  /** Identity that gives a tensor its public name (a graph node name; a no-op when eager). */
+  named(x: T, name: string): T;
+}
+
+export const eagerOps: Ops<tf.Tensor> = {
+  gather: (p, i, axis = 0) => tf.gather(p, i, axis),
+  matMul: (a, b, tb = false) => tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D, false, tb),
+  batchMatMul: (a, b, adjY = false) => tf.matMul(a, b, false, adjY),
+  add: (a, b) => tf.add(a, b),
+  sub: (a, b) => tf.sub(a, b),
+  mul: (a, b) => tf.mul(a, b),
+  div: (a, b) => tf.div(a, b),
+  maximum: (a, b) => tf.maximum(a, b),
+  squaredDifference: (a, b) => tf.squaredDifference(a, b),
+  reshape: (x, shape) => tf.reshape(x, shape),
+  transpose: (x, perm) => tf.transpose(x, perm),
+  expandDims: (x, axis) => tf.expandDims(x, axis),
+  concat: (xs, axis) => tf.concat(xs, axis),
+  mean: (x, axis, keep) => tf.mean(x, axis, keep),
+  sum: (x, axis, keep) => tf.sum(x, axis, keep),
+  rsqrt: (x) => tf.rsqrt(x),
+  erf: (x) => tf.erf(x),
+  tanh: (x) => tf.tanh(x),
+  sigmoid: (x) => tf.sigmoid(x),
+  relu: (x) => tf.relu(x),
+  abs: (x) => tf.abs(x),
+  softmax: (x) => tf.softmax(x),
+  nonPaddingMask: (ids) => tf.cast(tf.notEqual(ids, tf.scalar(0, 'int32')), 'float32'),
+  scalar: (v) => tf.scalar(v),
+  int32: (v) => tf.tensor1d(v, 'int32'),
+  named: (x) => x,
+};
+
+/** x·W + b on [rows, in] inputs. */
+export function dense<T>(o: Ops<T>, x: T, w: T, b: T): T {
+  return o.add(o.matMul(x, w), b);
+}
+
+/** LayerNorm over the last axis (ε = 1e-6 as in BERT's TF code is 1e-12; 1e-6 keeps float32 stable). */
+export function layerNorm<T>(o: Ops<T>, x: T, gamma: T, beta: T): T {
+  // Sub then Mul, not SquaredDifference: tfjs's SquaredDifference gradient does not reduce broadcast shapes.
+  const centered = o.sub(x, o.mean(x, -1, true));
+  const variance = o.mean(o.mul(centered, centered), -1, true);
+  return o.add(o.mul(o.mul(centered, o.rsqrt(o.add(variance, o.scalar(1e-6)))), gamma), beta);
+}
+
+/** GELU with erf, as BERT: 0.5·x·(1 + erf(x/√2)). */
+export function gelu<T>(o: Ops<T>, x: T): T {
+  return o.mul(o.mul(x, o.scalar(0.5)), o.add(o.scalar(1), o.erf(o.mul(x, o.scalar(Math.SQRT1_2)))));
+}
