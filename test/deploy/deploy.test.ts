@@ -139,6 +139,32 @@ test('the models-volume variant mounts a read-only claim over /models of the sam
   for (const r of top.resources) assert.ok(existsSync(join(DEPLOY, 'kubernetes', r)), r);
 });
 
+test('the optional KServe runtime starts the server on the port it declares, with the model KServe mounts', () => {
+  const [runtime] = yamlDocs(join(DEPLOY, 'kserve', 'serving-runtime.yaml'));
+  assert.equal(runtime.kind, 'ServingRuntime');
+  const c = runtime.spec.containers[0];
+  assert.equal(c.name, 'kserve-container');
+  const args = (c.args as string[]).map((a) => a.replace('{{.Name}}', 'ctr-student'));
+  assert.equal(args[0], 'serve');
+  const config = loadConfig({ flags: parseServeFlags(args.slice(1)), cpuCount: 1 });
+  assert.equal(c.ports[0].containerPort, config.restApiPort);
+  assert.equal(Number(runtime.spec.annotations['prometheus.kserve.io/port']), config.restApiPort);
+  assert.equal(runtime.spec.annotations['prometheus.kserve.io/path'], '/metrics');
+  assert.deepEqual(
+    config.models.map((m) => [m.name, m.basePath]),
+    [['ctr-student', '/mnt/models']],
+  );
+  assert.equal(c.readinessProbe.httpGet.path, '/readyz');
+  assert.ok(config.workers <= Number(c.resources.limits.cpu));
+  const [isvc] = yamlDocs(join(DEPLOY, 'kserve', 'inference-service.yaml'));
+  assert.equal(isvc.spec.predictor.model.runtime, runtime.metadata.name);
+  assert.ok(
+    runtime.spec.supportedModelFormats.some(
+      (f: Doc) => f.name === isvc.spec.predictor.model.modelFormat.name,
+    ),
+  );
+});
+
 /** metric name → label names, from the app's registry with the shadow metrics registered on it. */
 function registryMetrics(): Map<string, string[]> {
   const metrics = new Metrics();
