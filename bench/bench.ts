@@ -1,0 +1,142 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { initBackend } from '../src/graph/backend.ts';
+import { runHttp, type HttpRow } from './http.ts';
+import { runMemory, type MemoryReport } from './memory.ts';
+import { writeReferenceRepo } from './model-repo.ts';
+import { runModelOnly, type ModelRow } from './model-only.ts';
+import { loadBenchReference } from './reference.ts';
+import { formatTable } from './table.ts';
+
+export type BenchSection = 'model' | 'http' | 'memory';
+
+export type BenchOptions = {
+  readonly sections: readonly BenchSection[];
+  /** Shorter loops and fewer repeats, for a smoke run (numbers are rougher). */
+  readonly quick: boolean;
+  /** ../shared/bench-reference or another directory with the same files. */
+  readonly referenceDir: string;
+};
+
+export type BenchReport = {
+  readonly model?: ModelRow[];
+  readonly http?: HttpRow[];
+  readonly memory?: MemoryReport;
+};
+
+/**
+ * `npm run bench` / `ctr-serve bench`: builds the reference student's frozen graph in a temporary model
+ * repository, then runs the asked sections and writes their tables to `out` as they finish. Fails with
+ * CTR_ERR_BENCH_CHECK_FAILED when predictions are wrong (nothing is timed then).
+ */
+export async function runBench(options: BenchOptions, out: NodeJS.WritableStream): Promise<BenchReport> {
+  const backend = await initBackend();
+  const ref = await loadBenchReference(options.referenceDir);
+  const root = await mkdtemp(join(tmpdir(), 'ctr-bench-'));
+  const report: { model?: ModelRow[]; http?: HttpRow[]; memory?: MemoryReport } = {};
+  try {
+    const repo = await writeReferenceRepo(ref, root);
+    out.write(
+      `ctr-serve bench: backend ${backend}, node ${process.version}, reference ${options.referenceDir}\n`,
+    );
+    if (options.sections.includes('model')) {
+      out.write(
+        '\n## Model only (one core, reference student, predictions checked against expected.f32)\n\n',
+      );
+      const rows = await runModelOnly(ref, repo.version, {
+        repeats: options.quick ? 1 : 3,
+        minMs: options.quick ? 200 : 800,
+        batches: [1, 64, 1024],
+      });
+      report.model = rows;
+      out.write(`${modelTable(rows)}\n`);
+    }
+    if (options.sections.includes('http')) {
+      const workers = 2;
+      out.write(
+        `\n## End to end over loopback (ctr-serve --workers=${workers}, autocannon in this process)\n\n`,
+      );
+      const rows = await runHttp(ref, repo.base, {
+        durationSec: options.quick ? 2 : 5,
+        connections: options.quick ? [1, 8] : [1, 4, 16],
+        workers,
+      });
+      report.http = rows;
+      out.write(`${httpTable(rows, report.model)}\n`);
+    }
+    if (options.sections.includes('memory')) {
+      const predictions = options.quick ? 100_000 : 1_000_000;
+      out.write(
+        `\n## Memory across ${predictions.toLocaleString('en-US')} predictions (predictHost, batch 1024)\n\n`,
+      );
+      const m = await runMemory(ref, repo.version, predictions);
+      report.memory = m;
+      out.write(`${memoryTable(m)}\n`);
+    }
+    return report;
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+function modelTable(rows: readonly ModelRow[]): string {
+  const base = new Map(rows.filter((r) => r.variant === 'unrewritten').map((r) => [r.batch, r]));
+  const body = rows.map((r) => {
+    const b = base.get(r.batch);
+    const ratio = b && r !== b ? `${(r.predPerSec / b.predPerSec).toFixed(1)}×` : '';
+    return [r.variant, r.batch, r.predPerSec, r.msPerCall, r.predPerCpuSec, ratio];
+  });
+  return formatTable(
+    ['graph', 'batch', 'predictions/s', 'ms/call', 'predictions/CPU-s', 'vs unrewritten'],
+    body,
+  );
+}
+
+function httpTable(rows: readonly HttpRow[], model: readonly ModelRow[] | undefined): string {
+  const oneCore = model?.find((r) => r.variant === 'rewritten' && r.batch === '1024')?.predPerSec;
+  const body = rows.map((r) => [
+    r.scenario,
+    r.connections,
+    r.rate,
+    r.reqPerSec,
+    r.predPerSec,
+    oneCore && r.predPerSec >= 1000 ? `${Math.round((100 * r.predPerSec) / (2 * oneCore))}%` : '',
+    r.p50Ms,
+    r.p99Ms,
+    r.non2xx + r.errors,
+  ]);
+  return formatTable(
+    ['scenario', 'conns', 'rate', 'req/s', 'predictions/s', 'of 2× model-only', 'p50 ms', 'p99 ms', 'failed'],
+    body,
+  );
+}
+
+function memoryTable(m: MemoryReport): string {
+  return formatTable(
+    [
+      'predictions',
+      'seconds',
+      'RSS start MiB',
+      'RSS end MiB',
+      'RSS min MiB',
+      'RSS max MiB',
+      'tensors start',
+      'tensors end',
+      'flat',
+    ],
+    [
+      [
+        m.predictions,
+        m.seconds,
+        m.rssStartMiB,
+        m.rssEndMiB,
+        m.rssMinMiB,
+        m.rssMaxMiB,
+        m.numTensorsStart,
+        m.numTensorsEnd,
+        m.flat ? 'yes' : 'NO',
+      ],
+    ],
+  );
+}
