@@ -9,7 +9,8 @@ const USAGE = `usage: ctr-serve freeze PATH --outputs a,b --out FILE.pb [--tag_s
 
 Turns variables into constants, inlines function calls and keeps only the subgraph the named outputs need
 (TensorFlow's convert_variables_to_constants + extract_sub_graph). Outputs are node names (ctr) or tensor names
-(ctr:0). Without --outputs, the signature's outputs are kept and its inputs become Placeholders.
+(ctr:0); without --outputs, the signature's outputs. The signature's inputs (--signature_def, default
+serving_default) become Placeholders where the outputs need them; node names are kept.
 `;
 
 /** `ctr-serve freeze` (DESIGN §6). */

@@ -1,6 +1,6 @@
 import { CtrError, isCtrError } from '../errors/registry.ts';
 import { initBackend } from './backend.ts';
-import { freezeGraph, type FrozenGraph } from './freeze/freeze-graph.ts';
+import { freezeGraph, type Feed, type FrozenGraph } from './freeze/freeze-graph.ts';
 import { parseRef } from './freeze/tensor-ref.ts';
 import type { LoadedModel, LoadOptions, SignatureSpec, TensorSpec, TfDtype } from './model.ts';
 import { prepareModel, type PreparedModel, type SourceSignature } from './prepare-model.ts';
@@ -118,12 +118,18 @@ function freezeSignature(
 ): FrozenGraph {
   return freezeGraph(model.graph, {
     outputs,
-    feeds: Object.values(sig.inputs).map((t) => ({ tensor: t.name!, dtype: t.dtype, shape: t.tensorShape })),
+    feeds: feedsOf(sig),
     checkpoint: model.checkpoint,
     source: model.source,
     checkpointSource: model.checkpointSource,
     resolveOutputs,
   });
+}
+
+function feedsOf(sig: SourceSignature): Feed[] {
+  return Object.values(sig.inputs).flatMap((t) =>
+    t.name ? [{ tensor: t.name, dtype: t.dtype, shape: t.tensorShape }] : [],
+  );
 }
 
 function specs(
@@ -143,32 +149,30 @@ function specs(
 }
 
 /**
- * Freezes the model at `path` into one plain GraphDef (no functions, no variables) cut at `outputs`, whose
- * nodes keep their names; without `outputs`, at the signature's outputs with its inputs as Placeholders.
+ * Freezes the model at `path` into one plain GraphDef (no functions, no variables) whose nodes keep their
+ * names, cut at `outputs` (default: the signature's outputs). The signature's inputs become Placeholders when
+ * the outputs depend on them (TF1 half_plus_two feeds an Identity behind a tf.Example parser); a frozen graph
+ * without model.json has no such inputs beyond its Placeholders.
  */
 export async function freezeModel(path: string, opts: FreezeOptions = {}): Promise<GraphDef> {
   const model = await prepareModel(path, opts.tags);
   const name = opts.signature ?? 'serving_default';
   const sig = model.signatures[name];
-  if (opts.outputs?.length) {
-    return freezeGraph(model.graph, {
-      outputs: opts.outputs,
-      checkpoint: model.checkpoint,
-      source: model.source,
-      checkpointSource: model.checkpointSource,
-      resolveOutputs: false,
-    }).graph;
-  }
-  if (!sig) {
+  if (!sig && (opts.signature !== undefined || !opts.outputs?.length)) {
     throw new CtrError(
       'CTR_ERR_SIGNATURE_NOT_FOUND',
       `${model.source} has no signature ${name}; it has ${Object.keys(model.signatures).join(', ') || 'none'}`,
     );
   }
-  return freezeSignature(
-    model,
-    sig,
-    Object.values(sig.outputs).map((t) => t.name!),
-    false,
-  ).graph;
+  const outputs = opts.outputs?.length
+    ? opts.outputs
+    : Object.values(sig!.outputs).flatMap((t) => (t.name ? [t.name] : []));
+  return freezeGraph(model.graph, {
+    outputs,
+    feeds: sig ? feedsOf(sig) : [],
+    checkpoint: model.checkpoint,
+    source: model.source,
+    checkpointSource: model.checkpointSource,
+    resolveOutputs: false,
+  }).graph;
 }
