@@ -138,6 +138,19 @@ export const ERRORS = {
   },
   // Command line
   CTR_ERR_USAGE: { status: 400, description: 'The command line is malformed.' },
+  // Training pipeline (ctr-serve data / distill)
+  CTR_ERR_TRAINING_CONFIG: {
+    status: 400,
+    description: 'A distill config (--config file or flags) has a missing, mistyped or out-of-range setting.',
+  },
+  CTR_ERR_DATA_FORMAT: {
+    status: 400,
+    description: 'A click-log CSV is malformed: wrong header, a bad id, or a history longer than allowed.',
+  },
+  CTR_ERR_EXPORT_MISMATCH: {
+    status: 500,
+    description: 'An exported model, loaded back, does not predict what the trained model predicts.',
+  },
   CTR_ERR_BENCH_CHECK_FAILED: {
     status: 500,
     description:
