@@ -223,10 +223,22 @@ export function tensorProtoToValues(
 }
 
 function bytesOf(a: ArrayBufferView): Uint8Array {
-  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength).slice();
+  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 }
 
-/** Raw little-endian bytes of `t` as TensorFlow lays them out (tensor_content, checkpoint data). */
+type TypedCtor<T> = { new (n: number): T; from(src: ArrayLike<number>): T };
+
+/** The values as a T: the same array when it already is one (no copy), else one converted copy. */
+function as<T extends ArrayBufferView>(v: DecodedTensor['values'], ctor: TypedCtor<T>): Uint8Array {
+  return bytesOf(
+    v instanceof (ctor as unknown as typeof Object) ? (v as unknown as T) : ctor.from(v as ArrayLike<number>),
+  );
+}
+
+/**
+ * Raw little-endian bytes of `t` as TensorFlow lays them out (tensor_content, checkpoint data). When the values
+ * already have the storage type (Float32Array for float, ...) the result is a view of them, not a copy.
+ */
 export function valuesToBytes(t: DecodedTensor, where = 'tensor'): Uint8Array {
   checkDtype(t.dtype, where);
   const v = t.values;
@@ -235,14 +247,18 @@ export function valuesToBytes(t: DecodedTensor, where = 'tensor'): Uint8Array {
   const n = v.length;
   switch (t.dtype) {
     case DataType.DT_FLOAT:
-      return bytesOf(Float32Array.from(v as Float32Array));
+      return as(v, Float32Array);
     case DataType.DT_DOUBLE:
-      return bytesOf(Float64Array.from(v as Float64Array));
+      return as(v, Float64Array);
     case DataType.DT_INT32:
-      return bytesOf(Int32Array.from(v as Int32Array));
+      return as(v, Int32Array);
     case DataType.DT_INT64:
     case DataType.DT_UINT64:
-      return bytesOf(BigInt64Array.from(v as BigInt64Array));
+      return bytesOf(
+        v instanceof BigInt64Array
+          ? v
+          : BigInt64Array.from(v as ArrayLike<number | bigint>, (x) => BigInt(x)),
+      );
     case DataType.DT_UINT32:
       return bytesOf(Uint32Array.from(v as Float64Array));
     case DataType.DT_BOOL:
@@ -268,7 +284,7 @@ export function valuesToBytes(t: DecodedTensor, where = 'tensor'): Uint8Array {
   }
 }
 
-/** The inverse of tensorProtoToValues: numbers go to tensor_content, strings to string_val. */
+/** The inverse of tensorProtoToValues: numbers go to tensor_content, strings to string_val; may alias t.values. */
 export function valuesToTensorProto(t: DecodedTensor): TensorProto {
   const tensorShape = { dim: t.shape.map((size) => ({ size })), unknownRank: false };
   if (t.dtype === DataType.DT_STRING) {

@@ -10,7 +10,12 @@ import { writeSavedModel } from '../../../src/graph/bundle/write-saved-model.ts'
 import { writeTensorBundle } from '../../../src/graph/bundle/write-tensor-bundle.ts';
 import { decodeSavedModel } from '../../../src/graph/proto/decode.ts';
 import type { DecodedTensor } from '../../../src/graph/tensor/tensor-values.ts';
-import { fixture, skipWithoutFixtures } from '../../helpers/fixtures.ts';
+import {
+  BENCH_REFERENCE,
+  fixture,
+  skipWithoutBenchReference,
+  skipWithoutFixtures,
+} from '../../helpers/fixtures.ts';
 
 const opts = { skip: skipWithoutFixtures };
 const tmp = mkdtempSync(join(tmpdir(), 'ctr-write-'));
@@ -127,3 +132,40 @@ test('writeSavedModel writes a SavedModel and checkpoint that read back as the o
   assert.deepEqual(decodeSavedModel(readFileSync(join(dir, 'saved_model.pb')), 'written'), sm);
   assert.deepEqual(await readAll(join(dir, 'variables/variables')), variables);
 });
+
+test(
+  'the 2.5 MB reference student weights round-trip through a bundle as aligned views',
+  { skip: skipWithoutBenchReference },
+  async () => {
+    const meta = JSON.parse(readFileSync(join(BENCH_REFERENCE, 'meta.json'), 'utf8')) as {
+      layout: [string, number[]][];
+    };
+    const weights = readFileSync(join(BENCH_REFERENCE, 'weights.bin'));
+    const tensors: Record<string, DecodedTensor> = {};
+    let offset = 0;
+    for (const [name, shape] of meta.layout) {
+      const count = shape.reduce((a, b) => a * b, 1);
+      const values = new Float32Array(count);
+      new Uint8Array(values.buffer).set(weights.subarray(offset, offset + count * 4));
+      tensors[`student/${name}`] = { dtype: 1, shape, values };
+      offset += count * 4;
+    }
+    assert.equal(offset, weights.length, 'meta.json layout covers weights.bin');
+    const prefix = freshPrefix();
+    await writeTensorBundle(prefix, tensors);
+    const b = await readTensorBundle(prefix);
+    const e = b.read('student/E');
+    assert.deepEqual(e.shape, [20_000, 32]);
+    assert.equal((e.values as Float32Array).byteOffset % 4, 0);
+    assert.ok(
+      Buffer.from(e.values.buffer as ArrayBuffer, (e.values as Float32Array).byteOffset, 2_560_000).equals(
+        weights.subarray(0, 2_560_000),
+      ),
+    );
+    assert.ok(
+      (e.values as Float32Array).subarray(0, 32).every((v) => v === 0),
+      'row 0, the padding id, is zero',
+    );
+    assert.deepEqual(await readAll(prefix), tensors);
+  },
+);
