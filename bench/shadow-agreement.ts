@@ -26,7 +26,9 @@ const { values: opts } = parseArgs({
 });
 
 const modelsDir = resolve(opts.models);
-const names = (await readdir(modelsDir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
+const names = (await readdir(modelsDir, { withFileTypes: true }))
+  .filter((e) => e.isDirectory())
+  .map((e) => e.name);
 const config = loadConfig({
   flags: {
     default_model: opts.student,
@@ -77,8 +79,12 @@ try {
   console.log(JSON.stringify(body, null, 2));
   const f = (v: number | null | undefined) => (v === null || v === undefined ? '—' : v.toFixed(4));
   const w = pair.window;
-  console.log(`\n${n} requests × ${opts.candidates} candidates (seed ${seed}), ${pair.predictions} predictions:\n`);
-  console.log('| MAE | KL(teacher‖student) | Pearson | Spearman | top-10 overlap | mean CTR student | mean CTR teacher |');
+  console.log(
+    `\n${n} requests × ${opts.candidates} candidates (seed ${seed}), ${pair.predictions} predictions:\n`,
+  );
+  console.log(
+    '| MAE | KL(teacher‖student) | Pearson | Spearman | top-10 overlap | mean CTR student | mean CTR teacher |',
+  );
   console.log('|---|---|---|---|---|---|---|');
   console.log(
     `| ${f(w.mae)} | ${f(w.kl)} | ${f(w.pearson)} | ${f(w.spearman)} | ${f(w.topk_overlap)} | ${f(w.mean_ctr_student)} | ${f(w.mean_ctr_teacher)} |`,
