@@ -10,6 +10,7 @@ import {
   type CtrUserRequest,
 } from '../features/ctr-batch.ts';
 import type { HostTensor, SignatureSpec } from '../graph/model.ts';
+import { shapeIsContract } from '../graph/tfjs/tfjs-model.ts';
 import { Batcher } from './batcher.ts';
 import type { ServableManager } from './manager.ts';
 import type { ServableId } from './servable.ts';
@@ -185,7 +186,7 @@ function toFloat32(t: HostTensor, rows: number, name: string): Float32Array {
   return t.values instanceof Float32Array ? t.values : Float32Array.from(t.values as ArrayLike<number>);
 }
 
-/** Names, ranks, known dims, dtypes and value counts, so one bad request fails alone before it is batched. */
+/** Names, dtypes, value counts and contract shapes, so one bad request fails alone before it is batched. */
 export function checkInputs(signature: SignatureSpec, inputs: Readonly<Record<string, HostTensor>>): void {
   const bad = (msg: string): never => {
     throw new CtrError('CTR_ERR_INPUT_MISMATCH', `signature "${signature.name}": ${msg}`);
@@ -201,7 +202,9 @@ export function checkInputs(signature: SignatureSpec, inputs: Readonly<Record<st
     if (t.dtype !== spec.dtype) bad(`input "${name}" is ${t.dtype}, the signature wants ${spec.dtype}`);
     const size = t.shape.reduce((a, b) => a * b, 1);
     if (t.values.length !== size) bad(`input "${name}" has ${t.values.length} values for shape [${t.shape}]`);
-    if (spec.shape !== null) {
+    // Same rule as graph/: a declared shape binds only when it has a free dim; a fully static one is a hint
+    // (TF1 exports often declare [1, 8, 8, 3] for any size, TF2 [] for any shape).
+    if (spec.shape !== null && shapeIsContract(spec.shape)) {
       const fits =
         spec.shape.length === t.shape.length && spec.shape.every((d, i) => d < 0 || d === t.shape[i]);
       if (!fits) bad(`input "${name}" has shape [${t.shape}], the signature wants [${spec.shape}]`);

@@ -27,6 +27,7 @@ export function tfStatusCode(err: unknown): string {
   if (!isCtrError(err)) return 'UNKNOWN';
   switch (err.code) {
     case 'CTR_ERR_NOT_A_MODEL':
+    case 'CTR_ERR_LEGACY_SESSION_BUNDLE':
     case 'CTR_ERR_TAG_SET_NOT_FOUND':
     case 'CTR_ERR_MISSING_VARIABLE':
       return 'NOT_FOUND';

@@ -6,6 +6,7 @@ import { after, before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { loadConfig } from '../../src/config/serving-config.ts';
 import { isCtrError } from '../../src/errors/registry.ts';
+import type { HostTensor } from '../../src/graph/model.ts';
 import { initBackend } from '../../src/graph/backend.ts';
 import { ServableManager } from '../../src/serving/manager.ts';
 import { PredictionService } from '../../src/serving/prediction-service.ts';
@@ -70,7 +71,7 @@ test('predict runs the requested signature and returns its outputs with the serv
 
 test('predict refuses missing, unknown and mis-shaped inputs with CTR_ERR_INPUT_MISMATCH', async () => {
   const s = await serve({ half: { 1: { kind: 'affine', a: 0.5, b: 2 } } });
-  const bad = [
+  const bad: Record<string, HostTensor>[] = [
     {},
     { x: floats(1), z: floats(1) },
     { x: { dtype: 'DT_FLOAT' as const, shape: [2, 2], values: new Float32Array(4) } },
