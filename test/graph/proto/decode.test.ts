@@ -187,3 +187,21 @@ test('keeps a map key named __proto__ as an ordinary attr', () => {
   assert.deepEqual(Object.keys(attr), ['__proto__']);
   assert.equal(Object.getOwnPropertyDescriptor(attr, '__proto__')?.value.b, true);
 });
+
+test(
+  'the fuzz-generated negative_shape SavedModel decodes, and its bad Const is CTR_ERR_TENSOR_TOO_LARGE',
+  opts,
+  () => {
+    const dir = 'tensorflow/cc_saved_model_testdata/fuzz_generated/negative_shape';
+    const sm = decodeSavedModel(readFileSync(fixture(`${dir}/saved_model.pb`)), dir);
+    const nodes = sm.metaGraphs[0]!.graphDef!.node;
+    const refused = nodes.filter(
+      (n) =>
+        n.op === 'Const' && codeOf(() => tensorProtoToValues(n.attr.value!.tensor!, n.name)) !== undefined,
+    );
+    assert.deepEqual(
+      refused.map((n) => [n.name, codeOf(() => tensorProtoToValues(n.attr.value!.tensor!, n.name))]),
+      [['b/initial_value', 'CTR_ERR_TENSOR_TOO_LARGE']],
+    );
+  },
+);
