@@ -1,6 +1,7 @@
 import type { GraphDef } from '../proto/types.ts';
 import { rewriteEmbeddingBags } from './embedding-bag.ts';
 import { rewriteEmbeddingLookups } from './embedding-lookup.ts';
+import { foldConstants } from './fold-constants.ts';
 import { fuseMatMul } from './fuse-matmul.ts';
 import { normalizeGather } from './normalize-gather.ts';
 import { shareHistory, type ShareHistoryOptions, type SharedHistoryGraph } from './share-history.ts';
@@ -15,11 +16,12 @@ export type RewriteOptions = {
   readonly passes?: Partial<Record<RewritePass, boolean>>;
 };
 
-export type RewritePass = 'normalizeGather' | 'embeddingBag' | 'embeddingLookup' | 'fuseMatMul';
+export type RewritePass =
+  'foldConstants' | 'normalizeGather' | 'embeddingBag' | 'embeddingLookup' | 'fuseMatMul';
 
 /**
  * Load-time speed rewrites of a frozen GraphDef (DESIGN §3), applied by loadModel before tfjs sees the graph:
- * gather variants → GatherV2, embedding bags → SparseSegmentMean/Sum, other embedding lookups →
+ * constant folding (evaluated with tfjs, so the backend must be initialised), gather variants → GatherV2, embedding bags → SparseSegmentMean/Sum, other embedding lookups →
  * SparseSegmentSum, MatMul+BiasAdd(+activation) → _FusedMatMul. Each pass computes the same values as the graph it was given (tests run both through tfjs and
  * compare within 1e-5), keeps the names of nodes others read, and leaves whatever it does not recognise alone.
  *
@@ -27,8 +29,15 @@ export type RewritePass = 'normalizeGather' | 'embeddingBag' | 'embeddingLookup'
  * Throws nothing for an unknown pattern; a graph that is malformed is reported later by the loader.
  */
 export function rewriteGraph(graph: GraphDef, options: RewriteOptions = {}): GraphDef {
+  return afterSharing(beforeSharing(graph, options), options);
+}
+
+function beforeSharing(graph: GraphDef, options: RewriteOptions): GraphDef {
   const on = (p: RewritePass) => options.passes?.[p] ?? true;
-  return afterSharing(on('normalizeGather') ? normalizeGather(graph) : graph, options);
+  let g = graph;
+  if (on('foldConstants')) g = foldConstants(g, new Set(options.keepNodes ?? []));
+  if (on('normalizeGather')) g = normalizeGather(g);
+  return g;
 }
 
 /**
@@ -41,7 +50,7 @@ export function rewriteSharedHistoryGraph(
   share: Omit<ShareHistoryOptions, 'keepNodes'>,
   options: RewriteOptions = {},
 ): SharedHistoryGraph | undefined {
-  const shared = shareHistory(normalizeGather(graph), { ...share, keepNodes: options.keepNodes });
+  const shared = shareHistory(beforeSharing(graph, options), { ...share, keepNodes: options.keepNodes });
   if (!shared) return undefined;
   const keepNodes = [...(options.keepNodes ?? []), share.userIndex];
   return { ...shared, graph: afterSharing(shared.graph, { ...options, keepNodes }) };
