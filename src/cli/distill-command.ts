@@ -1,11 +1,93 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 import { CtrError } from '../errors/registry.ts';
+import {
+  DEFAULT_CONFIG,
+  type DistillConfig,
+  QUICK_CONFIG,
+  loadDistillConfig,
+  validateConfig,
+} from '../training/config.ts';
+import { runDistill } from '../training/pipeline.ts';
+import { reportTable } from '../training/report/console-table.ts';
+import { reportHtml } from '../training/report/report-html.ts';
+import { modelsReadme } from '../training/report/models-readme.ts';
 import type { Command } from './command.ts';
+import { usageError } from './run-cli.ts';
 
-// Placeholder until its issue lands: refuses with a coded error rather than pretending to work.
+const USAGE = `usage: ctr-serve distill [--config F] [--quick] [--seed N] [--out DIR]
+
+Generates (or reads) click logs, pretrains and fine-tunes the BERT-style teacher, distils students with each loss,
+evaluates them, and exports the teacher (SavedModel) and the best distilled student (frozen graph) into DIR
+(default: models), with report.json, report.html and README.md. Progress goes to stderr, the table to stdout.
+
+  --config F   JSON or YAML overriding any default setting (docs/training.md)
+  --quick      a seconds-long configuration (tests, smoke checks)
+  --seed N     seed of every random draw (default 1); same seed and config, same models and metrics
+  --out DIR    model repository to write (default models)
+`;
+
+/** `ctr-serve distill` (DESIGN §9). */
 const command: Command = {
   summary: 'distill',
-  async run() {
-    throw new CtrError('CTR_ERR_USAGE', '"distill" is not implemented yet');
+  async run(args, io) {
+    let parsed;
+    try {
+      parsed = parseArgs({
+        args,
+        options: {
+          config: { type: 'string' },
+          quick: { type: 'boolean' },
+          seed: { type: 'string' },
+          out: { type: 'string' },
+          help: { type: 'boolean', short: 'h' },
+        },
+      });
+    } catch (err) {
+      throw usageError(`${(err as Error).message}\n\n${USAGE}`, err);
+    }
+    const v = parsed.values;
+    if (v.help) {
+      io.stdout.write(USAGE);
+      return 0;
+    }
+    let config: DistillConfig = v.quick ? QUICK_CONFIG : DEFAULT_CONFIG;
+    if (v.config) {
+      const path = resolve(io.cwd, v.config);
+      const text = await readFile(path, 'utf8').catch((err: unknown) => {
+        throw new CtrError('CTR_ERR_TRAINING_CONFIG', `cannot read ${path}`, { cause: err });
+      });
+      config = loadDistillConfig(text, path, config);
+    }
+    if (v.seed !== undefined) {
+      if (!/^\d+$/.test(v.seed)) throw usageError(`--seed must be an integer ≥ 0, got "${v.seed}"`);
+      config = { ...config, seed: Number(v.seed) };
+    }
+    config = validateConfig(config, v.config ?? 'defaults');
+    const outArg = v.out ?? 'models';
+    const outDir = resolve(io.cwd, outArg);
+    const cmd = ['npx ctr-serve distill', ...args].join(' ');
+    await mkdir(outDir, { recursive: true });
+    const report = await runDistill({ config, outDir, cwd: io.cwd, stderr: io.stderr, command: cmd });
+    // Paths in the report are relative to the working directory, so committed files do not name a machine.
+    const rel = (p: string) => join(outArg, p.slice(outDir.length + 1));
+    const portable = {
+      ...report,
+      export: {
+        ...report.export,
+        teacherDir: rel(report.export.teacherDir),
+        studentDir: rel(report.export.studentDir),
+      },
+    };
+    await writeFile(join(outDir, 'report.json'), `${JSON.stringify(portable, null, 1)}\n`);
+    await writeFile(join(outDir, 'report.html'), reportHtml(portable));
+    await writeFile(join(outDir, 'README.md'), modelsReadme(portable));
+    io.stdout.write(reportTable(portable));
+    io.stderr.write(
+      `wrote ${outArg}/{ctr-teacher,ctr-student}/${config.export.version}, report.json, report.html, README.md\n`,
+    );
+    return 0;
   },
 };
 export default command;

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ClickLog } from './data/click-log.ts';
 import type { Prng } from './data/prng.ts';
+import type { Progress } from './progress.ts';
 
 /**
  * Training rows in columns (host arrays) and the batching around them. A TrainSet is a click log's rows, or a
@@ -89,6 +90,7 @@ export function predictLogits(
   candidate: Int32Array,
   historyLength: number,
   batchSize = 2048,
+  progress?: Progress,
 ): Float32Array {
   const n = candidate.length;
   const out = new Float32Array(n);
@@ -104,6 +106,7 @@ export function predictLogits(
       return forward(h, c).logit.dataSync() as Float32Array;
     });
     out.set(values, s);
+    progress?.update(e);
   }
   return out;
 }

@@ -39,11 +39,11 @@ export type ClickModelConfig = {
 };
 
 export const DEFAULT_CLICK_MODEL: ClickModelConfig = {
-  vocabSize: 500,
-  historyLength: 20,
+  vocabSize: 200,
+  historyLength: 12,
   minHistory: 3,
-  users: 3000,
-  topics: 12,
+  users: 2000,
+  topics: 8,
   topicsPerUser: 3,
   topicNoise: 0.35,
   popularitySd: 0.6,

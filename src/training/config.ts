@@ -1,0 +1,182 @@
+import { parse as parseYaml } from 'yaml';
+import { CtrError } from '../errors/registry.ts';
+import { type ClickModelConfig, DEFAULT_CLICK_MODEL } from './data/click-model.ts';
+import type { LossKind } from './losses.ts';
+import type { StudentTrainConfig } from './student-training.ts';
+import type { TeacherTrainConfig } from './teacher-training.ts';
+import type { TransferConfig } from './transfer-set.ts';
+
+/**
+ * Everything one `ctr-serve distill` run depends on. The run is a function of this object and the seed: the
+ * same config and seed give the same data, weights and metrics. `--config F` (JSON or YAML) overrides any subset
+ * of the defaults (objects merge, arrays and scalars replace); `--quick` starts from QUICK_CONFIG instead, a
+ * seconds-long run for tests. docs/training.md describes each field.
+ */
+export type StudentVariant = {
+  /** Row name in the report ("pooled/hinton"). */
+  readonly name: string;
+  readonly kind: 'pooled' | 'gru';
+  readonly loss: LossKind;
+};
+
+export type DistillConfig = {
+  readonly seed: number;
+  readonly data: {
+    /** A CSV click log to use instead of the synthetic one (docs/training.md: columns). */
+    readonly csv?: string;
+    readonly clickModel: ClickModelConfig;
+    readonly trainRows: number;
+    readonly validRows: number;
+    readonly testRows: number;
+    /** Unlabelled click sequences for pretraining (synthetic data only). */
+    readonly pretrainSequences: number;
+  };
+  readonly teacher: {
+    readonly dim: number;
+    readonly heads: number;
+    readonly layers: number;
+    readonly ffnDim: number;
+    readonly headDim: number;
+    readonly train: TeacherTrainConfig;
+  };
+  readonly student: {
+    readonly dim: number;
+    readonly hidden: readonly number[];
+    readonly variants: readonly StudentVariant[];
+    readonly train: StudentTrainConfig;
+    /** Loss weights: α and T per loss. */
+    readonly hinton: { readonly alpha: number; readonly temperature: number };
+    readonly tang: { readonly alpha: number };
+    /** Steps for the slower GRU variant (it trains on the same sets). */
+    readonly gruSteps: number;
+  };
+  readonly transfer: TransferConfig;
+  readonly evaluation: { readonly latencyBatch: number; readonly latencyRepeats: number };
+  readonly export: { readonly version: number; readonly oovId: number };
+};
+
+export const DEFAULT_CONFIG: DistillConfig = {
+  seed: 1,
+  data: {
+    clickModel: { ...DEFAULT_CLICK_MODEL },
+    trainRows: 40000,
+    validRows: 5000,
+    testRows: 20000,
+    pretrainSequences: 40000,
+  },
+  teacher: {
+    dim: 32,
+    heads: 2,
+    layers: 1,
+    ffnDim: 64,
+    headDim: 32,
+    train: {
+      batchSize: 256,
+      pretrainSteps: 400,
+      pretrainLearningRate: 5e-3,
+      maskProb: 0.15,
+      finetuneSteps: 300,
+      headLearningRate: 5e-3,
+      encoderLrRatio: 0.01,
+    },
+  },
+  student: {
+    dim: 16,
+    hidden: [32],
+    variants: [
+      { name: 'pooled/none', kind: 'pooled', loss: 'none' },
+      { name: 'pooled/hinton', kind: 'pooled', loss: 'hinton' },
+      { name: 'pooled/tang', kind: 'pooled', loss: 'tang' },
+      { name: 'gru/tang', kind: 'gru', loss: 'tang' },
+    ],
+    train: { batchSize: 512, steps: 1500, learningRate: 5e-3, loss: { alpha: 1, temperature: 1 } },
+    hinton: { alpha: 1, temperature: 2 },
+    tang: { alpha: 1 },
+    gruSteps: 600,
+  },
+  transfer: { copies: 2, maskProb: 0.2, spanMax: 4, unlabelledRows: 40000 },
+  evaluation: { latencyBatch: 1000, latencyRepeats: 15 },
+  export: { version: 1, oovId: 0 },
+};
+
+export const QUICK_CONFIG: DistillConfig = merge(DEFAULT_CONFIG, {
+  data: {
+    clickModel: { vocabSize: 60, historyLength: 6, users: 200, topics: 4 },
+    trainRows: 1500,
+    validRows: 400,
+    testRows: 800,
+    pretrainSequences: 800,
+  },
+  teacher: {
+    dim: 8,
+    ffnDim: 16,
+    headDim: 8,
+    train: { batchSize: 64, pretrainSteps: 12, finetuneSteps: 12 },
+  },
+  student: {
+    dim: 8,
+    hidden: [8],
+    train: { batchSize: 64, steps: 20 },
+    gruSteps: 6,
+  },
+  transfer: { copies: 1, unlabelledRows: 400 },
+  evaluation: { latencyBatch: 200, latencyRepeats: 2 },
+}) as DistillConfig;
+
+type Json = unknown;
+
+/** Deep merge of plain objects; arrays and scalars in `over` replace. */
+export function merge<T>(base: T, over: Json): T {
+  if (over === undefined) return base;
+  if (typeof base !== 'object' || base === null || Array.isArray(base)) return over as T;
+  if (typeof over !== 'object' || over === null || Array.isArray(over)) return over as T;
+  const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
+  for (const [k, v] of Object.entries(over as Record<string, unknown>)) out[k] = merge(out[k], v);
+  return out as T;
+}
+
+/** Parses a --config file (JSON or YAML) over `base`, checking the fields a run cannot do without. */
+export function loadDistillConfig(text: string, source: string, base: DistillConfig): DistillConfig {
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (err) {
+    throw new CtrError('CTR_ERR_TRAINING_CONFIG', `${source} is neither JSON nor YAML`, { cause: err });
+  }
+  if (raw !== null && (typeof raw !== 'object' || Array.isArray(raw))) {
+    throw new CtrError('CTR_ERR_TRAINING_CONFIG', `${source}: expected an object of settings`);
+  }
+  return validateConfig(merge(base, raw ?? {}), source);
+}
+
+export function validateConfig(c: DistillConfig, source: string): DistillConfig {
+  const bad = (why: string) => new CtrError('CTR_ERR_TRAINING_CONFIG', `${source}: ${why}`);
+  const posInt = (v: unknown, name: string) => {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0)
+      throw bad(`${name} must be a positive integer`);
+  };
+  posInt(c.data.trainRows, 'data.trainRows');
+  posInt(c.data.testRows, 'data.testRows');
+  posInt(c.data.clickModel.vocabSize, 'data.clickModel.vocabSize');
+  posInt(c.data.clickModel.historyLength, 'data.clickModel.historyLength');
+  posInt(c.teacher.dim, 'teacher.dim');
+  posInt(c.teacher.heads, 'teacher.heads');
+  if (c.teacher.dim % c.teacher.heads !== 0) throw bad('teacher.dim must be a multiple of teacher.heads');
+  posInt(c.student.dim, 'student.dim');
+  posInt(c.export.version, 'export.version');
+  if (!Number.isInteger(c.seed) || c.seed < 0) throw bad('seed must be an integer ≥ 0');
+  const kinds = ['pooled', 'gru'];
+  const losses = ['none', 'hinton', 'tang'];
+  if (!c.student.variants.length) throw bad('student.variants is empty');
+  for (const v of c.student.variants) {
+    if (!kinds.includes(v.kind) || !losses.includes(v.loss)) {
+      throw bad(`student variant ${JSON.stringify(v)}: kind is pooled|gru, loss is none|hinton|tang`);
+    }
+  }
+  if (!c.student.variants.some((v) => v.kind === 'pooled' && v.loss === 'none')) {
+    throw bad('student.variants needs the baseline {kind: pooled, loss: none}');
+  }
+  if (c.export.oovId < 0 || c.export.oovId >= c.data.clickModel.vocabSize)
+    throw bad('export.oovId out of range');
+  return c;
+}
