@@ -1,31 +1,13 @@
-import { CtrError } from '../../errors/registry.ts';
-import { DataType, type AttrValue, type DataTypeName, type GraphDef, type NodeDef } from '../proto/types.ts';
-import { makeTensorProto, shapeProto, type ConstValues } from './tensor-proto.ts';
+import { DataType, type AttrValue, type GraphDef, type NodeDef } from '../proto/types.ts';
+import { attr, dtypeNumber, inputRef, nodeName, tensorName, type Dtype } from './attrs.ts';
+import { makeTensorProto, type ConstValues } from './tensor-proto.ts';
 
-/** A dtype by TensorFlow name ('DT_FLOAT') or enum number. */
-export type Dtype = DataTypeName | number;
+export { attr, dtypeNumber, nodeName, type Dtype } from './attrs.ts';
 export type OpOptions = { readonly name?: string };
 /** A tensor name "node:0", or a number/number[] for small int32 operands (axes, shapes, perms). */
 export type Operand = string | number | readonly number[];
 
 const REF_OFFSET = 100; // types.proto: DT_FLOAT_REF = DT_FLOAT + 100
-
-export function dtypeNumber(d: Dtype): number {
-  if (typeof d === 'number') return d;
-  const n = DataType[d];
-  if (n === undefined) throw new CtrError('CTR_ERR_INVALID_GRAPH', `unknown dtype ${String(d)}`);
-  return n;
-}
-
-const enc = new TextEncoder();
-export const attr = {
-  type: (d: Dtype): AttrValue => ({ type: dtypeNumber(d) }),
-  i: (i: number): AttrValue => ({ i }),
-  f: (f: number): AttrValue => ({ f }),
-  b: (b: boolean): AttrValue => ({ b }),
-  s: (s: string): AttrValue => ({ s: enc.encode(s) }),
-  shape: (shape: readonly number[] | null): AttrValue => ({ shape: shapeProto(shape) }),
-};
 
 /**
  * Builds a GraphDef node by node with the attrs TensorFlow itself writes for each op (checked against the op
@@ -318,17 +300,4 @@ export class GraphBuilder {
     this.#used.add(name);
     return name;
   }
-}
-
-/** "node:0" → "node"; "node:1" stays (GraphDef inputs omit the :0 of a first output, as TensorFlow writes). */
-function inputRef(t: string): string {
-  return t.endsWith(':0') ? t.slice(0, -2) : t;
-}
-
-function tensorName(t: string): string {
-  return /:\d+$/.test(t) ? t : `${t}:0`;
-}
-
-export function nodeName(t: string): string {
-  return t.replace(/^\^/, '').replace(/:\d+$/, '');
 }
