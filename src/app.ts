@@ -103,6 +103,9 @@ export async function buildApp(config: ServingConfig, deps: AppDeps = {}): Promi
   });
   app.addHook('onSend', async (request, reply) => {
     void reply.header('x-request-id', request.id);
+    // Node's server.close() only drops connections idle at that moment; a keep-alive connection busy then would
+    // otherwise linger until keepAliveTimeout after its last reply.
+    if (closing) void reply.header('connection', 'close');
   });
   app.addHook('onResponse', async (request, reply) => {
     const url = request.routeOptions.url;
