@@ -1,13 +1,17 @@
 import * as tf from '@tensorflow/tfjs';
+import { CtrError } from '../errors/registry.ts';
 
 /**
  * Distillation losses for a binary (click) output, on logits.
  * - 'none':   CE(y, σ(z_s)) — the student trained on labels only.
- * - 'hinton': CE(y, σ(z_s)) + α·T²·CE(σ(z_t/T), σ(z_s/T)) — Hinton et al. 2015; for one logit the softmax with
+ * - 'hinton': CE(y, σ(z_s)) + α·T²·KL(σ(z_t/T) ‖ σ(z_s/T)) — Hinton et al. 2015; for one logit the softmax with
  *             temperature is a sigmoid of z/T, and T² keeps the soft term's gradients the size of the hard one's.
+ *             KL = CE(q, p) − H(q): the paper's soft cross-entropy minus a constant (same gradients), so it is 0
+ *             when the student matches the teacher and the training curves read well.
  * - 'tang':   CE(y, σ(z_s)) + α·MSE(z_s, z_t) — Tang et al. 2019.
  * Rows of the transfer set that only the teacher labelled carry labelWeight 0: they add to the soft term only.
- * Each term is a mean over the batch rows. Returns a scalar owned by the caller (usually inside tf.tidy).
+ * The hard term averages over the batch's labelled rows, the soft term over all its rows. Returns a scalar the
+ * caller owns (usually inside tf.tidy). A distillation loss without teacher logits is CTR_ERR_TRAINING_CONFIG.
  */
 export type LossKind = 'none' | 'hinton' | 'tang';
 
@@ -34,11 +38,13 @@ export function distillLoss(kind: LossKind, x: LossInputs, p: LossParams): tf.Sc
       tf.maximum(tf.sum(x.labelWeight), 1),
     );
     if (kind === 'none') return hard as tf.Scalar;
-    if (!x.teacherLogit) throw new Error(`loss "${kind}" needs teacher logits`);
+    if (!x.teacherLogit) throw new CtrError('CTR_ERR_TRAINING_CONFIG', `loss "${kind}" needs teacher logits`);
     if (kind === 'hinton') {
       const T = p.temperature;
+      const zt = tf.div(x.teacherLogit, T);
+      const q = tf.sigmoid(zt);
       const soft = tf.mean(
-        sigmoidCrossEntropy(tf.sigmoid(tf.div(x.teacherLogit, T)), tf.div(x.studentLogit, T)),
+        tf.sub(sigmoidCrossEntropy(q, tf.div(x.studentLogit, T)), sigmoidCrossEntropy(q, zt)),
       );
       return tf.add(hard, tf.mul(soft, p.alpha * T * T)) as tf.Scalar;
     }
