@@ -56,7 +56,11 @@ export async function buildApp(config: ServingConfig, deps: AppDeps = {}): Promi
   const app = Fastify({
     logger: deps.logger ?? { level: config.logLevel },
     bodyLimit: config.maxBodyBytes,
+    // Idle sockets are dropped after connectionTimeoutMs; a client that drips its request slower than that is dropped
+    // too (requestTimeout), checked often enough to matter (Node checks every 30 s by default).
     connectionTimeout: config.connectionTimeoutMs,
+    requestTimeout: config.connectionTimeoutMs,
+    http: { connectionsCheckingInterval: Math.min(5000, Math.max(50, Math.floor(config.connectionTimeoutMs / 4))) },
     requestIdHeader: 'x-request-id',
     return503OnClosing: false,
   });

@@ -1,0 +1,47 @@
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { test } from 'node:test';
+import { fixture, skipWithoutFixtures } from '../helpers/fixtures.ts';
+import { appFor } from './app-helpers.ts';
+
+/** Opens a raw connection, sends a request line and maybe drips headers; resolves with ms until the server closed it. */
+function slowClient(port: number, drip: boolean): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const socket = connect(port, '127.0.0.1', () => {
+      socket.write('POST /v1/ctr:predict HTTP/1.1\r\nHost: x\r\n');
+      if (drip) {
+        const timer = setInterval(() => socket.write('x-slow: 1\r\n'), 100);
+        socket.on('close', () => clearInterval(timer));
+      }
+    });
+    socket.on('error', () => {});
+    socket.on('close', () => resolve(performance.now() - started));
+    setTimeout(() => {
+      socket.destroy();
+      reject(new Error('the server kept a slow client for 20 s'));
+    }, 20_000).unref();
+  });
+}
+
+test(
+  'idle and slow-dripping clients are dropped after connection_timeout_ms instead of holding the server',
+  { skip: skipWithoutFixtures, timeout: 60_000 },
+  async () => {
+    const app = await appFor([{ name: 'broken', basePath: fixture('tfserving/bad_half_plus_two') }], {
+      connection_timeout_ms: '400',
+    });
+    try {
+      await app.listen({ port: 0, host: '127.0.0.1' });
+      const { port } = app.server.address() as { port: number };
+      const [idleMs, dripMs] = await Promise.all([slowClient(port, false), slowClient(port, true)]);
+      // Dropped soon after 400 ms (checked every 100 ms), far from Node's defaults (never / 30-60 s).
+      assert.ok(idleMs >= 350 && idleMs < 5000, `idle client dropped after ${idleMs} ms`);
+      assert.ok(dripMs >= 350 && dripMs < 5000, `dripping client dropped after ${dripMs} ms`);
+      const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+      assert.equal(res.status, 200);
+    } finally {
+      await app.close();
+    }
+  },
+);
