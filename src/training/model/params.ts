@@ -30,7 +30,9 @@ export class ParamStore {
     this.variables = {};
     for (const s of specs) {
       const v = values[s.name]!;
-      this.variables[s.name] = tf.variable(tf.tensor(v.values, v.shape, 'float32'), true, s.name);
+      const init = tf.tensor(v.values, v.shape, 'float32');
+      this.variables[s.name] = tf.variable(init, true, s.name);
+      init.dispose();
     }
   }
 
