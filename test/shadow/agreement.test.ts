@@ -264,3 +264,51 @@ test('statistics are null, not NaN, before any prediction and for a constant sid
   assert.equal(report.window.spearman, null);
   assertClose([report.cumulative.mae as number], [0.25]);
 });
+
+test('the ring buffer window equals the last N predictions for any batch sizes and window size', () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 1e6 }),
+      fc.integer({ min: 1, max: 60 }),
+      fc.integer({ min: 1, max: 6 }),
+      (seed, size, batches) => {
+        const tracker = new AgreementTracker({ windowSize: size, topK: 3 });
+        const s: number[] = [];
+        const t: number[] = [];
+        const users: { from: number; to: number }[] = [];
+        for (let b = 0; b < batches; b++) {
+          const batch = traffic(seed + b, 1 + (b % 3), 2);
+          tracker.record(batch.student, batch.teacher, batch.offsets);
+          for (let u = 0; u + 1 < batch.offsets.length; u++) {
+            users.push({ from: s.length + batch.offsets[u], to: s.length + batch.offsets[u + 1] });
+          }
+          s.push(...batch.student);
+          t.push(...batch.teacher);
+        }
+        const from = Math.max(0, s.length - size);
+        const ws = s.slice(from);
+        const wt = t.slice(from);
+        const inWindow = users.filter((u) => u.to > from);
+        const report = agreementReport([tracker.snapshot()]);
+        assert.equal(report.window.predictions, ws.length);
+        assertClose(
+          [report.window.mae as number],
+          [mean(ws.map((x, i) => Math.abs(x - wt[i])))],
+          1e-9,
+          1e-12,
+        );
+        assertClose([report.window.mean_ctr_teacher as number], [mean(wt)], 1e-9, 1e-12);
+        assertClose(
+          [report.window.topk_overlap as number],
+          [mean(inWindow.map((u) => refTopK(s.slice(u.from, u.to), t.slice(u.from, u.to), 3)))],
+          1e-9,
+          1e-12,
+        );
+        if (ws.length > 1 && new Set(ws).size > 1 && new Set(wt).size > 1) {
+          assertClose([report.window.spearman as number], [refSpearman(ws, wt)], 1e-9, 1e-9);
+        }
+      },
+    ),
+    { numRuns: 50 },
+  );
+});
