@@ -167,3 +167,16 @@ test('float32 outputs print with the digits that round-trip them, non-finite one
     '{"outputs":[0.100000001,NaN,-Infinity,9.99999994e-9]}',
   );
 });
+
+test('float32 values in [1e-6, 1) print with at most 9 significant digits and read back as the same float32', () => {
+  fc.assert(
+    fc.property(fc.float({ min: Math.fround(2e-6), max: Math.fround(0.99999994), noNaN: true }), (v) => {
+      const text = formatNumber(v, true);
+      assert.equal(Math.fround(Number(text)), v, text);
+      assert.ok(text.replace(/^0\.0*/, '').length <= 9, text);
+    }),
+    { numRuns: 5000 },
+  );
+  assert.equal(formatNumber(Math.fround(0.5), true), '0.5');
+  assert.equal(formatNumber(Math.fround(0.1), true), '0.100000001');
+});
