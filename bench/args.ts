@@ -5,14 +5,16 @@ import { parseArgs } from 'node:util';
 import { CtrError } from '../src/errors/registry.ts';
 import type { BenchOptions, BenchSection } from './bench.ts';
 
-export const BENCH_SECTIONS: readonly BenchSection[] = ['model', 'http', 'memory'];
+export const BENCH_SECTIONS: readonly BenchSection[] = ['model', 'http', 'memory', 'batching'];
+/** What runs without --sections: the batcher sweep restarts the server per setting and is asked for explicitly. */
+const DEFAULT_SECTIONS: readonly BenchSection[] = ['model', 'http', 'memory'];
 const DEFAULT_REFERENCE = fileURLToPath(new URL('../../shared/bench-reference', import.meta.url));
 
 export function benchUsage(): string {
   return [
-    'usage: ctr-serve bench [--sections=model,http,memory] [--quick] [--reference=DIR]',
+    'usage: ctr-serve bench [--sections=model,http,memory,batching] [--quick] [--reference=DIR]',
     '',
-    '  --sections   which benchmarks to run (default: all three)',
+    '  --sections   which benchmarks to run (default: model,http,memory; batching sweeps the batcher settings)',
     '  --quick      shorter runs for a smoke test; numbers are rougher',
     `  --reference  the reference student's files (default: ${DEFAULT_REFERENCE})`,
     '',
@@ -37,7 +39,7 @@ export function parseBenchArgs(args: readonly string[], cwd: string): BenchOptio
   } catch (err) {
     throw new CtrError('CTR_ERR_USAGE', `${(err as Error).message}\n${benchUsage()}`, { cause: err });
   }
-  const sections = (values.sections ?? BENCH_SECTIONS.join(',')).split(',').map((s) => s.trim());
+  const sections = (values.sections ?? DEFAULT_SECTIONS.join(',')).split(',').map((s) => s.trim());
   const unknown = sections.filter((s) => !(BENCH_SECTIONS as readonly string[]).includes(s));
   if (unknown.length > 0 || sections.length === 0) {
     throw new CtrError(

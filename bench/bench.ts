@@ -1,7 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend } from '../src/graph/backend.ts';
+import { runBatching, type BatchingRow } from './batching.ts';
 import { runHttp, type HttpRow } from './http.ts';
 import { runMemory, type MemoryReport } from './memory.ts';
 import { writeReferenceRepo } from './model-repo.ts';
@@ -9,7 +10,7 @@ import { runModelOnly, type ModelRow } from './model-only.ts';
 import { loadBenchReference } from './reference.ts';
 import { formatTable } from './table.ts';
 
-export type BenchSection = 'model' | 'http' | 'memory';
+export type BenchSection = 'model' | 'http' | 'memory' | 'batching';
 
 export type BenchOptions = {
   readonly sections: readonly BenchSection[];
@@ -23,6 +24,7 @@ export type BenchReport = {
   readonly model?: ModelRow[];
   readonly http?: HttpRow[];
   readonly memory?: MemoryReport;
+  readonly batching?: BatchingRow[];
 };
 
 /**
@@ -34,7 +36,8 @@ export async function runBench(options: BenchOptions, out: NodeJS.WritableStream
   const backend = await initBackend();
   const ref = await loadBenchReference(options.referenceDir);
   const root = await mkdtemp(join(tmpdir(), 'ctr-bench-'));
-  const report: { model?: ModelRow[]; http?: HttpRow[]; memory?: MemoryReport } = {};
+  const report: { model?: ModelRow[]; http?: HttpRow[]; memory?: MemoryReport; batching?: BatchingRow[] } =
+    {};
   try {
     const repo = await writeReferenceRepo(ref, root);
     out.write(
@@ -74,6 +77,40 @@ export async function runBench(options: BenchOptions, out: NodeJS.WritableStream
       report.memory = m;
       out.write(`${memoryTable(m)}\n`);
     }
+    if (options.sections.includes('batching')) {
+      const connections = 32;
+      out.write(
+        `\n## Batcher settings (one ctr-serve process, small requests, ${connections} connections)\n\n`,
+      );
+      const rows = await runBatching(ref, repo.base, root, {
+        durationSec: options.quick ? 2 : 5,
+        connections,
+        settings: [
+          'off',
+          { maxBatchSize: 1024, batchTimeoutMs: 0 },
+          { maxBatchSize: 1024, batchTimeoutMs: 1 },
+          { maxBatchSize: 1024, batchTimeoutMs: 2 },
+          { maxBatchSize: 256, batchTimeoutMs: 1 },
+          { maxBatchSize: 8192, batchTimeoutMs: 1 },
+        ],
+      });
+      report.batching = rows;
+      out.write(
+        `${formatTable(
+          ['setting', 'scenario', 'conns', 'req/s', 'predictions/s', 'p50 ms', 'p99 ms', 'failed'],
+          rows.map((r) => [
+            r.config,
+            r.scenario,
+            r.connections,
+            r.reqPerSec,
+            r.predPerSec,
+            r.p50Ms,
+            r.p99Ms,
+            r.failed,
+          ]),
+        )}\n`,
+      );
+    }
     return report;
   } finally {
     await rm(root, { recursive: true, force: true });
@@ -95,17 +132,20 @@ function modelTable(rows: readonly ModelRow[]): string {
 
 function httpTable(rows: readonly HttpRow[], model: readonly ModelRow[] | undefined): string {
   const oneCore = model?.find((r) => r.variant === 'rewritten' && r.batch === '1024')?.predPerSec;
-  const body = rows.map((r) => [
-    r.scenario,
-    r.connections,
-    r.rate,
-    r.reqPerSec,
-    r.predPerSec,
-    oneCore && r.predPerSec >= 1000 ? `${Math.round((100 * r.predPerSec) / (2 * oneCore))}%` : '',
-    r.p50Ms,
-    r.p99Ms,
-    r.non2xx + r.errors,
-  ]);
+  const body = rows.map((r) => {
+    const predicts = r.predPerSec > 0;
+    return [
+      r.scenario,
+      r.connections,
+      r.rate,
+      r.reqPerSec,
+      predicts ? r.predPerSec : '',
+      oneCore && predicts ? `${Math.round((100 * r.predPerSec) / (2 * oneCore))}%` : '',
+      r.p50Ms,
+      r.p99Ms,
+      r.non2xx + r.errors,
+    ];
+  });
   return formatTable(
     ['scenario', 'conns', 'rate', 'req/s', 'predictions/s', 'of 2× model-only', 'p50 ms', 'p99 ms', 'failed'],
     body,

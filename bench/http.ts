@@ -54,7 +54,7 @@ export async function runHttp(ref: BenchReference, modelBase: string, opts: Http
       name: 'no-op Fastify route (same body)',
       url: `${noop.url}/noop`,
       body: ctr1000.body,
-      rowsPerRequest: 1000,
+      rowsPerRequest: 0,
     };
     for (const scenario of [noopScenario, ctr1000, tf1000]) {
       for (const connections of opts.connections)

@@ -1,4 +1,7 @@
-/** A plain text table: right-aligned numbers, one header line; what `npm run bench` prints and README keeps. */
+/**
+ * A Markdown table: numeric columns (blank cells allowed) right-aligned with thousands grouped; what `npm run
+ * bench` prints and bench/README.md keeps.
+ */
 export function formatTable(
   headers: readonly string[],
   rows: readonly (readonly (string | number)[])[],
@@ -7,7 +10,11 @@ export function formatTable(
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => (r[i] ?? '').length)));
   const line = (r: readonly string[], numeric: boolean[]) =>
     `| ${r.map((c, i) => (numeric[i] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join(' | ')} |`;
-  const isNum = headers.map((_, i) => rows.length > 0 && rows.every((r) => typeof r[i] === 'number'));
+  const isNum = headers.map(
+    (_, i) =>
+      rows.some((r) => typeof r[i] === 'number') &&
+      rows.every((r) => typeof r[i] === 'number' || r[i] === ''),
+  );
   return [
     line(
       [...headers],
