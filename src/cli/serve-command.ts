@@ -100,6 +100,14 @@ async function subdirectories(dir: string): Promise<string[]> {
 /** One HTTP server: this process alone, or one cluster worker sharing the primary's port. */
 async function runServer(config: ServingConfig, io: CliIo): Promise<number> {
   const worker = cluster.isWorker ? cluster.worker : undefined;
+  // Listened for from the start: a stop asked for while models load is honoured once the server is up.
+  const stopRequested = Promise.race([
+    io.stopSignal,
+    new Promise<string>((resolve) => {
+      worker?.on('message', (msg: { ctr?: string }) => msg?.ctr === 'shutdown' && resolve('shutdown'));
+      worker?.on('disconnect', () => resolve('primary gone'));
+    }),
+  ]);
   const link = worker ? workerLink(worker) : localLink();
   const metrics = new Metrics();
   const app = await buildApp(config, {
@@ -113,14 +121,8 @@ async function runServer(config: ServingConfig, io: CliIo): Promise<number> {
   } else {
     io.stdout.write(`ctr-serve listening on ${address}\n`);
   }
-  const stop = await Promise.race([
-    io.stopSignal,
-    new Promise<string>((resolve) => {
-      worker?.on('message', (msg: { ctr?: string }) => msg?.ctr === 'shutdown' && resolve('shutdown'));
-      worker?.on('disconnect', () => resolve('primary gone'));
-    }),
-  ]);
-  app.log.info({ reason: stop }, 'shutting down: finishing in-flight requests');
+  const reason = await stopRequested;
+  app.log.info({ reason }, 'shutting down: finishing in-flight requests');
   await app.close();
   return 0;
 }
