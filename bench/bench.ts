@@ -1,5 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend } from '../src/graph/backend.ts';
 import { runBatching, type BatchingRow } from './batching.ts';
@@ -41,7 +41,9 @@ export async function runBench(options: BenchOptions, out: NodeJS.WritableStream
   try {
     const repo = await writeReferenceRepo(ref, root);
     out.write(
-      `ctr-serve bench: backend ${backend}, node ${process.version}, reference ${options.referenceDir}\n`,
+      `ctr-serve bench: backend ${backend}, node ${process.version}, load average ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')} (${cpus().length} CPUs), ${new Date().toISOString()}\n`,
     );
     if (options.sections.includes('model')) {
       out.write(
