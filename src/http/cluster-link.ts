@@ -1,5 +1,6 @@
 import type { Cluster, Worker } from 'node:cluster';
 import { AggregatorRegistry } from 'prom-client';
+import { CtrError } from '../errors/registry.ts';
 
 /**
  * How one process's view becomes the whole server's view with `--workers` (node:cluster). A request for
@@ -65,9 +66,17 @@ export function workerLink(worker: Worker): ClusterLink {
   return {
     provide: (kind, fn) => providers.provide(kind, fn),
     collect: (kind) =>
-      new Promise((resolve) => {
+      new Promise((resolve, reject) => {
         const requestId = nextId++;
-        pending.set(requestId, resolve);
+        // The primary answers within COLLECT_TIMEOUT_MS even when workers do not; this covers a primary gone.
+        const timer = setTimeout(() => {
+          pending.delete(requestId);
+          reject(new CtrError('CTR_ERR_INTERNAL', `the cluster primary did not answer a "${kind}" collect`));
+        }, COLLECT_TIMEOUT_MS * 2);
+        pending.set(requestId, (values) => {
+          clearTimeout(timer);
+          resolve(values);
+        });
         worker.send({ ctr: 'collect', kind, requestId } satisfies Message);
       }),
   };
