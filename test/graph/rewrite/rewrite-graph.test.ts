@@ -4,7 +4,8 @@ import * as tf from '@tensorflow/tfjs';
 import { loadBenchReference, type BenchReference } from '../../../bench/reference.ts';
 import { initBackend } from '../../../src/graph/backend.ts';
 import { GraphBuilder } from '../../../src/graph/builder/graph-builder.ts';
-import { rewriteGraph } from '../../../src/graph/rewrite/rewrite-graph.ts';
+import { rewriteGraph, rewriteSharedHistoryGraph } from '../../../src/graph/rewrite/rewrite-graph.ts';
+import { TFJS_OPS } from '../../../src/graph/tfjs/supported-ops.ts';
 import { BENCH_REFERENCE, assertClose, skipWithoutBenchReference } from '../../helpers/fixtures.ts';
 import { randomFloats, rng } from './random.ts';
 import { runGraph } from './run-graph.ts';
@@ -101,3 +102,31 @@ test('ResourceGather left by a freeze (reading a constant) becomes GatherV2 and 
   }
   assertClose(got, want, 1e-6, 1e-6);
 });
+
+test(
+  'every op the rewrites emit is mapped by tfjs-converter and, where it computes, has a tfjs-wasm kernel',
+  { skip: skipWithoutBenchReference },
+  () => {
+    const shared = rewriteSharedHistoryGraph(ref.graph, { history: 'history', userIndex: 'user_index' });
+    const ops = new Set([...rewriteGraph(ref.graph).node, ...(shared?.graph.node ?? [])].map((n) => n.op));
+    const kernels = new Set(tf.getKernelsForBackend('wasm').map((k) => k.kernelName));
+    // Graph-level ops tfjs-converter evaluates itself, and ops whose kernel has another name in tfjs.
+    const converterOnly = new Set([
+      'Const',
+      'Placeholder',
+      'Identity',
+      'Shape',
+      'Size',
+      'Squeeze',
+      'ExpandDims',
+    ]);
+    const kernelName: Record<string, string> = { ConcatV2: 'Concat', Mul: 'Multiply' };
+    for (const op of ops) {
+      assert.ok(TFJS_OPS.has(op), `${op} is not mapped by tfjs-converter`);
+      if (converterOnly.has(op)) continue;
+      const kernel = kernelName[op] ?? op;
+      assert.ok(kernels.has(kernel), `${op} has no wasm kernel ${kernel}`);
+    }
+    assert.ok(ops.has('SparseSegmentMean') && ops.has('SparseSegmentSum') && ops.has('_FusedMatMul'));
+  },
+);
