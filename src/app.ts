@@ -60,7 +60,9 @@ export async function buildApp(config: ServingConfig, deps: AppDeps = {}): Promi
     // too (requestTimeout), checked often enough to matter (Node checks every 30 s by default).
     connectionTimeout: config.connectionTimeoutMs,
     requestTimeout: config.connectionTimeoutMs,
-    http: { connectionsCheckingInterval: Math.min(5000, Math.max(50, Math.floor(config.connectionTimeoutMs / 4))) },
+    http: {
+      connectionsCheckingInterval: Math.min(5000, Math.max(50, Math.floor(config.connectionTimeoutMs / 4))),
+    },
     requestIdHeader: 'x-request-id',
     return503OnClosing: false,
   });
