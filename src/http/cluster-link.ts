@@ -83,7 +83,7 @@ export function workerLink(worker: Worker): ClusterLink {
 }
 
 /** The primary side: fans each worker's `collect` out to every connected worker and gathers the answers. */
-export function servePrimaryCollect(cluster: Cluster): void {
+export function servePrimaryCollect(cluster: Cluster, timeoutMs = COLLECT_TIMEOUT_MS): void {
   let nextGather = 0;
   const gathers = new Map<number, { values: unknown[]; pending: number; finish: () => void }>();
   cluster.on('message', (from: Worker, msg: Message) => {
@@ -105,7 +105,7 @@ export function servePrimaryCollect(cluster: Cluster): void {
           }
         },
       };
-      const timer = setTimeout(gather.finish, COLLECT_TIMEOUT_MS);
+      const timer = setTimeout(gather.finish, timeoutMs);
       gathers.set(gatherId, gather);
       for (const w of workers) w.send({ ctr: 'provide', kind: msg.kind, gatherId } satisfies Message);
     } else if (msg?.ctr === 'provided') {
