@@ -27,12 +27,12 @@ class FakeWorker extends EventEmitter {
   }
   /** The worker-side view: send() goes to the primary. */
   inside(): Worker {
-    const primary = this.primary;
-    const self = this;
+    const { primary } = this;
+    const handle = () => this;
     const view = new EventEmitter() as unknown as Worker;
     this.toWorker.on('message', (msg) => (view as unknown as EventEmitter).emit('message', msg));
     (view as unknown as { send: (m: unknown) => boolean }).send = (msg: unknown) => {
-      setImmediate(() => primary.emit('message', self, msg));
+      setImmediate(() => primary.emit('message', handle(), msg));
       return true;
     };
     return view;
