@@ -74,6 +74,13 @@ export async function runBatching(
     const server = await startCtrServe(flags);
     try {
       for (const s of scenarios) {
+        await autocannon({
+          url: `${server.url}${s.path}`,
+          method: 'POST',
+          body: s.body,
+          connections: 4,
+          duration: 1,
+        });
         const r = await autocannon({
           url: `${server.url}${s.path}`,
           method: 'POST',

@@ -57,8 +57,10 @@ export async function runHttp(ref: BenchReference, modelBase: string, opts: Http
       rowsPerRequest: 0,
     };
     for (const scenario of [noopScenario, ctr1000, tf1000]) {
-      for (const connections of opts.connections)
+      await load(scenario, 4, 1); // warm-up (JIT, the wasm heap's growth), not measured
+      for (const connections of opts.connections) {
         rows.push(await load(scenario, connections, opts.durationSec));
+      }
     }
     rows.push(await load(ctrScenario(ref, server.url, 1), 1, opts.durationSec));
     const peak = Math.max(...rows.filter((r) => r.scenario === ctr1000.name).map((r) => r.reqPerSec));
