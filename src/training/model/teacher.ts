@@ -8,8 +8,8 @@ import { type Ops, dense, gelu, layerNorm } from './ops.ts';
  *
  * Pretraining (masked-item prediction) asks the encoder to fill masked slots, the last slot always: i.e. to
  * predict the next click. Fine-tuning keeps that encoder (learning rate ~100× lower) and adds a new head on the
- * [MASK] slot's output h and the candidate's embedding c: [h, c, h⊙c, next-item score of c] → MLP → logit, plus
- * a per-candidate bias. Written against `Ops` so the same code trains (tfjs) and exports (TensorFlow graph).
+ * [MASK] slot's output h, the candidate's embedding c and a target attention u over the history's outputs:
+ * [h, c, h⊙c, u, u⊙c, next-item score of c] → MLP → logit, plus a per-candidate bias. Written against `Ops` so the same code trains (tfjs) and exports (TensorFlow graph).
  */
 export type TeacherConfig = {
   readonly vocabSize: number;
@@ -69,7 +69,9 @@ export function teacherSpecs(c: TeacherConfig): ParamSpec[] {
     group: 'head',
   });
   specs.push(
-    head('dense/kernel', [3 * d + 1, c.headDim], 'normal', Math.sqrt(2 / (3 * d + 1))),
+    head('target_attention/query/kernel', [d, d], 'normal', Math.sqrt(1 / d)),
+    head('target_attention/recency', [c.historyLength], 'zeros'),
+    head('dense/kernel', [5 * d + 1, c.headDim], 'normal', Math.sqrt(2 / (5 * d + 1))),
     head('dense/bias', [c.headDim], 'zeros'),
     head('logit/kernel', [c.headDim, 1], 'normal', Math.sqrt(1 / c.headDim)),
     head('logit/bias', [1], 'zeros'),
@@ -143,7 +145,24 @@ export function teacherForward<T>(
     o.sum(o.mul(mlmTransform(o, w, slot), cand), 1, true),
     o.expandDims(o.gather(w[`${P}/mlm/output_bias`]!, candidate), 1),
   );
-  const features = o.concat([slot, cand, o.mul(slot, cand), next], 1);
+  // Target attention (DIN-style) over the history's encoder outputs: candidate-dependent weights plus a learned
+  // per-position (recency) bias, both new head parameters.
+  const states = o.gather(
+    o.reshape(hidden, [-1, L + 1, d]),
+    o.int32(Array.from({ length: L }, (_, j) => j)),
+    1,
+  );
+  const query = o.expandDims(o.matMul(cand, w[`${P}/head/target_attention/query/kernel`]!), 1);
+  const historyBias = o.mul(o.sub(o.nonPaddingMask(history), o.scalar(1)), o.scalar(10000));
+  const scores = o.add(
+    o.add(
+      o.mul(o.sum(o.mul(states, query), 2, false), o.scalar(1 / Math.sqrt(d))),
+      w[`${P}/head/target_attention/recency`]!,
+    ),
+    historyBias,
+  );
+  const pooled = o.sum(o.mul(states, o.expandDims(o.softmax(scores), 2)), 1, false);
+  const features = o.concat([slot, cand, o.mul(slot, cand), pooled, o.mul(pooled, cand), next], 1);
   const hid = gelu(o, dense(o, features, w[`${P}/head/dense/kernel`]!, w[`${P}/head/dense/bias`]!));
   const out = o.add(
     dense(o, hid, w[`${P}/head/logit/kernel`]!, w[`${P}/head/logit/bias`]!),

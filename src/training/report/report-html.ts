@@ -9,6 +9,7 @@ export function reportHtml(r: DistillReport): string {
   const color = new Map(r.models.map((m, i) => [m.name, PALETTE[i % PALETTE.length]!]));
   const roc = chart({
     title: 'ROC on held-out rows',
+    legend: 'bottom-right',
     xLabel: 'false positive rate',
     yLabel: 'true positive rate',
     x: [0, 1],
@@ -23,6 +24,7 @@ export function reportHtml(r: DistillReport): string {
   const calibrated = r.models.filter((m) => m.role !== 'student' || m.exported || m.loss === 'none');
   const cal = chart({
     title: 'Calibration (10 equal-count bins)',
+    legend: 'top-left',
     xLabel: 'mean predicted click probability',
     yLabel: 'observed click rate',
     x: [0, 1],
@@ -39,6 +41,7 @@ export function reportHtml(r: DistillReport): string {
   )!.name;
   const scatter = chart({
     title: 'Teacher vs student on the same rows',
+    legend: 'top-left',
     xLabel: 'teacher probability',
     yLabel: 'student probability',
     x: [0, 1],
@@ -67,11 +70,17 @@ export function reportHtml(r: DistillReport): string {
         points: pts.map((p) => [p.step, p.loss] as const),
         color: PALETTE[i % PALETTE.length]!,
       }));
-  const teacherCurves = chart({
-    title: 'Teacher training loss',
+  const pretrainCurve = chart({
+    title: 'Teacher pretraining (masked items)',
     xLabel: 'step',
-    yLabel: 'loss (pretrain: item CE; fine-tune: click CE)',
-    series: curveSeries((n) => n.startsWith('teacher')),
+    yLabel: 'item cross-entropy',
+    series: curveSeries((n) => n.startsWith('teacher pretrain')),
+  });
+  const finetuneCurve = chart({
+    title: 'Teacher fine-tuning (clicks)',
+    xLabel: 'step',
+    yLabel: 'click cross-entropy',
+    series: curveSeries((n) => n.startsWith('teacher fine-tune')),
   });
   const studentCurves = chart({
     title: 'Student training loss (each with its own loss)',
@@ -116,7 +125,8 @@ ${Math.max(r.export.maxAbsDiff.teacher, r.export.maxAbsDiff.student).toExponenti
 ${roc}
 ${cal}
 ${scatter}
-${teacherCurves}
+${pretrainCurve}
+${finetuneCurve}
 ${studentCurves}
 </div>
 </body></html>

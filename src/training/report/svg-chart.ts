@@ -22,6 +22,8 @@ export type ChartSpec = {
   readonly diagonal?: boolean;
   readonly width?: number;
   readonly height?: number;
+  /** Corner of the plot area that holds the legend (default top-right). */
+  readonly legend?: 'top-left' | 'top-right' | 'bottom-right';
 };
 
 export const PALETTE = [
@@ -105,9 +107,17 @@ export function chart(spec: ChartSpec): string {
       `<path d="${d}" fill="none" stroke="${s.color}" stroke-width="1.6"${s.dashed ? ' stroke-dasharray="5 3"' : ''}/>`,
     );
   }
+  const boxW = 8 + 16 + 6.2 * Math.max(...spec.series.map((s) => s.name.length));
+  const boxH = 6 + 14 * spec.series.length;
+  const corner = spec.legend ?? 'top-right';
+  const bx = corner === 'top-left' ? m.l + 6 : W - m.r - 6 - boxW;
+  const by = corner === 'bottom-right' ? H - m.b - 6 - boxH : m.t + 6;
+  parts.push(
+    `<rect x="${bx}" y="${by}" width="${boxW}" height="${boxH}" fill="#fff" fill-opacity="0.85" stroke="#ccc"/>`,
+  );
   spec.series.forEach((s, i) => {
-    const y = m.t + 10 + i * 14;
-    const x = W - m.r - 150;
+    const y = by + 14 + i * 14;
+    const x = bx + 6;
     parts.push(
       `<rect x="${x}" y="${y - 7}" width="12" height="4" fill="${s.color}"/>`,
       `<text x="${x + 16}" y="${y - 2}">${esc(s.name)}</text>`,
