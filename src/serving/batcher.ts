@@ -50,6 +50,7 @@ export class Batcher {
   #timer: NodeJS.Timeout | undefined;
   #timerDueMs = Infinity;
   #stopping = false;
+  #soon = false;
   #idleWaiters: (() => void)[] = [];
 
   constructor(config: BatcherConfig, deps: { metrics?: ServingMetrics } = {}) {
@@ -93,7 +94,7 @@ export class Batcher {
         );
         return;
       }
-      this.#schedule();
+      this.#scheduleSoon();
     });
   }
 
@@ -171,6 +172,17 @@ export class Batcher {
     const byKey = this.#queues.get(q.servable);
     byKey?.delete(q.key);
     if (byKey?.size === 0) this.#queues.delete(q.servable);
+  }
+
+  // Scheduling after the current event-loop turn lets requests that arrived in the same turn share a batch
+  // even with a 0 ms timeout, and keeps callers that loop on microtasks from starving I/O and timers.
+  #scheduleSoon(): void {
+    if (this.#soon) return;
+    this.#soon = true;
+    setImmediate(() => {
+      this.#soon = false;
+      this.#schedule();
+    });
   }
 
   #schedule(): void {

@@ -71,6 +71,17 @@ test('concurrent requests are merged into one model call and each gets its own r
   s.model.dispose();
 });
 
+test('requests that arrive in the same event-loop turn share one batch even with a 0 ms timeout', async () => {
+  const s = servable();
+  const batcher = new Batcher(config({ batchTimeoutMs: 0 }));
+  const outs = await Promise.all(
+    [1, 2, 3, 4, 5].map((v) => batcher.run(s, 'serving_default', { x: floats(v) })),
+  );
+  assert.deepEqual(outs.map(ys), [[2.5], [3], [3.5], [4], [4.5]]);
+  assert.deepEqual(s.model.batchRows, [5]);
+  s.model.dispose();
+});
+
 test('a batch closes at maxBatchSize rows and the rest go to the next batch', async () => {
   const s = servable();
   const batcher = new Batcher(config({ maxBatchSize: 4 }));
