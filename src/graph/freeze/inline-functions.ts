@@ -124,6 +124,7 @@ function instantiate(
   });
   const bodyNodes = new Map(fn.nodeDef.map((n) => [n.name, n]));
   const prefix = `${call.name}/`;
+  const seenArgs = new Map<string, string>();
 
   const mapRef = (ref: string): string => {
     if (ref.startsWith('^')) return `^${prefix}${ref.slice(1)}`;
@@ -137,7 +138,8 @@ function instantiate(
     if (parts.length === 3) {
       const [nodeName, arg, idx] = parts;
       const node = bodyNodes.get(nodeName);
-      const flat = node && flatOutputIndex(substituted(node, callAttr, where), arg, Number(idx), library);
+      const flat =
+        node && flatOutputIndex(substituted(node, callAttr, where), arg, Number(idx), library, seenArgs);
       if (flat === undefined) throw new CtrError('CTR_ERR_INVALID_GRAPH', `${where}: bad reference ${ref}`);
       return inputRef(prefix + nodeName, flat);
     }

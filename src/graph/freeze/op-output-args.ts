@@ -58,6 +58,16 @@ const MULTI_OUTPUT_ARGS: Record<string, readonly Partial<ArgDef>[]> = {
     { name: 'sparse_shapes', numberAttr: 'num_sparse' },
     { name: 'dense_values', typeListAttr: 'Tdense' },
   ],
+  NonMaxSuppressionV4: [{ name: 'selected_indices' }, { name: 'valid_outputs' }],
+  NonMaxSuppressionV5: [{ name: 'selected_indices' }, { name: 'selected_scores' }, { name: 'valid_outputs' }],
+  MaxPoolWithArgmax: [{ name: 'output' }, { name: 'argmax' }],
+  StringSplit: [{ name: 'indices' }, { name: 'values' }, { name: 'shape' }],
+  StringSplitV2: [{ name: 'indices' }, { name: 'values' }, { name: 'shape' }],
+  LookupTableExportV2: [{ name: 'keys' }, { name: 'values' }],
+  SoftmaxCrossEntropyWithLogits: [{ name: 'loss' }, { name: 'backprop' }],
+  SparseSoftmaxCrossEntropyWithLogits: [{ name: 'loss' }, { name: 'backprop' }],
+  Qr: [{ name: 'q' }, { name: 'r' }],
+  Svd: [{ name: 's' }, { name: 'u' }, { name: 'v' }],
 };
 
 function argSize(arg: Partial<ArgDef>, attr: Record<string, AttrValue>): number {
@@ -69,17 +79,24 @@ function argSize(arg: Partial<ArgDef>, attr: Record<string, AttrValue>): number 
 /**
  * Flat output index of `node`'s output `arg`[`idx`], or undefined when the op has no such output arg.
  * `library` resolves calls of library functions (by op name, or via the `f` attr of (Stateful)PartitionedCall,
- * whose single output arg is the type list Tout).
+ * whose single output arg is the type list Tout). An op outside the table is taken to have one output arg;
+ * `seen` (node → the arg name first used for it) catches the case where that is wrong: a second arg name for
+ * the same node gives undefined rather than a silently wrong index.
  */
 export function flatOutputIndex(
   node: NodeDef,
   arg: string,
   idx: number,
   library: FunctionDefLibrary | undefined,
+  seen: Map<string, string> = new Map(),
 ): number | undefined {
   const fn = library?.function.find((f) => f.signature.name === node.op);
   const args: readonly Partial<ArgDef>[] | undefined = fn?.signature.outputArg ?? MULTI_OUTPUT_ARGS[node.op];
-  if (!args) return idx;
+  if (!args) {
+    const first = seen.get(node.name) ?? arg;
+    seen.set(node.name, first);
+    return first === arg ? idx : undefined;
+  }
   let offset = 0;
   for (const a of args) {
     if (a.name === arg) return offset + idx;

@@ -118,6 +118,32 @@ describe('freezeGraph', () => {
     });
   });
 
+  test('leaves a call un-inlined rather than guess the outputs of an op it does not know', () => {
+    const g = new GraphBuilder();
+    const x = g.placeholder('x', 'DT_FLOAT', []);
+    g.op('PartitionedCall', [x], { f: { func: { name: 'fn', attr: {} } } }, { name: 'call' });
+    const fn = {
+      signature: {
+        name: 'fn',
+        inputArg: [{ name: 'a', type: 1 }],
+        outputArg: [{ name: 'b', type: 1 }],
+        attr: [],
+      },
+      attr: {},
+      nodeDef: [
+        { name: 'm', op: 'Mystery', input: ['a'], attr: {} },
+        { name: 'sum', op: 'AddV2', input: ['m:first:0', 'm:second:0'], attr: { T: attr.type('DT_FLOAT') } },
+      ],
+      ret: { b: 'sum:z:0' },
+    };
+    const graph = { ...g.toGraphDef(), library: { function: [fn] } };
+    const { graph: frozen } = freezeGraph(graph, { outputs: ['call'], source: 't' });
+    assert.deepEqual(
+      frozen.node.map((n) => n.op),
+      ['Placeholder', 'PartitionedCall'],
+    );
+  });
+
   test('refuses a function that calls itself instead of recursing forever', () => {
     const g = new GraphBuilder();
     const x = g.placeholder('x', 'DT_FLOAT', []);
