@@ -242,3 +242,20 @@ test('a burst through the batcher leaves no tensors behind', async () => {
   assert.equal(tf.memory().numTensors, baseline);
   s.model.dispose();
 });
+
+test('every model call and queue wait is reported to the metrics hooks', async () => {
+  const s = servable();
+  const inference: [string, number][] = [];
+  let waits = 0;
+  const metrics = {
+    ...noopServingMetrics,
+    observeInference: (id: { name: string; version: number }, seconds: number, rows: number) =>
+      inference.push([`${id.name}:${id.version} ${seconds >= 0}`, rows]),
+    observeQueueWait: (seconds: number) => (waits += seconds >= 0 ? 1 : 0),
+  };
+  const batcher = new Batcher(config(), { metrics });
+  await Promise.all([floats(1, 2), floats(3)].map((x) => batcher.run(s, 'serving_default', { x })));
+  assert.deepEqual(inference, [['half:1 true', 3]]);
+  assert.equal(waits, 2);
+  s.model.dispose();
+});

@@ -7,6 +7,7 @@ import { loadConfig, type Flags } from '../../src/config/serving-config.ts';
 import { isCtrError } from '../../src/errors/registry.ts';
 import { initBackend } from '../../src/graph/backend.ts';
 import { ServableManager, type VersionEvent } from '../../src/serving/manager.ts';
+import { noopServingMetrics, type ServingMetrics } from '../../src/serving/serving-metrics.ts';
 import { floats, testModelLoader, writeVersion, type TfjsTestModel } from './helpers/tfjs-models.ts';
 
 const roots: string[] = [];
@@ -23,7 +24,7 @@ function repo(): string {
   return dir;
 }
 
-function manager(base: string, flags: Flags = {}, modelConfig?: string) {
+function manager(base: string, flags: Flags = {}, modelConfig?: string, metrics?: ServingMetrics) {
   const config = loadConfig({
     flags: modelConfig
       ? { file_system_poll_wait_seconds: '0', ...flags }
@@ -32,7 +33,7 @@ function manager(base: string, flags: Flags = {}, modelConfig?: string) {
   });
   const loader = testModelLoader();
   const events: VersionEvent[] = [];
-  const m = new ServableManager(config, { loadModel: loader.loadModel });
+  const m = new ServableManager(config, { loadModel: loader.loadModel, ...(metrics ? { metrics } : {}) });
   m.onVersionEvent((e) => events.push(e));
   return { m, loader, events };
 }
@@ -241,4 +242,32 @@ test('polling picks up a new version by itself every file_system_poll_wait_secon
   assert.equal(e.version, 2);
   assert.ok(e.loadSeconds !== undefined && e.loadSeconds >= 0);
   await m.stop();
+});
+
+test('loads and unloads are reported to the metrics hooks', async () => {
+  const base = repo();
+  writeVersion(base, 1, { kind: 'affine', a: 0.5, b: 2 });
+  const seen: string[] = [];
+  const metrics: ServingMetrics = {
+    ...noopServingMetrics,
+    countLoad: (model, outcome, seconds) => seen.push(`load ${model} ${outcome} ${seconds >= 0}`),
+    setModelInfo: (id, info) => seen.push(`info ${id.name}:${id.version} ${info.format}`),
+    removeModelInfo: (id) => seen.push(`remove ${id.name}:${id.version}`),
+  };
+  const { m } = manager(base, {}, undefined, metrics);
+  await m.start();
+  writeVersion(base, 2, 'corrupt');
+  await m.pollNow();
+  writeVersion(base, 3, { kind: 'affine', a: 0.5, b: 3 });
+  await m.pollNow();
+  await m.stop();
+  assert.deepEqual(seen, [
+    'load half success true',
+    'info half:1 frozen_graph',
+    'load half failure true',
+    'load half success true',
+    'info half:3 frozen_graph',
+    'remove half:1',
+    'remove half:3',
+  ]);
 });
