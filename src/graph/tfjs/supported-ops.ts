@@ -52,11 +52,15 @@ export const ASYNC_OPS: ReadonlySet<string> = new Set(
   [control, dynamic, hashTable].flatMap((l) => l.map((op) => op.tfOpName)),
 );
 
-/** Each op of `g` tfjs cannot run, with the nodes that use it, sorted by op name. */
+/** Each op of `g` tfjs cannot run (here), with the nodes that use it, sorted by op name. */
 export function unsupportedOps(g: GraphDef): { op: string; nodes: string[] }[] {
   const byOp = new Map<string, string[]>();
   for (const n of g.node) {
-    if (TFJS_OPS.has(n.op)) continue;
+    // Functional control flow (If, While...) needs the function library, which a frozen graph no longer has.
+    const callsFunction = Object.values(n.attr).some(
+      (v) => v.func !== undefined || (v.list?.func?.length ?? 0) > 0,
+    );
+    if (TFJS_OPS.has(n.op) && !callsFunction) continue;
     byOp.set(n.op, [...(byOp.get(n.op) ?? []), n.name]);
   }
   return [...byOp].sort(([a], [b]) => a.localeCompare(b)).map(([op, nodes]) => ({ op, nodes }));

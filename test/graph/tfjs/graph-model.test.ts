@@ -55,3 +55,15 @@ test('frees its weights when the GraphModel is disposed', () => {
   model.dispose();
   assert.equal(tf.memory().numTensors, before);
 });
+
+test('counts functional control flow as unsupported, since a frozen graph has no function library', () => {
+  const g = new GraphBuilder();
+  const c = g.placeholder('c', 'DT_BOOL', []);
+  const x = g.placeholder('x', 'DT_FLOAT', []);
+  const branch = (name: string) => ({ func: { name, attr: {} } });
+  g.op('StatelessIf', [c, x], { then_branch: branch('then'), else_branch: branch('else') }, { name: 'cond' });
+  assert.throws(() => compileGraph(g.toGraphDef(), 'm.pb'), {
+    code: 'CTR_ERR_UNSUPPORTED_OP',
+    message: /StatelessIf/,
+  });
+});
