@@ -3,6 +3,7 @@ import { CtrError } from '../errors/registry.ts';
 import type { LoadedModel } from '../graph/model.ts';
 import { loadServable } from './loader.ts';
 import type { Servable, ServableHandle } from './servable.ts';
+import { ServableRef } from './servable-ref.ts';
 import { noopServingMetrics, type ServingMetrics } from './serving-metrics.ts';
 import { aspiredVersions, scanVersions, type VersionDir } from './source.ts';
 import {
@@ -45,19 +46,12 @@ export type ManagerDeps = {
   readonly logger?: Logger;
 };
 
-type Loaded = {
-  readonly servable: Servable;
-  inFlight: number;
-  retired: boolean;
-  drained?: () => void;
-};
-
 type VersionEntry = {
   readonly version: number;
   state: VersionState;
   errorCode: string;
   errorMessage: string;
-  current?: Loaded;
+  current?: ServableRef;
   /** Files of the servable in `current`. */
   fingerprint?: string;
   /** Files that failed to load: not retried until they change. */
@@ -119,18 +113,7 @@ export class ServableManager {
         throw new CtrError('CTR_ERR_MODEL_UNAVAILABLE', `model "${name}" has no AVAILABLE version yet`);
       }
     }
-    const loaded = entry.current!;
-    loaded.inFlight++;
-    let released = false;
-    return {
-      servable: loaded.servable,
-      release: () => {
-        if (released) return;
-        released = true;
-        loaded.inFlight--;
-        if (loaded.inFlight === 0) loaded.drained?.();
-      },
-    };
+    return entry.current!.acquire();
   }
 
   status(name: string, version?: number): VersionStatus[] {
@@ -286,7 +269,7 @@ export class ServableManager {
       return;
     }
     const previous = entry.current;
-    entry.current = { servable, inFlight: 0, retired: false };
+    entry.current = new ServableRef(servable);
     entry.fingerprint = dir.fingerprint;
     entry.failedFingerprint = undefined;
     this.#metrics.setModelInfo(servable.id, servable.model.info);
@@ -307,18 +290,10 @@ export class ServableManager {
     this.#deps.logger?.info({ model: model.config.name, version: entry.version }, 'version unloaded');
   }
 
-  /** Disposes once the last in-flight handle is released. */
-  #retire(loaded: Loaded): Promise<void> {
-    if (loaded.retired) return Promise.resolve();
-    loaded.retired = true;
-    const done = (async () => {
-      if (loaded.inFlight > 0) await new Promise<void>((resolve) => (loaded.drained = resolve));
-      try {
-        loaded.servable.model.dispose();
-      } catch (err) {
-        this.#deps.logger?.error({ err, id: loaded.servable.id }, 'dispose failed');
-      }
-    })();
+  #retire(ref: ServableRef): Promise<void> {
+    const done = ref.retire((err) =>
+      this.#deps.logger?.error({ err, id: ref.servable.id }, 'dispose failed'),
+    );
     this.#retiring.add(done);
     void done.finally(() => this.#retiring.delete(done));
     return done;
