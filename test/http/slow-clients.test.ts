@@ -19,8 +19,8 @@ function slowClient(port: number, drip: boolean): Promise<number> {
     socket.on('close', () => resolve(performance.now() - started));
     setTimeout(() => {
       socket.destroy();
-      reject(new Error('the server kept a slow client for 20 s'));
-    }, 20_000).unref();
+      reject(new Error('the server kept a slow client for 25 s'));
+    }, 25_000).unref();
   });
 }
 
@@ -35,9 +35,10 @@ test(
       await app.listen({ port: 0, host: '127.0.0.1' });
       const { port } = app.server.address() as { port: number };
       const [idleMs, dripMs] = await Promise.all([slowClient(port, false), slowClient(port, true)]);
-      // Dropped soon after 400 ms (checked every 100 ms), far from Node's defaults (never / 30-60 s).
-      assert.ok(idleMs >= 350 && idleMs < 5000, `idle client dropped after ${idleMs} ms`);
-      assert.ok(dripMs >= 350 && dripMs < 5000, `dripping client dropped after ${dripMs} ms`);
+      // Dropped soon after 400 ms (checked every 100 ms; the bound is loose for loaded machines), far from Node's
+      // defaults (an idle socket: never; a dripping one: 30-60 s).
+      assert.ok(idleMs >= 350 && idleMs < 15_000, `idle client dropped after ${idleMs} ms`);
+      assert.ok(dripMs >= 350 && dripMs < 15_000, `dripping client dropped after ${dripMs} ms`);
       const res = await fetch(`http://127.0.0.1:${port}/healthz`);
       assert.equal(res.status, 200);
     } finally {
