@@ -133,13 +133,26 @@ export function tensorInfoOf(
 
 function signatureFromJson(graph: GraphDef, json: ModelJson, source: string): SourceSignature {
   const nodes = new Map(graph.node.map((n) => [n.name, n]));
-  const map = (o: Readonly<Record<string, string>>) =>
-    Object.fromEntries(Object.entries(o).map(([alias, t]) => [alias, tensorInfoOf(nodes, t, source)]));
+  const map = (
+    o: Readonly<Record<string, string>>,
+    code: 'CTR_ERR_INVALID_GRAPH' | 'CTR_ERR_OUTPUT_NOT_FOUND',
+  ) =>
+    Object.fromEntries(
+      Object.entries(o).map(([alias, t]) => {
+        if (!nodes.has(parseRef(t).node)) {
+          throw new CtrError(
+            code,
+            `model.json beside ${source} names ${alias}: ${t}, which is not in the graph`,
+          );
+        }
+        return [alias, tensorInfoOf(nodes, t, source)];
+      }),
+    );
   return {
     name: 'serving_default',
     methodName: PREDICT,
-    inputs: map(json.inputs),
-    outputs: map(json.outputs),
+    inputs: map(json.inputs, 'CTR_ERR_INVALID_GRAPH'),
+    outputs: map(json.outputs, 'CTR_ERR_OUTPUT_NOT_FOUND'),
   };
 }
 

@@ -3,7 +3,10 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { GraphBuilder } from '../../../src/graph/builder/graph-builder.ts';
+import { loadModel } from '../../../src/graph/load-model.ts';
 import { detectModel, parseModelJson } from '../../../src/graph/model-dir.ts';
+import { encodeGraphDef } from '../../../src/graph/proto/encode.ts';
 
 describe('detectModel', () => {
   let root: string;
@@ -84,6 +87,29 @@ describe('parseModelJson', () => {
         (err: Error & { code?: string }) => err.code === 'CTR_ERR_INVALID_GRAPH' && message.test(err.message),
         text,
       );
+    }
+  });
+});
+
+describe('a frozen graph with a model.json', () => {
+  test('refuses a model.json that names tensors the graph does not have', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ctr-sidecar-'));
+    try {
+      const g = new GraphBuilder();
+      g.identity(g.placeholder('x', 'DT_FLOAT', [-1]), { name: 'y' });
+      await writeFile(join(dir, 'frozen_graph.pb'), encodeGraphDef(g.toGraphDef()));
+      const write = (json: object) => writeFile(join(dir, 'model.json'), JSON.stringify(json));
+      await write({ inputs: { x: 'x:0' }, outputs: { ctr: 'ctr:0' } });
+      await assert.rejects(loadModel(dir), { code: 'CTR_ERR_OUTPUT_NOT_FOUND', message: /ctr: ctr:0/ });
+      await write({ inputs: { h: 'history:0' }, outputs: { y: 'y' } });
+      await assert.rejects(loadModel(dir), { code: 'CTR_ERR_INVALID_GRAPH', message: /h: history:0/ });
+      await write({ inputs: { input: 'x' }, outputs: { output: 'y' } });
+      const model = await loadModel(dir);
+      const out = await model.predictHost({ input: { dtype: 'DT_FLOAT', shape: [2], values: [1, 2] } });
+      assert.deepEqual(Array.from(out.output.values as Float32Array), [1, 2]);
+      model.dispose();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });
