@@ -271,3 +271,22 @@ test('loads and unloads are reported to the metrics hooks', async () => {
     'remove half:3',
   ]);
 });
+
+test('a version whose files change is reloaded in place, and a failed reload keeps the loaded one serving', async () => {
+  const base = repo();
+  writeVersion(base, 1, { kind: 'affine', a: 0.5, b: 2 });
+  const { m, loader } = manager(base);
+  await m.start();
+  const held = m.acquire('half');
+  writeVersion(base, 1, { kind: 'affine', a: 0.5, b: 10 });
+  await m.pollNow();
+  assert.deepEqual(await predictY(m, 2), [1, 11]);
+  assert.equal(loader.loaded[0]!.disposed, false, 'the old servable waits for its in-flight handle');
+  held.release();
+  writeVersion(base, 1, '{"truncated');
+  await m.pollNow();
+  assert.deepEqual(await predictY(m, 2), [1, 11]);
+  assert.deepEqual(m.status('half'), [{ version: 1, state: 'AVAILABLE', errorCode: 'OK', errorMessage: '' }]);
+  await m.stop();
+  assert.ok(loader.loaded.every((model) => model.disposed));
+});
