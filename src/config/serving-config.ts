@@ -4,6 +4,9 @@ import { CtrError } from '../errors/registry.ts';
 import { parseBatchingParametersFile } from './batching-parameters-file.ts';
 import { parseModelConfigFile } from './model-config-file.ts';
 
+export { parseBatchingParametersFile } from './batching-parameters-file.ts';
+export { parseModelConfigFile } from './model-config-file.ts';
+
 /**
  * The one schema of `ctr-serve serve`. `loadConfig` validates flags and file contents once and returns a deeply
  * frozen ServingConfig; everything else receives it as an argument and never reads flags, files or process.
