@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import fc from 'fast-check';
 import { parseBatchingParametersFile } from '../../src/config/batching-parameters-file.ts';
 import { parseModelConfigFile } from '../../src/config/model-config-file.ts';
 import { loadConfig } from '../../src/config/serving-config.ts';
@@ -140,4 +141,26 @@ test('bad batching parameters are refused', () => {
   ]) {
     invalid(() => parseBatchingParametersFile(text));
   }
+});
+
+test('the config parsers fail only with CTR_ERR_INVALID_CONFIG on arbitrary text (fuzz)', () => {
+  const onlyCoded = (fn: () => unknown) => {
+    try {
+      fn();
+    } catch (err) {
+      assert.ok(isCtrError(err) && err.code === 'CTR_ERR_INVALID_CONFIG', String(err));
+    }
+  };
+  const text = fc.oneof(
+    fc.string(),
+    fc.json(),
+    fc.stringMatching(/^([a-z_]{1,25}\s*(:\s*-?\d{1,6}|\{\s*value\s*:\s*-?\d{1,6}\s*\})\s*){0,5}$/),
+  );
+  fc.assert(
+    fc.property(text, (t) => {
+      onlyCoded(() => parseBatchingParametersFile(t));
+      onlyCoded(() => parseModelConfigFile(t, 'fuzz.json'));
+    }),
+    { numRuns: 500 },
+  );
 });
