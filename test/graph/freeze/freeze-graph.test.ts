@@ -8,7 +8,7 @@ import { freezeGraph } from '../../../src/graph/freeze/freeze-graph.ts';
 import type { Checkpoint } from '../../../src/graph/freeze/variables-to-constants.ts';
 import { freezeModel, loadModel } from '../../../src/graph/load-model.ts';
 import { encodeGraphDef } from '../../../src/graph/proto/encode.ts';
-import { DataType, type GraphDef } from '../../../src/graph/proto/types.ts';
+import { DataType, type FunctionDef, type GraphDef } from '../../../src/graph/proto/types.ts';
 import type { DecodedTensor } from '../../../src/graph/tensor/tensor-values.ts';
 import { fixture, skipWithoutFixtures } from '../../helpers/fixtures.ts';
 
@@ -122,7 +122,7 @@ describe('freezeGraph', () => {
     const g = new GraphBuilder();
     const x = g.placeholder('x', 'DT_FLOAT', []);
     g.op('PartitionedCall', [x], { f: { func: { name: 'fn', attr: {} } } }, { name: 'call' });
-    const fn = {
+    const fn: FunctionDef = {
       signature: {
         name: 'fn',
         inputArg: [{ name: 'a', type: 1 }],
