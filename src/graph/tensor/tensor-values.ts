@@ -165,6 +165,7 @@ function fill<T, A extends { [i: number]: T; length: number }>(
 }
 
 const id = <T>(v: T): T => v;
+const EMPTY_BYTES = new Uint8Array(0);
 
 function valuesFromFields(t: TensorProto, count: number): DecodedTensor['values'] {
   switch (t.dtype) {
@@ -192,10 +193,8 @@ function valuesFromFields(t: TensorProto, count: number): DecodedTensor['values'
       return fill(new Float32Array(count), (t.halfVal ?? []).map(bfloat16BitsToFloat), id);
     default: {
       // DT_STRING
-      const out: Uint8Array[] = new Array(count);
-      fill(out, t.stringVal ?? [], id);
-      for (let i = 0; i < count; i++) out[i] ??= new Uint8Array(0);
-      return out;
+      // Missing values are empty strings; one shared empty view keeps a large declared shape cheap.
+      return fill(new Array<Uint8Array>(count).fill(EMPTY_BYTES), t.stringVal ?? [], id);
     }
   }
 }
