@@ -74,12 +74,13 @@ export async function runBatching(
     const server = await startCtrServe(flags);
     try {
       for (const s of scenarios) {
+        // warm-up: a fresh server needs a few seconds of traffic before its JIT and wasm heap settle
         await autocannon({
           url: `${server.url}${s.path}`,
           method: 'POST',
           body: s.body,
-          connections: 4,
-          duration: 1,
+          connections: 8,
+          duration: 3,
         });
         const r = await autocannon({
           url: `${server.url}${s.path}`,

@@ -94,6 +94,7 @@ export async function runBench(options: BenchOptions, out: NodeJS.WritableStream
           { maxBatchSize: 1024, batchTimeoutMs: 2 },
           { maxBatchSize: 256, batchTimeoutMs: 1 },
           { maxBatchSize: 8192, batchTimeoutMs: 1 },
+          'off',
         ],
       });
       report.batching = rows;
