@@ -1,6 +1,6 @@
 import { CtrError, isCtrError } from '../errors/registry.ts';
 import { initBackend } from './backend.ts';
-import { freezeGraph, type Feed, type FrozenGraph } from './freeze/freeze-graph.ts';
+import { freezeGraph, type Feed } from './freeze/freeze-graph.ts';
 import { parseRef } from './freeze/tensor-ref.ts';
 import type { LoadedModel, LoadOptions, SignatureSpec, TensorSpec, TfDtype } from './model.ts';
 import { prepareModel, type PreparedModel, type SourceSignature } from './prepare-model.ts';
@@ -20,29 +20,51 @@ export type FreezeOptions = {
 };
 
 /**
- * Reads a frozen GraphDef or SavedModel at `path`, freezes each signature into a plain graph, applies the
- * load-time rewrites (unless `rewrite: false`), and compiles it for tfjs (contract in model.ts). A signature
- * whose ops tfjs lacks stays out of `info.signatures` and answers CTR_ERR_UNSUPPORTED_OP; if the default
- * signature is one of them, loading fails with that error, naming every missing op.
+ * Reads a frozen GraphDef or SavedModel at `path`, freezes its signatures into plain graphs, applies the
+ * load-time rewrites (unless `rewrite: false`), and compiles them for tfjs (contract in model.ts). Signatures
+ * that cut the graph at the same tensors share one frozen graph, hence one copy of the weights. A signature whose
+ * ops tfjs lacks stays out of `info.signatures` and answers CTR_ERR_UNSUPPORTED_OP; if the default signature is
+ * one of them, loading fails with that error, naming every missing op.
  */
 export async function loadModel(path: string, opts: LoadOptions = {}): Promise<LoadedModel> {
   const backend = await initBackend();
   const model = await prepareModel(path, opts.tags);
+  const rewrite = opts.rewrite ?? true;
   const runtimes = new Map<string, SignatureRuntime>();
   const unavailable = new Map<string, CtrError>();
   try {
+    const groups = new Map<string, SourceSignature[]>();
     for (const sig of Object.values(model.signatures)) {
+      const composite = Object.entries({ ...sig.inputs, ...sig.outputs }).find(([, t]) => !t.name);
+      if (composite) {
+        const why = `signature ${sig.name}: ${composite[0]} is a sparse or composite tensor`;
+        unavailable.set(sig.name, new CtrError('CTR_ERR_UNSUPPORTED_OP', why));
+        continue;
+      }
+      const key = cutKey(model, sig);
+      groups.set(key, [...(groups.get(key) ?? []), sig]);
+    }
+    for (const group of groups.values()) {
       try {
-        runtimes.set(sig.name, compileSignature(model, sig, opts.rewrite ?? true));
+        for (const rt of compileGroup(model, group, rewrite)) runtimes.set(rt.spec.name, rt);
       } catch (err) {
-        if (isCtrError(err) && err.code === 'CTR_ERR_UNSUPPORTED_OP') unavailable.set(sig.name, err);
-        else throw err;
+        if (!isCtrError(err) || err.code !== 'CTR_ERR_UNSUPPORTED_OP') throw err;
+        // Some signature of the group needs an op tfjs lacks: compile each alone to keep the others.
+        for (const sig of group) {
+          try {
+            runtimes.set(sig.name, compileGroup(model, [sig], rewrite)[0]);
+          } catch (e) {
+            if (isCtrError(e) && e.code === 'CTR_ERR_UNSUPPORTED_OP') unavailable.set(sig.name, e);
+            else throw e;
+          }
+        }
       }
     }
     const names = Object.keys(model.signatures);
     const defaultSignature = names.includes('serving_default') ? 'serving_default' : names.sort()[0];
-    if (defaultSignature === undefined)
+    if (defaultSignature === undefined) {
       throw new CtrError('CTR_ERR_SIGNATURE_NOT_FOUND', `${model.source} has no signatures`);
+    }
     const failed = unavailable.get(defaultSignature);
     if (failed) throw failed;
     const info = {
@@ -56,47 +78,52 @@ export async function loadModel(path: string, opts: LoadOptions = {}): Promise<L
     };
     return new TfjsModel(info, runtimes, unavailable);
   } catch (err) {
-    for (const rt of runtimes.values()) rt.compiled.model.dispose();
+    for (const m of new Set([...runtimes.values()].map((rt) => rt.compiled.model))) m.dispose();
     throw err;
   }
 }
 
-function compileSignature(model: PreparedModel, sig: SourceSignature, rewrite: boolean): SignatureRuntime {
-  for (const [alias, t] of [...Object.entries(sig.inputs), ...Object.entries(sig.outputs)]) {
-    if (!t.name) {
-      throw new CtrError(
-        'CTR_ERR_UNSUPPORTED_OP',
-        `signature ${sig.name}: ${alias} is a sparse or composite tensor`,
-      );
-    }
-  }
-  const frozen = freezeSignature(
-    model,
-    sig,
-    Object.values(sig.outputs).map((t) => t.name!),
-    true,
-  );
-  const keepNodes = [...frozen.feeds.values(), ...frozen.outputs.values()].map((t) => parseRef(t).node);
-  const relaxed = relaxExampleShapes(
-    frozen.graph,
-    new Set([...frozen.feeds.values()].map((t) => parseRef(t).node)),
-  );
+/** The signature's fed tensors that are not Placeholders: freezing cuts the graph there. */
+function cutKey(model: PreparedModel, sig: SourceSignature): string {
+  const ops = new Map(model.graph.node.map((n) => [n.name, n.op]));
+  const cut = Object.values(sig.inputs)
+    .map((t) => t.name!)
+    .filter((t) => ops.get(parseRef(t).node) !== 'Placeholder');
+  return JSON.stringify(cut.sort());
+}
+
+/** One frozen graph and GraphModel computing every signature of `group`. */
+function compileGroup(
+  model: PreparedModel,
+  group: readonly SourceSignature[],
+  rewrite: boolean,
+): SignatureRuntime[] {
+  const outputs = [...new Set(group.flatMap((sig) => Object.values(sig.outputs).map((t) => t.name!)))];
+  const feeds = new Map(group.flatMap((sig) => feedsOf(sig)).map((f) => [f.tensor, f]));
+  const frozen = freezeGraph(model.graph, {
+    outputs,
+    feeds: [...feeds.values()],
+    checkpoint: model.checkpoint,
+    source: model.source,
+    checkpointSource: model.checkpointSource,
+  });
+  const fed = new Set([...frozen.feeds.values()].map((t) => parseRef(t).node));
+  const keepNodes = [...fed, ...[...frozen.outputs.values()].map((t) => parseRef(t).node)];
+  const relaxed = relaxExampleShapes(frozen.graph, fed);
   const graph: GraphDef = rewrite ? rewriteGraph(relaxed, { keepNodes }) : relaxed;
-  const compiled = compileGraph(graph, `${model.source} (signature ${sig.name})`);
-  const spec: SignatureSpec = {
-    name: sig.name,
-    methodName: sig.methodName,
-    inputs: specs(sig.inputs, (t) => frozen.feeds.get(t)!),
-    outputs: specs(sig.outputs, (t) => frozen.outputs.get(t)!),
-  };
-  const names = (m: Record<string, TensorSpec>) =>
-    Object.fromEntries(Object.entries(m).map(([a, s]) => [a, s.tensorName]));
-  return {
-    spec,
-    compiled,
-    feeds: names(spec.inputs),
-    fetches: names(spec.outputs),
-  };
+  const names = group.map((s) => s.name).join(', ');
+  const compiled = compileGraph(graph, `${model.source} (signature ${names})`);
+  return group.map((sig) => {
+    const spec: SignatureSpec = {
+      name: sig.name,
+      methodName: sig.methodName,
+      inputs: specs(sig.inputs, (t) => frozen.feeds.get(t)!),
+      outputs: specs(sig.outputs, (t) => frozen.outputs.get(t)!),
+    };
+    const tensorNames = (m: Record<string, TensorSpec>) =>
+      Object.fromEntries(Object.entries(m).map(([a, t]) => [a, t.tensorName]));
+    return { spec, compiled, feeds: tensorNames(spec.inputs), fetches: tensorNames(spec.outputs) };
+  });
 }
 
 /** Fed Placeholders with a fully static shape get an unknown shape, so that tfjs does not enforce it (shapeIsContract). */
@@ -108,22 +135,6 @@ function relaxExampleShapes(g: GraphDef, fed: ReadonlySet<string>): GraphDef {
     return { ...n, attr: { ...n.attr, shape: { shape: { dim: [], unknownRank: true } } } };
   });
   return { ...g, node };
-}
-
-function freezeSignature(
-  model: PreparedModel,
-  sig: SourceSignature,
-  outputs: readonly string[],
-  resolveOutputs: boolean,
-): FrozenGraph {
-  return freezeGraph(model.graph, {
-    outputs,
-    feeds: feedsOf(sig),
-    checkpoint: model.checkpoint,
-    source: model.source,
-    checkpointSource: model.checkpointSource,
-    resolveOutputs,
-  });
 }
 
 function feedsOf(sig: SourceSignature): Feed[] {

@@ -127,7 +127,8 @@ export class TfjsModel implements LoadedModel {
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
-    for (const rt of this.#runtimes.values()) rt.compiled.model.dispose();
+    // Signatures may share one GraphModel: free each once.
+    for (const m of new Set([...this.#runtimes.values()].map((rt) => rt.compiled.model))) m.dispose();
   }
 }
 

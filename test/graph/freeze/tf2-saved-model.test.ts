@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
 import { writeSavedModel } from '../../../src/graph/bundle/write-saved-model.ts';
 import { attr, GraphBuilder } from '../../../src/graph/builder/graph-builder.ts';
 import { makeTensorProto } from '../../../src/graph/builder/tensor-proto.ts';
@@ -161,7 +162,7 @@ function tf2Functions(): FunctionDef[] {
   return [serve, sigmoid, restore];
 }
 
-function tf2MetaGraph(withRestore: boolean): MetaGraphDef {
+function tf2MetaGraph(withRestore: boolean, scoresSignature = false): MetaGraphDef {
   const g = new GraphBuilder();
   const ids = g.placeholder('serving_default_ids', 'DT_INT32', [-1]);
   // shared_names differ from the checkpoint keys, as in TF2 exports ("Variable", "Variable_1" → "model/...").
@@ -207,6 +208,15 @@ function tf2MetaGraph(withRestore: boolean): MetaGraphDef {
         },
         methodName: 'tensorflow/serving/predict',
       },
+      ...(scoresSignature
+        ? {
+            scores: {
+              inputs: { ids: info('serving_default_ids:0', I) },
+              outputs: { score: info('StatefulPartitionedCall:0', F) },
+              methodName: 'tensorflow/serving/predict',
+            },
+          }
+        : {}),
     },
     assetFileDef: [],
   };
@@ -315,6 +325,25 @@ describe('a hand-built TF2-style SavedModel (functions, resource variables, chec
       assert.match(err.message, /variables[/\\]variables/);
       return true;
     });
+  });
+
+  test('holds one copy of the weights for signatures that share their inputs', async () => {
+    const one = await tempDir();
+    const two = await tempDir();
+    await writeSavedModel(one, { metaGraphs: [tf2MetaGraph(true)], variables: variables() });
+    await writeSavedModel(two, { metaGraphs: [tf2MetaGraph(true, true)], variables: variables() });
+    const before = tf.memory().numTensors;
+    const a = await loadModel(one);
+    const single = tf.memory().numTensors - before;
+    const b = await loadModel(two);
+    assert.equal(tf.memory().numTensors - before - single, single);
+    assert.deepEqual(Object.keys(b.info.signatures).sort(), ['scores', 'serving_default']);
+    const ids = { ids: { dtype: 'DT_INT32' as const, shape: [2], values: [1, 2] } };
+    const scores = await b.predictHost(ids, 'scores');
+    assertClose(scores.score.values as Float32Array, expected([1, 2]).score, 1e-6);
+    a.dispose();
+    b.dispose();
+    assert.equal(tf.memory().numTensors, before);
   });
 
   test('refuses a tag set the SavedModel does not have, listing the ones it has', async () => {
