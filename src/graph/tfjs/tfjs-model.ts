@@ -13,9 +13,11 @@ export type SignatureRuntime = {
 };
 
 /**
- * LoadedModel on tfjs GraphModels (the contract is in ../model.ts). Signatures that cannot run here (ops tfjs
- * lacks) stay listed in `unavailable` and answer CTR_ERR_UNSUPPORTED_OP when asked for. dispose() frees every
- * GraphModel's weights once.
+ * LoadedModel on tfjs GraphModels (the contract is in ../model.ts). Several signatures may share one GraphModel
+ * (and its weights). Signatures that cannot run here (ops tfjs lacks) stay listed in `unavailable` and answer
+ * CTR_ERR_UNSUPPORTED_OP when asked for. Inputs are checked before tfjs sees them (CTR_ERR_INPUT_MISMATCH); a
+ * failure inside tfjs becomes CTR_ERR_EXECUTION. dispose() frees every GraphModel's weights once; predict after
+ * dispose answers CTR_ERR_EXECUTION.
  */
 export class TfjsModel implements LoadedModel {
   readonly info: ModelInfo;
