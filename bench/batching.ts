@@ -64,10 +64,9 @@ export async function runBatching(
     let label = 'batching off';
     if (setting !== 'off') {
       const file = join(root, `batching-${i}.txt`);
-      await writeFile(
-        file,
-        `max_batch_size { value: ${setting.maxBatchSize} }\nbatch_timeout_micros { value: ${Math.round(setting.batchTimeoutMs * 1000)} }\n`,
-      );
+      const micros = Math.round(setting.batchTimeoutMs * 1000);
+      const text = `max_batch_size { value: ${setting.maxBatchSize} }\nbatch_timeout_micros { value: ${micros} }\n`;
+      await writeFile(file, text);
       flags.push('--enable_batching', `--batching_parameters_file=${file}`);
       label = `max_batch_size ${setting.maxBatchSize}, timeout ${setting.batchTimeoutMs} ms`;
     }

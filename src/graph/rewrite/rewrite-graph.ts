@@ -21,8 +21,9 @@ export type RewritePass =
 
 /**
  * Load-time speed rewrites of a frozen GraphDef (DESIGN §3), applied by loadModel before tfjs sees the graph:
- * constant folding (evaluated with tfjs, so the backend must be initialised), gather variants → GatherV2, embedding bags → SparseSegmentMean/Sum, other embedding lookups →
- * SparseSegmentSum, MatMul+BiasAdd(+activation) → _FusedMatMul. Each pass computes the same values as the graph it was given (tests run both through tfjs and
+ * constant folding (evaluated with tfjs, so the backend must be initialised), gather variants → GatherV2,
+ * embedding bags → SparseSegmentMean/Sum, other embedding lookups → SparseSegmentSum, MatMul+BiasAdd(+activation)
+ * → _FusedMatMul. Each pass computes the same values as the graph it was given (tests run both through tfjs and
  * compare within 1e-5), keeps the names of nodes others read, and leaves whatever it does not recognise alone.
  *
  * Pure: the result is a new GraphDef; the argument is not mutated (large tensor bytes are shared, read-only).

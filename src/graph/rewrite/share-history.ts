@@ -156,16 +156,12 @@ function topological(g: GraphIndex, nodes: NodeDef[]): NodeDef[] {
   return out;
 }
 
-const UNARY = new Set(
-  'Identity Cast Relu Relu6 Elu Selu Sigmoid Tanh Neg Abs Exp Log Log1p Sqrt Rsqrt Square Softplus LeakyRelu Erf StopGradient Reciprocal Sign Floor Round LogicalNot'.split(
-    ' ',
-  ),
-);
-const BINARY = new Set(
-  'Add AddV2 Sub Mul RealDiv Div DivNoNan Maximum Minimum Pow SquaredDifference NotEqual Equal Greater GreaterEqual Less LessEqual LogicalAnd LogicalOr FloorDiv FloorMod BiasAdd SelectV2 Select'.split(
-    ' ',
-  ),
-);
+const words = (text: string) => new Set(text.trim().split(/\s+/));
+const UNARY = words(`Identity Cast StopGradient Relu Relu6 Elu Selu Sigmoid Tanh LeakyRelu Erf Neg Abs Exp Log
+  Log1p Sqrt Rsqrt Square Softplus Reciprocal Sign Floor Round LogicalNot`);
+const BINARY =
+  words(`Add AddV2 Sub Mul RealDiv Div DivNoNan Maximum Minimum Pow BiasAdd SquaredDifference FloorDiv
+  FloorMod SelectV2 Select LogicalAnd LogicalOr NotEqual Equal Greater GreaterEqual Less LessEqual`);
 const REDUCE = new Set(['Mean', 'Sum', 'Max', 'Min', 'Prod', 'All', 'Any']);
 
 /**
