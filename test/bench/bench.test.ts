@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { parseBenchArgs } from '../../bench/args.ts';
@@ -95,3 +96,18 @@ test(
     );
   },
 );
+
+test('ctr-serve bench prints its usage for --help and refuses bad flags with CTR_ERR_USAGE', async () => {
+  const { default: command } = await import('../../src/cli/bench-command.ts');
+  let printed = '';
+  const stdout = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      printed += chunk.toString();
+      done();
+    },
+  });
+  const io = { stdout, stderr: stdout, env: {}, cwd: '/', stopSignal: new Promise<string>(() => {}) };
+  assert.equal(await command.run(['--help'], io), 0);
+  assert.match(printed, /--sections=model,http,memory,batching/);
+  await assert.rejects(command.run(['--sections=everything'], io), { code: 'CTR_ERR_USAGE' });
+});
