@@ -63,7 +63,7 @@ export function formatText(d: ModelDescription): string {
     for (const [alias, t] of Object.entries(s.outputs)) lines.push(tensor(alias, t));
     if (s.error) lines.push(`    cannot be frozen: ${s.error.code}: ${s.error.message}`);
     else if (s.unsupportedOps.length) {
-      lines.push(`    cannot run here, ops tfjs lacks: ${s.unsupportedOps.map((u) => u.op).join(', ')}`);
+      lines.push(`    cannot run here, ops: ${s.unsupportedOps.map((u) => u.op).join(', ')}`);
     } else lines.push('    runs here');
   }
   lines.push('op counts:');

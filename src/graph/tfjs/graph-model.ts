@@ -25,7 +25,7 @@ export function compileGraph(g: GraphDef, source: string): CompiledGraph {
   if (missing.length) {
     throw new CtrError(
       'CTR_ERR_UNSUPPORTED_OP',
-      `${source} uses ops tfjs cannot run: ${describeUnsupported(missing)}`,
+      `${source} uses ops that cannot run here: ${describeUnsupported(missing)}`,
     );
   }
   const specs: tf.io.WeightsManifestEntry[] = [];

@@ -52,6 +52,13 @@ export const ASYNC_OPS: ReadonlySet<string> = new Set(
   [control, dynamic, hashTable].flatMap((l) => l.map((op) => op.tfOpName)),
 );
 
+/**
+ * Lookup tables tfjs could hold, but a frozen graph cannot fill: TensorFlow fills them in the SavedModel's init op
+ * (InitializeTableFromTextFileV2 reading assets), which freezing does not carry over. Served anyway, their lookups
+ * would silently miss, so they count as unsupported.
+ */
+const TABLES_NEEDING_INIT = new Set(['HashTable', 'HashTableV2', 'MutableHashTable', 'MutableHashTableV2']);
+
 /** Each op of `g` tfjs cannot run (here), with the nodes that use it, sorted by op name. */
 export function unsupportedOps(g: GraphDef): { op: string; nodes: string[] }[] {
   const byOp = new Map<string, string[]>();
@@ -60,7 +67,7 @@ export function unsupportedOps(g: GraphDef): { op: string; nodes: string[] }[] {
     const callsFunction = Object.values(n.attr).some(
       (v) => v.func !== undefined || (v.list?.func?.length ?? 0) > 0,
     );
-    if (TFJS_OPS.has(n.op) && !callsFunction) continue;
+    if (TFJS_OPS.has(n.op) && !callsFunction && !TABLES_NEEDING_INIT.has(n.op)) continue;
     byOp.set(n.op, [...(byOp.get(n.op) ?? []), n.name]);
   }
   return [...byOp].sort(([a], [b]) => a.localeCompare(b)).map(([op, nodes]) => ({ op, nodes }));
