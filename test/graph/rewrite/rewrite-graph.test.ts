@@ -130,3 +130,25 @@ test(
     assert.ok(ops.has('SparseSegmentMean') && ops.has('SparseSegmentSum') && ops.has('_FusedMatMul'));
   },
 );
+
+test('a TF1 Gather (no axis input) becomes GatherV2 on axis 0 with the same values', async () => {
+  const g = new GraphBuilder();
+  const ids = g.placeholder('ids', 'DT_INT32', [-1]);
+  const table = g.constant('DT_FLOAT', [5, 2], randomFloats(rng(4), 10), { name: 'table' });
+  const looked = g.op(
+    'Gather',
+    [table, ids],
+    { Tparams: { type: 1 }, Tindices: { type: 3 }, validate_indices: { b: true } },
+    { name: 'lookup' },
+  )[0];
+  g.identity(looked, { name: 'out' });
+  const graph = g.toGraphDef();
+  const normalized = rewriteGraph(graph, { passes: { embeddingLookup: false } });
+  const node = normalized.node.find((n) => n.name === 'lookup');
+  assert.equal(node?.op, 'GatherV2');
+  assert.equal(node?.input.length, 3);
+  const feeds = { ids: { values: Int32Array.from([4, 0, 2, 2]), shape: [4] } };
+  const [want] = await runGraph(graph, feeds, ['out']);
+  const [got] = await runGraph(normalized, feeds, ['out']);
+  assert.deepEqual(Array.from(got), Array.from(want));
+});
