@@ -133,17 +133,30 @@ function modelTable(rows: readonly ModelRow[]): string {
   );
 }
 
+/**
+ * "of 2× model-only": end-to-end predictions/s over twice the single-core model-only rate of the same request
+ * shape in this run (1 user × 1000: the per-row graph on one history; TF Serving rows: batch 1024 of distinct
+ * rows), i.e. how much of both cores' model throughput survives HTTP, JSON and batching.
+ */
 function httpTable(rows: readonly HttpRow[], model: readonly ModelRow[] | undefined): string {
-  const oneCore = model?.find((r) => r.variant === 'rewritten' && r.batch === '1024')?.predPerSec;
+  const rate = (variant: string, batch: string) =>
+    model?.find((r) => r.variant === variant && r.batch === batch)?.predPerSec;
+  const base = (scenario: string) =>
+    scenario.startsWith('/v1/ctr:predict 1 × 1000')
+      ? rate('rewritten, per row', '1 user × 1000')
+      : scenario.startsWith('TF Serving')
+        ? rate('rewritten', '1024')
+        : undefined;
   const body = rows.map((r) => {
     const predicts = r.predPerSec > 0;
+    const b = base(r.scenario);
     return [
       r.scenario,
       r.connections,
       r.rate,
       r.reqPerSec,
       predicts ? r.predPerSec : '',
-      oneCore && predicts ? `${Math.round((100 * r.predPerSec) / (2 * oneCore))}%` : '',
+      b ? `${Math.round((100 * r.predPerSec) / (2 * b))}%` : '',
       r.p50Ms,
       r.p99Ms,
       r.non2xx + r.errors,
