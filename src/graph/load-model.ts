@@ -110,7 +110,7 @@ function compileGroup(
   const fed = new Set([...frozen.feeds.values()].map((t) => parseRef(t).node));
   const keepNodes = [...fed, ...[...frozen.outputs.values()].map((t) => parseRef(t).node)];
   const relaxed = relaxExampleShapes(frozen.graph, fed);
-  const graph: GraphDef = rewrite ? rewriteGraph(relaxed, { keepNodes }) : relaxed;
+  const graph = unpinFedShapes(rewrite ? rewriteGraph(relaxed, { keepNodes }) : relaxed, fed);
   const names = group.map((s) => s.name).join(', ');
   const compiled = compileGraph(graph, `${model.source} (signature ${names})`);
   return group.map((sig) => {
@@ -126,7 +126,8 @@ function compileGroup(
   });
 }
 
-/** Fed Placeholders with a fully static shape get an unknown shape, so that tfjs does not enforce it (shapeIsContract). */
+/** Before the rewrites, fed Placeholders with a fully static shape (an example, not a contract: shapeIsContract)
+ * get an unknown shape, so that no pass specialises the graph to it. */
 function relaxExampleShapes(g: GraphDef, fed: ReadonlySet<string>): GraphDef {
   const node = g.node.map((n) => {
     const shape = n.attr.shape?.shape;
@@ -134,6 +135,19 @@ function relaxExampleShapes(g: GraphDef, fed: ReadonlySet<string>): GraphDef {
     if (shapeIsContract(shape.dim.map((d) => d.size))) return n;
     return { ...n, attr: { ...n.attr, shape: { shape: { dim: [], unknownRank: true } } } };
   });
+  return { ...g, node };
+}
+
+/**
+ * After the rewrites, every fed Placeholder loses its shape: inputs were already checked against the signature
+ * (shapeFitsSignature admits TF Serving's unit-dim-less rows, which tfjs's own check would refuse).
+ */
+function unpinFedShapes(g: GraphDef, fed: ReadonlySet<string>): GraphDef {
+  const node = g.node.map((n) =>
+    n.op === 'Placeholder' && fed.has(n.name)
+      ? { ...n, attr: { ...n.attr, shape: { shape: { dim: [], unknownRank: true } } } }
+      : n,
+  );
   return { ...g, node };
 }
 

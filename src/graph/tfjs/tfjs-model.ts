@@ -144,6 +144,20 @@ export function shapeIsContract(shape: readonly number[] | null): boolean {
   return shape !== null && shape.some((d) => d < 0);
 }
 
+/**
+ * Whether a tensor of shape `actual` may be fed where the signature declares `declared`: always for a shape
+ * that is not a contract (shapeIsContract); else `actual`, padded with trailing 1s to the declared rank, must
+ * match every known dim. The padding admits TF Serving's row form, where instances drop a trailing unit dim:
+ * its README feeds [1.0, 2.0, 5.0] (shape [3]) to half_plus_two's [?,1] and gets [2.5, 3.0, 4.5]. Such a tensor
+ * is fed as given, as TF Serving does; [B,49] for [?,50] or [B] for [?,50] are refused.
+ */
+export function shapeFitsSignature(declared: readonly number[] | null, actual: readonly number[]): boolean {
+  if (!shapeIsContract(declared)) return true;
+  const want = declared!;
+  if (actual.length > want.length) return false;
+  return want.every((d, i) => d < 0 || d === (i < actual.length ? actual[i] : 1));
+}
+
 function checkInput(alias: string, t: tf.Tensor, spec: TensorSpec): void {
   const want = tfjsDtypeOf(spec.dtype);
   if (t.dtype !== want) {
@@ -152,10 +166,8 @@ function checkInput(alias: string, t: tf.Tensor, spec: TensorSpec): void {
       `input ${alias} is ${t.dtype}, the signature wants ${spec.dtype} (${want})`,
     );
   }
-  if (!spec.shape || !shapeIsContract(spec.shape)) return;
-  const shape = spec.shape;
-  const bad = t.shape.length !== shape.length || shape.some((d, i) => d >= 0 && d !== t.shape[i]);
-  if (bad) {
+  if (!shapeFitsSignature(spec.shape, t.shape)) {
+    const shape = spec.shape!;
     throw new CtrError(
       'CTR_ERR_INPUT_MISMATCH',
       `input ${alias} has shape [${t.shape.join(',')}], the signature wants [${shape.map((d) => (d < 0 ? '?' : d)).join(',')}]`,

@@ -5,6 +5,7 @@ import { initBackend } from '../../../src/graph/backend.ts';
 import { GraphBuilder } from '../../../src/graph/builder/graph-builder.ts';
 import { compileGraph } from '../../../src/graph/tfjs/graph-model.ts';
 import { TFJS_OPS } from '../../../src/graph/tfjs/supported-ops.ts';
+import { shapeFitsSignature } from '../../../src/graph/tfjs/tfjs-model.ts';
 
 before(async () => {
   await initBackend();
@@ -66,4 +67,26 @@ test('counts functional control flow as unsupported, since a frozen graph has no
     code: 'CTR_ERR_UNSUPPORTED_OP',
     message: /StatelessIf/,
   });
+});
+
+test('binds input shapes only where the signature leaves a dim open, admitting rows without a trailing unit dim', () => {
+  const cases: [number[] | null, number[], boolean][] = [
+    [null, [7, 7], true],
+    [[], [3], true], // a static shape is the example a function was traced with
+    [[1, 8, 8, 3], [1, 2, 2, 1], true],
+    [[-1, 50], [4, 50], true],
+    [[-1, 50], [4, 49], false],
+    [[-1, 50], [4], false],
+    [[-1, 50], [4, 50, 1], false],
+    [[-1, 1], [3], true], // TF Serving's README: [1.0, 2.0, 5.0] to half_plus_two
+    [[-1, 1], [1, 2], false],
+    [[-1, 1, 1], [4, 1], true],
+  ];
+  for (const [declared, actual, fits] of cases) {
+    assert.equal(
+      shapeFitsSignature(declared, actual),
+      fits,
+      `${JSON.stringify(declared)} ← ${JSON.stringify(actual)}`,
+    );
+  }
 });
