@@ -10,7 +10,7 @@ import {
   type CtrUserRequest,
 } from '../features/ctr-batch.ts';
 import type { HostTensor, SignatureSpec } from '../graph/model.ts';
-import { shapeIsContract } from '../graph/tfjs/tfjs-model.ts';
+import { shapeFitsSignature } from '../graph/tfjs/tfjs-model.ts';
 import { Batcher } from './batcher.ts';
 import type { ServableManager } from './manager.ts';
 import type { ServableId } from './servable.ts';
@@ -202,12 +202,10 @@ export function checkInputs(signature: SignatureSpec, inputs: Readonly<Record<st
     if (t.dtype !== spec.dtype) bad(`input "${name}" is ${t.dtype}, the signature wants ${spec.dtype}`);
     const size = t.shape.reduce((a, b) => a * b, 1);
     if (t.values.length !== size) bad(`input "${name}" has ${t.values.length} values for shape [${t.shape}]`);
-    // Same rule as graph/: a declared shape binds only when it has a free dim; a fully static one is a hint
-    // (TF1 exports often declare [1, 8, 8, 3] for any size, TF2 [] for any shape).
-    if (spec.shape !== null && shapeIsContract(spec.shape)) {
-      const fits =
-        spec.shape.length === t.shape.length && spec.shape.every((d, i) => d < 0 || d === t.shape[i]);
-      if (!fits) bad(`input "${name}" has shape [${t.shape}], the signature wants [${spec.shape}]`);
+    // The graph's own rule (src/graph/tfjs/tfjs-model.ts), checked here so a bad request fails before it joins a
+    // batch: a declared shape binds only when it has a free dim, and TF Serving's rows may drop trailing unit dims.
+    if (!shapeFitsSignature(spec.shape, t.shape)) {
+      bad(`input "${name}" has shape [${t.shape}], the signature wants [${spec.shape}]`);
     }
   }
 }

@@ -5,11 +5,8 @@ import { assertClose, fixture, skipWithoutFixtures } from '../helpers/fixtures.t
 import { appFor, call, modelRepo, post } from './app-helpers.ts';
 
 // TF Serving feeds a request's tensors as given, so its README sends [1.0, 2.0, 5.0] (shape [3]) to half_plus_two,
-// whose signature says [-1, 1], and the tfjs fixtures send [1, 2, 3] to signatures of shape []. The serving core's
-// input check (src/serving/prediction-service.ts checkInputs) refuses those today; the tests that send them verbatim
-// are marked todo with this reason and the same models are also checked with inputs of the declared shapes.
-const STRICT_SHAPES =
-  'serving checkInputs refuses inputs whose rank differs from the signature (TF Serving feeds them as given)';
+// whose signature says [-1, 1], and the tfjs fixtures send [1, 2, 3] to signatures of shape []: these tests send them
+// verbatim.
 
 // Expected values: ../shared/tf-fixtures/README.md (TF Serving's own README and tests); tolerance 1e-5 relative.
 describe('TF Serving REST API on real TensorFlow models', { skip: skipWithoutFixtures }, () => {
@@ -40,16 +37,12 @@ describe('TF Serving REST API on real TensorFlow models', { skip: skipWithoutFix
     for (const r of repos) await r.cleanup();
   });
 
-  test(
-    "half_plus_two answers TF Serving's README example, sent with curl's default content type",
-    { todo: STRICT_SHAPES },
-    async () => {
-      const res = await call(app, post('/v1/models/half_plus_two:predict', '{"instances": [1.0, 2.0, 5.0]}'));
-      assert.equal(res.status, 200, res.text);
-      assert.deepEqual(Object.keys(res.body), ['predictions']);
-      assertClose(res.body.predictions, [2.5, 3.0, 4.5]);
-    },
-  );
+  test("half_plus_two answers TF Serving's README example, sent with curl's default content type", async () => {
+    const res = await call(app, post('/v1/models/half_plus_two:predict', '{"instances": [1.0, 2.0, 5.0]}'));
+    assert.equal(res.status, 200, res.text);
+    assert.deepEqual(Object.keys(res.body), ['predictions']);
+    assertClose(res.body.predictions, [2.5, 3.0, 4.5]);
+  });
 
   test('half_plus_two answers rows shaped as its signature declares ([3, 1])', async () => {
     const res = await call(
@@ -162,21 +155,17 @@ describe('TF Serving REST API on real TensorFlow models', { skip: skipWithoutFix
     assertClose([two.body.outputs], [6]);
   });
 
-  test(
-    "signature_name picks a signature of a multi-signature model (the README's [1, 2, 3])",
-    { todo: STRICT_SHAPES },
-    async () => {
-      const dflt = await call(app, post('/v1/models/multi_sig:predict', { instances: [1, 2, 3] }));
-      assert.equal(dflt.status, 200, dflt.text);
-      assertClose(dflt.body.predictions, [3, 6, 9]);
-      const two = await call(
-        app,
-        post('/v1/models/multi_sig:predict', { signature_name: 'timestwo', instances: [1, 2, 3] }),
-      );
-      assert.equal(two.status, 200, two.text);
-      assertClose(two.body.predictions, [2, 4, 6]);
-    },
-  );
+  test("signature_name picks a signature of a multi-signature model (the README's [1, 2, 3])", async () => {
+    const dflt = await call(app, post('/v1/models/multi_sig:predict', { instances: [1, 2, 3] }));
+    assert.equal(dflt.status, 200, dflt.text);
+    assertClose(dflt.body.predictions, [3, 6, 9]);
+    const two = await call(
+      app,
+      post('/v1/models/multi_sig:predict', { signature_name: 'timestwo', instances: [1, 2, 3] }),
+    );
+    assert.equal(two.status, 200, two.text);
+    assertClose(two.body.predictions, [2, 4, 6]);
+  });
 
   test('several outputs come back named in a columnar answer (scalar inputs, as declared)', async () => {
     const res = await call(app, post('/v1/models/multi_out:predict', { inputs: { x: 3, y: 5 } }));
@@ -184,36 +173,32 @@ describe('TF Serving REST API on real TensorFlow models', { skip: skipWithoutFix
     assert.deepEqual(res.body, { outputs: { output_0: 6, output_1: 5 } });
   });
 
-  test(
-    'several outputs come back named: one object per row, or one object of columns',
-    { todo: STRICT_SHAPES },
-    async () => {
-      const rows = await call(
-        app,
-        post('/v1/models/multi_out:predict', {
-          instances: [
-            { x: 1, y: 1 },
-            { x: 2, y: 2 },
-            { x: 3, y: 3 },
-          ],
-        }),
-      );
-      assert.equal(rows.status, 200, rows.text);
-      assert.deepEqual(rows.body, {
-        predictions: [
-          { output_0: 2, output_1: 1 },
-          { output_0: 4, output_1: 2 },
-          { output_0: 6, output_1: 3 },
+  test('several outputs come back named: one object per row, or one object of columns', async () => {
+    const rows = await call(
+      app,
+      post('/v1/models/multi_out:predict', {
+        instances: [
+          { x: 1, y: 1 },
+          { x: 2, y: 2 },
+          { x: 3, y: 3 },
         ],
-      });
-      const cols = await call(
-        app,
-        post('/v1/models/multi_out:predict', { inputs: { x: [1, 2, 3], y: [1, 2, 3] } }),
-      );
-      assert.equal(cols.status, 200, cols.text);
-      assert.deepEqual(cols.body, { outputs: { output_0: [2, 4, 6], output_1: [1, 2, 3] } });
-    },
-  );
+      }),
+    );
+    assert.equal(rows.status, 200, rows.text);
+    assert.deepEqual(rows.body, {
+      predictions: [
+        { output_0: 2, output_1: 1 },
+        { output_0: 4, output_1: 2 },
+        { output_0: 6, output_1: 3 },
+      ],
+    });
+    const cols = await call(
+      app,
+      post('/v1/models/multi_out:predict', { inputs: { x: [1, 2, 3], y: [1, 2, 3] } }),
+    );
+    assert.equal(cols.status, 200, cols.text);
+    assert.deepEqual(cols.body, { outputs: { output_0: [2, 4, 6], output_1: [1, 2, 3] } });
+  });
 
   test('an int32 model takes an integer and refuses a float with a 400', async () => {
     const ok = await call(app, post('/v1/models/times_two_int:predict', { inputs: 4 }));
@@ -224,18 +209,14 @@ describe('TF Serving REST API on real TensorFlow models', { skip: skipWithoutFix
     assert.equal(bad.headers['ctr-error-code'], 'CTR_ERR_BAD_REQUEST');
   });
 
-  test(
-    'an int32 model takes a batch of integers and refuses floats with a 400',
-    { todo: STRICT_SHAPES },
-    async () => {
-      const ok = await call(app, post('/v1/models/times_two_int:predict', { instances: [1, 2, 3] }));
-      assert.equal(ok.status, 200, ok.text);
-      assert.deepEqual(ok.body, { predictions: [2, 4, 6] });
-      const bad = await call(app, post('/v1/models/times_two_int:predict', { instances: [1.5] }));
-      assert.equal(bad.status, 400);
-      assert.equal(bad.headers['ctr-error-code'], 'CTR_ERR_BAD_REQUEST');
-    },
-  );
+  test('an int32 model takes a batch of integers and refuses floats with a 400', async () => {
+    const ok = await call(app, post('/v1/models/times_two_int:predict', { instances: [1, 2, 3] }));
+    assert.equal(ok.status, 200, ok.text);
+    assert.deepEqual(ok.body, { predictions: [2, 4, 6] });
+    const bad = await call(app, post('/v1/models/times_two_int:predict', { instances: [1.5] }));
+    assert.equal(bad.status, 400);
+    assert.equal(bad.headers['ctr-error-code'], 'CTR_ERR_BAD_REQUEST');
+  });
 
   test('the CTR API refuses a model without the CTR signature with CTR_ERR_NOT_CTR_MODEL', async () => {
     const res = await call(
