@@ -7,17 +7,17 @@ import { resolveAxis, staticShape } from './static-shape.ts';
 /**
  * Embedding bags: `Mean|Sum(GatherV2(E, ids[B,L], axis 0), axis 1)` → `SparseSegmentMean|Sum(E, flat ids, row of
  * each id)`. tfjs runs the gather-then-reduce form as a [B,L,D] gather plus a reduction over a middle axis (a
- * transpose and a copy in the wasm backend), the segment form as one pass over the ids; the results are the same
- * sums in the same order. The mean stays over all L positions, padding included, as the original graph does.
+ * transpose and a copy in the wasm backend), the segment form as one pass over the ids; both sum the same L rows
+ * per output row. The mean stays over all L positions, padding included, as the original graph does.
  *
  * Masked bags, `Sum|Mean(GatherV2(E, ids) * ExpandDims(Cast(NotEqual(ids, p)), -1), 1)` with E a Const of rank
  * 2: padding positions must add exactly zero, so E gets one extra all-zero row V and padding ids are sent there
  * (`SelectV2(ids != p, ids, V)`); the division by the count that usually follows is left as it is.
  *
  * Segment ids are computed in the graph from the runtime shape of ids (segment-rows.ts), so any batch size and
- * any L work.
+ * any L work. Nodes left without readers are removed, except those in `keep` (signature outputs).
  */
-export function rewriteEmbeddingBags(graph: GraphDef): GraphDef {
+export function rewriteEmbeddingBags(graph: GraphDef, keep: ReadonlySet<string> = new Set()): GraphDef {
   const g = new GraphIndex(graph);
   const rowsCache = new Map<string, string>();
   const paddedCache = new Map<string, { ref: string; zeroRow: number }>();
@@ -72,7 +72,7 @@ export function rewriteEmbeddingBags(graph: GraphDef): GraphDef {
     changed = true;
   }
   if (!changed) return graph;
-  g.pruneOrphans(new Set());
+  g.pruneOrphans(keep);
   return g.build();
 }
 

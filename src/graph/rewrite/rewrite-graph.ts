@@ -61,7 +61,7 @@ function afterSharing(graph: GraphDef, options: RewriteOptions): GraphDef {
   const on = (p: RewritePass) => options.passes?.[p] ?? true;
   const keep = new Set(options.keepNodes ?? []);
   let g = graph;
-  if (on('embeddingBag')) g = rewriteEmbeddingBags(g);
+  if (on('embeddingBag')) g = rewriteEmbeddingBags(g, keep);
   if (on('embeddingLookup')) g = rewriteEmbeddingLookups(g);
   if (on('fuseMatMul')) g = fuseMatMul(g, keep);
   return g;

@@ -141,3 +141,15 @@ test('a mask that is not the gathered ids compared with a constant keeps the bag
   const graph = g.toGraphDef();
   assert.equal(rewriteEmbeddingBags(graph), graph);
 });
+
+test('a gathered tensor that is also a signature output survives the rewrite of its bag', async () => {
+  const graph = bagGraph({ reduce: 'mean' }, 3);
+  const rewritten = rewriteEmbeddingBags(graph, new Set(['lookup']));
+  assert.equal(rewritten.node.find((n) => n.name === 'bag')?.op, 'SparseSegmentMean');
+  assert.equal(rewritten.node.find((n) => n.name === 'lookup')?.op, 'GatherV2');
+  assert.ok(!rewriteEmbeddingBags(graph).node.some((n) => n.name === 'lookup'), 'without keep it is pruned');
+  const feeds = { ids: { values: randomHistories(rng(5), 2, L, V), shape: [2, L] } };
+  const [want] = await runGraph(graph, feeds, ['lookup']);
+  const [got] = await runGraph(rewritten, feeds, ['lookup']);
+  assert.deepEqual(Array.from(got), Array.from(want));
+});
