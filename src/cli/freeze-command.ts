@@ -1,8 +1,8 @@
 import { writeFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { freezeModel } from '../graph/load-model.ts';
 import { encodeGraphDef } from '../graph/proto/encode.ts';
 import type { Command } from './command.ts';
+import { parseFlags } from './parse-flags.ts';
 import { usageError } from './run-cli.ts';
 
 const USAGE = `usage: ctr-serve freeze PATH --outputs a,b --out FILE.pb [--tag_set serve] [--signature_def NAME]
@@ -17,27 +17,19 @@ serving_default) become Placeholders where the outputs need them; node names are
 const command: Command = {
   summary: 'freeze',
   async run(args, io) {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args,
-        allowPositionals: true,
-        options: {
-          outputs: { type: 'string' },
-          out: { type: 'string' },
-          tag_set: { type: 'string' },
-          signature_def: { type: 'string' },
-          help: { type: 'boolean', short: 'h' },
-        },
-      });
-    } catch (err) {
-      throw usageError(`${(err as Error).message}\n\n${USAGE}`, err);
-    }
+    const parsed = parseFlags(
+      args,
+      {
+        outputs: { type: 'string' },
+        out: { type: 'string' },
+        tag_set: { type: 'string' },
+        signature_def: { type: 'string' },
+      },
+      USAGE,
+      io,
+    );
+    if (!parsed) return 0;
     const { values, positionals } = parsed;
-    if (values.help) {
-      io.stdout.write(USAGE);
-      return 0;
-    }
     if (positionals.length !== 1 || !values.out) throw usageError(`freeze takes PATH and --out\n\n${USAGE}`);
     const outputs = values.outputs
       ?.split(',')

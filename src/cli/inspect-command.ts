@@ -1,6 +1,6 @@
-import { parseArgs } from 'node:util';
 import { inspectModel, type ModelDescription, type TensorDescription } from '../graph/inspect-model.ts';
 import type { Command } from './command.ts';
+import { parseFlags } from './parse-flags.ts';
 import { usageError } from './run-cli.ts';
 
 const USAGE = `usage: ctr-serve inspect PATH [--json] [--tag_set serve]
@@ -13,24 +13,16 @@ Describes a frozen GraphDef (.pb, with its model.json) or a SavedModel directory
 const command: Command = {
   summary: 'inspect',
   async run(args, io) {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args,
-        allowPositionals: true,
-        options: {
-          json: { type: 'boolean' },
-          tag_set: { type: 'string' },
-          help: { type: 'boolean', short: 'h' },
-        },
-      });
-    } catch (err) {
-      throw usageError(`${(err as Error).message}\n\n${USAGE}`, err);
-    }
-    if (parsed.values.help) {
-      io.stdout.write(USAGE);
-      return 0;
-    }
+    const parsed = parseFlags(
+      args,
+      {
+        json: { type: 'boolean' },
+        tag_set: { type: 'string' },
+      },
+      USAGE,
+      io,
+    );
+    if (!parsed) return 0;
     if (parsed.positionals.length !== 1) throw usageError(`inspect takes one PATH\n\n${USAGE}`);
     const tags = parsed.values.tag_set?.split(',').filter(Boolean);
     const d = await inspectModel(parsed.positionals[0], tags);

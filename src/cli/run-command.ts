@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { CtrError } from '../errors/registry.ts';
 import { loadModel } from '../graph/load-model.ts';
 import type { HostTensor } from '../graph/model.ts';
 import { fromNested, toNested, type NestedValue } from '../graph/nested-arrays.ts';
 import type { Command } from './command.ts';
+import { parseFlags } from './parse-flags.ts';
 import { usageError } from './run-cli.ts';
 
 const USAGE = `usage: ctr-serve run PATH [--tag_set serve] [--signature_def serving_default] --inputs JSON
@@ -18,26 +18,18 @@ the bare array. --inputs @FILE reads the JSON from FILE. Prints {"outputs": {nam
 const command: Command = {
   summary: 'run',
   async run(args, io) {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args,
-        allowPositionals: true,
-        options: {
-          tag_set: { type: 'string' },
-          signature_def: { type: 'string' },
-          inputs: { type: 'string' },
-          help: { type: 'boolean', short: 'h' },
-        },
-      });
-    } catch (err) {
-      throw usageError(`${(err as Error).message}\n\n${USAGE}`, err);
-    }
+    const parsed = parseFlags(
+      args,
+      {
+        tag_set: { type: 'string' },
+        signature_def: { type: 'string' },
+        inputs: { type: 'string' },
+      },
+      USAGE,
+      io,
+    );
+    if (!parsed) return 0;
     const { values, positionals } = parsed;
-    if (values.help) {
-      io.stdout.write(USAGE);
-      return 0;
-    }
     if (positionals.length !== 1 || values.inputs === undefined)
       throw usageError(`run takes PATH and --inputs\n\n${USAGE}`);
     const text = values.inputs.startsWith('@')
