@@ -131,8 +131,6 @@ export function ctrBatchInputs(
     candidate: 'DT_INT32',
   },
 ): Record<'history' | 'candidate', HostTensor> {
-  const asDtype = (values: Int32Array, dtype: HostTensor['dtype']) =>
-    dtype === 'DT_INT64' ? Array.from(values) : values;
   return {
     history: {
       dtype: dtypes.history,
@@ -144,6 +142,39 @@ export function ctrBatchInputs(
       shape: [batch.rows],
       values: asDtype(batch.candidate, dtypes.candidate),
     },
+  };
+}
+
+const asDtype = (values: Int32Array, dtype: HostTensor['dtype']) =>
+  dtype === 'DT_INT64' ? Array.from(values) : values;
+
+/**
+ * The inputs of a CTR-shaped variant (ModelInfo.sharedHistory in src/graph/model.ts): each user's history once,
+ * [U, L] (the first row of the user's rows in the batch), the candidates [N], and `user_index` int32 [N] mapping
+ * each row to its user, from `batch.offsets`.
+ */
+export function ctrSharedHistoryInputs(
+  batch: CtrBatch,
+  dtypes: { history: HostTensor['dtype']; candidate: HostTensor['dtype'] },
+): Record<'history' | 'candidate' | 'user_index', HostTensor> {
+  const users = batch.offsets.length - 1;
+  const L = batch.historyLength;
+  const history = new Int32Array(users * L);
+  const userIndex = new Int32Array(batch.rows);
+  for (let u = 0; u < users; u++) {
+    const start = batch.offsets[u]!;
+    const end = batch.offsets[u + 1]!;
+    history.set(batch.history.subarray(start * L, (start + 1) * L), u * L);
+    userIndex.fill(u, start, end);
+  }
+  return {
+    history: { dtype: dtypes.history, shape: [users, L], values: asDtype(history, dtypes.history) },
+    candidate: {
+      dtype: dtypes.candidate,
+      shape: [batch.rows],
+      values: asDtype(batch.candidate, dtypes.candidate),
+    },
+    user_index: { dtype: 'DT_INT32', shape: [batch.rows], values: userIndex },
   };
 }
 

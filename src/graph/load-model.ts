@@ -5,9 +5,9 @@ import { parseRef } from './freeze/tensor-ref.ts';
 import type { LoadedModel, LoadOptions, SignatureSpec, TensorSpec, TfDtype } from './model.ts';
 import { prepareModel, type PreparedModel, type SourceSignature } from './prepare-model.ts';
 import type { GraphDef, TensorInfo } from './proto/types.ts';
-import { rewriteGraph } from './rewrite/index.ts';
+import { rewriteGraph, rewriteSharedHistoryGraph } from './rewrite/index.ts';
 import { dtypeName } from './tensor/tensor-values.ts';
-import { compileGraph } from './tfjs/graph-model.ts';
+import { compileGraph, type CompiledGraph } from './tfjs/graph-model.ts';
 import { shapeIsContract, TfjsModel, type SignatureRuntime } from './tfjs/tfjs-model.ts';
 
 export type FreezeOptions = {
@@ -31,6 +31,7 @@ export async function loadModel(path: string, opts: LoadOptions = {}): Promise<L
   const model = await prepareModel(path, opts.tags);
   const rewrite = opts.rewrite ?? true;
   const runtimes = new Map<string, SignatureRuntime>();
+  const shared = new Map<string, SignatureRuntime>();
   const unavailable = new Map<string, CtrError>();
   try {
     const groups = new Map<string, SourceSignature[]>();
@@ -46,13 +47,13 @@ export async function loadModel(path: string, opts: LoadOptions = {}): Promise<L
     }
     for (const group of groups.values()) {
       try {
-        for (const rt of compileGroup(model, group, rewrite)) runtimes.set(rt.spec.name, rt);
+        for (const rt of compileGroup(model, group, rewrite, shared)) runtimes.set(rt.spec.name, rt);
       } catch (err) {
         if (!isCtrError(err) || err.code !== 'CTR_ERR_UNSUPPORTED_OP') throw err;
         // Some signature of the group needs an op tfjs lacks: compile each alone to keep the others.
         for (const sig of group) {
           try {
-            runtimes.set(sig.name, compileGroup(model, [sig], rewrite)[0]);
+            runtimes.set(sig.name, compileGroup(model, [sig], rewrite, shared)[0]);
           } catch (e) {
             if (isCtrError(e) && e.code === 'CTR_ERR_UNSUPPORTED_OP') unavailable.set(sig.name, e);
             else throw e;
@@ -75,10 +76,14 @@ export async function loadModel(path: string, opts: LoadOptions = {}): Promise<L
       vocabSize: model.modelJson?.vocabSize,
       oovId: model.modelJson?.oovId,
       backend,
+      ...(shared.size === 0
+        ? {}
+        : { sharedHistory: Object.fromEntries([...shared].map(([n, rt]) => [n, rt.spec])) }),
     };
-    return new TfjsModel(info, runtimes, unavailable);
+    return new TfjsModel(info, runtimes, unavailable, shared);
   } catch (err) {
-    for (const m of new Set([...runtimes.values()].map((rt) => rt.compiled.model))) m.dispose();
+    const all = [...runtimes.values(), ...shared.values()];
+    for (const m of new Set(all.map((rt) => rt.compiled.model))) m.dispose();
     throw err;
   }
 }
@@ -92,11 +97,15 @@ function cutKey(model: PreparedModel, sig: SourceSignature): string {
   return JSON.stringify(cut.sort());
 }
 
-/** One frozen graph and GraphModel computing every signature of `group`. */
+/**
+ * One frozen graph and GraphModel computing every signature of `group`; with the rewrites on, a CTR-shaped
+ * variant (a second GraphModel) for each CTR signature whose history branch can be shared goes into `shared`.
+ */
 function compileGroup(
   model: PreparedModel,
   group: readonly SourceSignature[],
   rewrite: boolean,
+  shared: Map<string, SignatureRuntime>,
 ): SignatureRuntime[] {
   const outputs = [...new Set(group.flatMap((sig) => Object.values(sig.outputs).map((t) => t.name!)))];
   const feeds = new Map(group.flatMap((sig) => feedsOf(sig)).map((f) => [f.tensor, f]));
@@ -113,17 +122,66 @@ function compileGroup(
   const graph = unpinFedShapes(rewrite ? rewriteGraph(relaxed, { keepNodes }) : relaxed, fed);
   const names = group.map((s) => s.name).join(', ');
   const compiled = compileGraph(graph, `${model.source} (signature ${names})`);
-  return group.map((sig) => {
+  const runtimes = group.map((sig) => {
     const spec: SignatureSpec = {
       name: sig.name,
       methodName: sig.methodName,
       inputs: specs(sig.inputs, (t) => frozen.feeds.get(t)!),
       outputs: specs(sig.outputs, (t) => frozen.outputs.get(t)!),
     };
-    const tensorNames = (m: Record<string, TensorSpec>) =>
-      Object.fromEntries(Object.entries(m).map(([a, t]) => [a, t.tensorName]));
-    return { spec, compiled, feeds: tensorNames(spec.inputs), fetches: tensorNames(spec.outputs) };
+    return runtimeOf(spec, compiled);
   });
+  if (rewrite) {
+    for (const rt of runtimes) {
+      try {
+        const variant = sharedHistoryRuntime(rt.spec, relaxed, keepNodes, fed, `${model.source}`);
+        if (variant) shared.set(rt.spec.name, variant);
+      } catch (err) {
+        // The per-row runtime still serves: a variant that cannot compile is only a missed speed-up.
+        if (!isCtrError(err)) throw err;
+      }
+    }
+  }
+  return runtimes;
+}
+
+/** Name of a signature's CTR-shaped variant, as given to predict (ModelInfo.sharedHistory). */
+export const sharedHistoryName = (signature: string): string => `${signature}@shared_history`;
+const USER_INDEX_NODE = 'ctr_serve/user_index';
+
+/** The CTR signature's (history, candidate → ctr) shared-history GraphModel, or undefined when it declines. */
+function sharedHistoryRuntime(
+  spec: SignatureSpec,
+  graph: GraphDef,
+  keepNodes: readonly string[],
+  fed: ReadonlySet<string>,
+  source: string,
+): SignatureRuntime | undefined {
+  const { history, candidate } = spec.inputs;
+  if (!history || !candidate || !spec.outputs.ctr || Object.keys(spec.inputs).length !== 2) return undefined;
+  const ref = parseRef(history.tensorName);
+  if (ref.index !== 0) return undefined;
+  const variant = rewriteSharedHistoryGraph(
+    graph,
+    { history: ref.node, userIndex: USER_INDEX_NODE },
+    { keepNodes },
+  );
+  if (!variant) return undefined;
+  const compiled = compileGraph(
+    unpinFedShapes(variant.graph, fed),
+    `${source} (signature ${spec.name}, shared history)`,
+  );
+  const userIndex: TensorSpec = { tensorName: `${USER_INDEX_NODE}:0`, dtype: 'DT_INT32', shape: [-1] };
+  return runtimeOf(
+    { ...spec, name: sharedHistoryName(spec.name), inputs: { ...spec.inputs, user_index: userIndex } },
+    compiled,
+  );
+}
+
+function runtimeOf(spec: SignatureSpec, compiled: CompiledGraph): SignatureRuntime {
+  const tensorNames = (m: Readonly<Record<string, TensorSpec>>) =>
+    Object.fromEntries(Object.entries(m).map(([a, t]) => [a, t.tensorName]));
+  return { spec, compiled, feeds: tensorNames(spec.inputs), fetches: tensorNames(spec.outputs) };
 }
 
 /** Before the rewrites, fed Placeholders with a fully static shape (an example, not a contract: shapeIsContract)

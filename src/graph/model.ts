@@ -71,6 +71,13 @@ export type ModelInfo = {
   readonly oovId?: number;
   /** Backend that runs the model: 'tensorflow' | 'wasm' | 'cpu'. */
   readonly backend: string;
+  /**
+   * CTR-shaped variants, keyed by the CTR signature they compute (src/graph/rewrite/share-history.ts): the
+   * variant's name is passed to predict/predictHost like a signature's; it takes `history` [U, L] (one row per
+   * user), `candidate` [N] and `user_index` int32 [N] (row → user) and returns the signature's outputs for the
+   * N rows, equal to the signature fed each user's history repeated on its rows. Absent when no signature allows it.
+   */
+  readonly sharedHistory?: Readonly<Record<string, SignatureSpec>>;
 };
 
 export interface LoadedModel {

@@ -1,9 +1,10 @@
 import type { BatchingConfig } from '../config/serving-config.ts';
 import { CtrError, isCtrError } from '../errors/registry.ts';
-import type { HostTensor, SignatureSpec } from '../graph/model.ts';
+import type { HostTensor, ModelInfo, SignatureSpec } from '../graph/model.ts';
 import type { Servable } from './servable.ts';
+import { QueueDelayAdmission } from './admission.ts';
 import { noopServingMetrics, type ServingMetrics } from './serving-metrics.ts';
-import { concatRows, rowsOf, sliceRows } from './host-rows.ts';
+import { concatRows, concatSharedHistory, rowsOf, sliceRows } from './host-rows.ts';
 
 /**
  * The batcher of TF Serving: concurrent predictions on the same servable and signature (and the same
@@ -15,13 +16,20 @@ import { concatRows, rowsOf, sliceRows } from './host-rows.ts';
  * than `maxBatchSize`, or on a signature whose dim 0 is not a free batch dim, runs alone. When a queue already
  * holds `maxEnqueuedBatches` batches the request is refused at once with CTR_ERR_QUEUE_FULL (load shedding);
  * a request that waited over `predictTimeoutMs` for a thread fails with CTR_ERR_TIMEOUT. With batching
- * disabled, requests run at once, at most `maxEnqueuedBatches` of them in flight.
+ * disabled, requests run one event-loop turn after they arrive, at most `maxEnqueuedBatches` of them in flight.
+ * Before any of that, admission control (admission.ts) refuses a request with CTR_ERR_QUEUE_FULL when the rows
+ * already admitted would take over `maxQueueDelayMs` to run. Between batches the batcher yields to I/O, so that
+ * new arrivals are admitted or refused while the queue drains rather than after.
  *
  * The caller keeps its servable acquired until `run` settles. Host arrays only: no tensors are held here.
  * If a merged call fails, each request is retried alone so one bad request cannot fail its neighbours.
  */
 
-export type BatcherConfig = BatchingConfig & { readonly predictTimeoutMs: number };
+export type BatcherConfig = BatchingConfig & {
+  readonly predictTimeoutMs: number;
+  /** Admission control (admission.ts); 0 or absent: off. */
+  readonly maxQueueDelayMs?: number;
+};
 
 type Item = {
   readonly inputs: Readonly<Record<string, HostTensor>>;
@@ -37,6 +45,8 @@ type Queue = {
   readonly key: string;
   readonly servable: Servable;
   readonly signatureName: string;
+  /** A CTR-shaped variant: merged with concatSharedHistory, rows counted on `user_index`. */
+  readonly shared: boolean;
   open?: Batch;
   readonly closed: Batch[];
 };
@@ -52,10 +62,20 @@ export class Batcher {
   #stopping = false;
   #soon = false;
   #idleWaiters: (() => void)[] = [];
+  readonly #admission: QueueDelayAdmission;
 
   constructor(config: BatcherConfig, deps: { metrics?: ServingMetrics } = {}) {
     this.#config = config;
     this.#metrics = deps.metrics ?? noopServingMetrics;
+    this.#admission = new QueueDelayAdmission({
+      maxQueueDelayMs: config.maxQueueDelayMs ?? 0,
+      maxBatchSize: config.enabled ? config.maxBatchSize : undefined,
+    });
+  }
+
+  /** Rows admitted and not yet answered, and how long they would take to run (admission.ts). */
+  get queue(): { readonly rows: number; readonly estimatedDelayMs: number } {
+    return { rows: this.#admission.queuedRows, estimatedDelayMs: this.#admission.estimatedDelayMs };
   }
 
   /** Batches waiting or running, over all queues (for tests and metrics). */
@@ -76,13 +96,41 @@ export class Batcher {
       this.#metrics.countShed('shutting_down');
       return Promise.reject(new CtrError('CTR_ERR_SHUTTING_DOWN', 'the server is shutting down'));
     }
-    if (!this.#config.enabled) return this.#runDirect(servable, signatureName, inputs);
-    const signature = servable.model.info.signatures[signatureName];
-    const rows = signature && batchable(signature) ? rowsOf(inputs) : undefined;
+    const cost = rowsOf(inputs) ?? inputs.user_index?.shape[0] ?? 1;
+    if (!this.#admission.admit(cost)) {
+      this.#metrics.countShed('queue_full');
+      const delayMs = Math.round(this.#admission.estimatedDelayMs);
+      return Promise.reject(
+        new CtrError(
+          'CTR_ERR_QUEUE_FULL',
+          `${servable.id.name}: the queued rows need about ${delayMs} ms of model time, over max_queue_delay_ms ` +
+            `${this.#config.maxQueueDelayMs}; retry later`,
+        ),
+      );
+    }
+    const done = this.#config.enabled
+      ? this.#runQueued(servable, signatureName, inputs)
+      : this.#runDirect(servable, signatureName, inputs);
+    return done.finally(() => this.#admission.finish(cost));
+  }
+
+  #runQueued(
+    servable: Servable,
+    signatureName: string,
+    inputs: Readonly<Record<string, HostTensor>>,
+  ): Promise<Record<string, HostTensor>> {
+    const info = servable.model.info;
+    const signature = info.signatures[signatureName];
+    const shared = !signature && isSharedVariant(info, signatureName);
+    const rows = shared
+      ? inputs.user_index?.shape[0]
+      : signature && batchable(signature)
+        ? rowsOf(inputs)
+        : undefined;
     return new Promise((resolve, reject) => {
       const item: Item = { inputs, rows: rows ?? 0, enqueuedMs: performance.now(), resolve, reject };
       const key = rows === undefined ? undefined : queueKey(signatureName, inputs);
-      const q = this.#queue(servable, signatureName, key ?? `solo:${signatureName}`);
+      const q = this.#queue(servable, signatureName, key ?? `solo:${signatureName}`, shared);
       if (!this.#enqueue(q, item, rows === undefined || rows >= this.#config.maxBatchSize)) {
         this.#metrics.countShed('queue_full');
         reject(
@@ -128,18 +176,21 @@ export class Batcher {
     }
     this.#direct++;
     try {
-      return await this.#call(servable, signatureName, inputs, rowsOf(inputs) ?? 1);
+      // One turn later: requests that arrived together are all admitted or refused before the model holds the loop.
+      await new Promise((resolve) => setImmediate(resolve));
+      const rows = rowsOf(inputs) ?? inputs.user_index?.shape[0] ?? 1;
+      return await this.#call(servable, signatureName, inputs, rows);
     } finally {
       this.#direct--;
       this.#notifyIfIdle();
     }
   }
 
-  #queue(servable: Servable, signatureName: string, key: string): Queue {
+  #queue(servable: Servable, signatureName: string, key: string, shared: boolean): Queue {
     let byKey = this.#queues.get(servable);
     if (!byKey) this.#queues.set(servable, (byKey = new Map()));
     let q = byKey.get(key);
-    if (!q) byKey.set(key, (q = { key, servable, signatureName, closed: [] }));
+    if (!q) byKey.set(key, (q = { key, servable, signatureName, shared, closed: [] }));
     return q;
   }
 
@@ -212,7 +263,7 @@ export class Batcher {
       this.#running++;
       void this.#execute(q, batch).finally(() => {
         this.#running--;
-        this.#schedule();
+        this.#scheduleSoon();
         this.#notifyIfIdle();
       });
     }
@@ -257,7 +308,8 @@ export class Batcher {
     const rows = live.reduce((n, item) => n + item.rows, 0);
     let outputs: Record<string, HostTensor>;
     try {
-      const merged = concatRows(live.map((item) => item.inputs));
+      const parts = live.map((item) => item.inputs);
+      const merged = q.shared ? concatSharedHistory(parts) : concatRows(parts);
       outputs = await this.#call(q.servable, q.signatureName, merged, rows);
     } catch {
       for (const item of live) await this.#runOne(q, item);
@@ -298,9 +350,15 @@ export class Batcher {
         cause: err,
       });
     }
-    this.#metrics.observeInference(servable.id, (performance.now() - t0) / 1000, rows);
+    const ms = performance.now() - t0;
+    this.#admission.observe(rows, ms);
+    this.#metrics.observeInference(servable.id, ms / 1000, rows);
     return outputs;
   }
+}
+
+function isSharedVariant(info: ModelInfo, name: string): boolean {
+  return Object.values(info.sharedHistory ?? {}).some((spec) => spec.name === name);
 }
 
 /** Merging is safe only when dim 0 of every input and output is a free batch dim. */

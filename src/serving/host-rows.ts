@@ -36,6 +36,26 @@ export function concatRows(
   return out;
 }
 
+/**
+ * Merges calls of a CTR-shaped variant (ModelInfo.sharedHistory): `history` stacks the users of every part, the
+ * other inputs their rows, and each part's `user_index` moves past the users of the parts before it.
+ */
+export function concatSharedHistory(
+  parts: readonly Readonly<Record<string, HostTensor>>[],
+): Record<string, HostTensor> {
+  const out = concatRows(parts);
+  const index = out.user_index!.values as Int32Array;
+  let at = 0;
+  let users = 0;
+  for (const part of parts) {
+    const rows = part.user_index!.shape[0]!;
+    for (let i = at; i < at + rows; i++) index[i]! += users;
+    at += rows;
+    users += part.history!.shape[0]!;
+  }
+  return out;
+}
+
 export function sliceRows(
   tensors: Readonly<Record<string, HostTensor>>,
   start: number,

@@ -4,6 +4,7 @@ import {
   buildCtrBatch,
   ctrBatchInputs,
   ctrHistoryLength,
+  ctrSharedHistoryInputs,
   topK,
   validateCtrRequests,
   type CtrBatch,
@@ -83,7 +84,11 @@ export class PredictionService {
     this.#manager = manager;
     this.#config = config;
     this.#batcher = new Batcher(
-      { ...config.batching, predictTimeoutMs: config.predictTimeoutMs },
+      {
+        ...config.batching,
+        predictTimeoutMs: config.predictTimeoutMs,
+        maxQueueDelayMs: config.maxQueueDelayMs,
+      },
       { metrics: deps.metrics },
     );
   }
@@ -129,11 +134,16 @@ export class PredictionService {
       let historyLength = ctrHistoryLength(signature);
       if (historyLength < 0) historyLength = Math.max(1, ...requests.map((r) => r.history.length));
       const batch = buildCtrBatch(requests, historyLength);
-      const inputs = ctrBatchInputs(batch, {
+      const dtypes = {
         history: signature.inputs.history!.dtype,
         candidate: signature.inputs.candidate!.dtype,
-      });
-      const outputs = await this.#batcher.run(servable, signatureName, inputs);
+      };
+      // Each user's history once when the graph allows it (ModelInfo.sharedHistory); the CtrBatch keeps the
+      // per-row history for the shadow replay.
+      const variant = this.#config.shareHistory ? info.sharedHistory?.[signatureName] : undefined;
+      const outputs = variant
+        ? await this.#batcher.run(servable, variant.name, ctrSharedHistoryInputs(batch, dtypes))
+        : await this.#batcher.run(servable, signatureName, ctrBatchInputs(batch, dtypes));
       const scores = toFloat32(outputs.ctr!, batch.rows, 'ctr');
       const logits = req.explain && outputs.logit ? toFloat32(outputs.logit, batch.rows, 'logit') : undefined;
       const results = requests.map((user, u): CtrResult => {

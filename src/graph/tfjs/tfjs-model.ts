@@ -17,27 +17,31 @@ export type SignatureRuntime = {
  * (and its weights). Signatures that cannot run here (ops tfjs lacks) stay listed in `unavailable` and answer
  * CTR_ERR_UNSUPPORTED_OP when asked for. Inputs are checked before tfjs sees them (CTR_ERR_INPUT_MISMATCH); a
  * failure inside tfjs becomes CTR_ERR_EXECUTION. dispose() frees every GraphModel's weights once; predict after
- * dispose answers CTR_ERR_EXECUTION.
+ * dispose answers CTR_ERR_EXECUTION. CTR-shaped variants (`shared`, keyed by the signature they compute) run under
+ * their own spec's name (ModelInfo.sharedHistory) and are not listed among the signatures.
  */
 export class TfjsModel implements LoadedModel {
   readonly info: ModelInfo;
   readonly #runtimes: ReadonlyMap<string, SignatureRuntime>;
   readonly #unavailable: ReadonlyMap<string, CtrError>;
+  readonly #variants: ReadonlyMap<string, SignatureRuntime>;
   #disposed = false;
 
   constructor(
     info: ModelInfo,
     runtimes: ReadonlyMap<string, SignatureRuntime>,
     unavailable: ReadonlyMap<string, CtrError>,
+    shared: ReadonlyMap<string, SignatureRuntime> = new Map(),
   ) {
     this.info = info;
     this.#runtimes = runtimes;
     this.#unavailable = unavailable;
+    this.#variants = new Map([...shared.values()].map((rt) => [rt.spec.name, rt]));
   }
 
   #runtime(signature: string | undefined): SignatureRuntime {
     const name = signature ?? this.info.defaultSignature;
-    const rt = this.#runtimes.get(name);
+    const rt = this.#runtimes.get(name) ?? this.#variants.get(name);
     if (rt) return rt;
     const why = this.#unavailable.get(name);
     if (why)
@@ -130,7 +134,8 @@ export class TfjsModel implements LoadedModel {
     if (this.#disposed) return;
     this.#disposed = true;
     // Signatures may share one GraphModel: free each once.
-    for (const m of new Set([...this.#runtimes.values()].map((rt) => rt.compiled.model))) m.dispose();
+    const all = [...this.#runtimes.values(), ...this.#variants.values()];
+    for (const m of new Set(all.map((rt) => rt.compiled.model))) m.dispose();
   }
 }
 

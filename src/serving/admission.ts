@@ -1,0 +1,88 @@
+/**
+ * Admission control by estimated queue delay, for the batcher: a request is admitted when the requests already
+ * admitted and not yet finished would run within `maxQueueDelayMs` at the model's measured speed, else refused
+ * at once (the batcher answers CTR_ERR_QUEUE_FULL). Without it a burst waits in full (in the batcher's queues, or
+ * in the kernel's socket backlog while the model holds the event loop) and every request becomes slow; with it
+ * the excess gets a fast 503 and the admitted ones wait about `maxQueueDelayMs` at most.
+ *
+ * Speed: a model call of r rows takes about a + b·r ms (a: per-call overhead, which dominates small calls on
+ * tfjs; b: per row), fitted by least squares over recent calls with exponential forgetting. Until calls of
+ * different sizes have been seen, b is 0 and a the mean call time. The queued work is a·calls + b·rows, where
+ * calls are the queued requests, or with batching the batches their rows fill. Every request is admitted while
+ * nothing is queued (a single large request is never refused on an idle server) and before any call is measured.
+ * Pure bookkeeping: no timers, no tensors; `admit` and `finish` must pair up for every admitted request.
+ */
+export type AdmissionOptions = {
+  /** 0 turns the bound off (every request is admitted). */
+  readonly maxQueueDelayMs: number;
+  /** With batching, queued rows run in calls of up to this many rows; undefined: one call per request. */
+  readonly maxBatchSize?: number;
+};
+
+const DECAY = 0.95;
+
+export class QueueDelayAdmission {
+  readonly #options: AdmissionOptions;
+  #queuedRows = 0;
+  #queuedRequests = 0;
+  // Exponentially weighted sums of 1, rows, ms, rows², rows·ms over model calls.
+  #w = 0;
+  #x = 0;
+  #y = 0;
+  #xx = 0;
+  #xy = 0;
+
+  constructor(options: AdmissionOptions) {
+    this.#options = options;
+  }
+
+  /** Rows admitted and not yet finished. */
+  get queuedRows(): number {
+    return this.#queuedRows;
+  }
+
+  /** How long the requests already admitted would take to run (0 when none is queued or nothing was measured). */
+  get estimatedDelayMs(): number {
+    if (this.#w === 0 || this.#queuedRequests === 0) return 0;
+    const { perCallMs, perRowMs } = this.speed;
+    const max = this.#options.maxBatchSize;
+    const calls = max
+      ? Math.min(this.#queuedRequests, Math.ceil(this.#queuedRows / max))
+      : this.#queuedRequests;
+    return calls * perCallMs + this.#queuedRows * perRowMs;
+  }
+
+  /** The fitted cost of a model call: perCallMs + perRowMs · rows. */
+  get speed(): { readonly perCallMs: number; readonly perRowMs: number } {
+    if (this.#w === 0) return { perCallMs: 0, perRowMs: 0 };
+    const spread = this.#w * this.#xx - this.#x * this.#x;
+    // Sizes that barely vary cannot separate the two terms: charge everything to the call.
+    const perRowMs =
+      spread > 0.01 * this.#x * this.#x ? Math.max(0, (this.#w * this.#xy - this.#x * this.#y) / spread) : 0;
+    return { perCallMs: Math.max(0, (this.#y - perRowMs * this.#x) / this.#w), perRowMs };
+  }
+
+  /** Admits a request of `rows` rows (queued until `finish`), or returns false when the queue is over budget. */
+  admit(rows: number): boolean {
+    const max = this.#options.maxQueueDelayMs;
+    if (max > 0 && this.estimatedDelayMs > max) return false;
+    this.#queuedRows += rows;
+    this.#queuedRequests++;
+    return true;
+  }
+
+  finish(rows: number): void {
+    this.#queuedRows = Math.max(0, this.#queuedRows - rows);
+    this.#queuedRequests = Math.max(0, this.#queuedRequests - 1);
+  }
+
+  /** One model call of `rows` rows took `ms`. */
+  observe(rows: number, ms: number): void {
+    if (!(rows > 0 && ms >= 0)) return;
+    this.#w = this.#w * DECAY + 1;
+    this.#x = this.#x * DECAY + rows;
+    this.#y = this.#y * DECAY + ms;
+    this.#xx = this.#xx * DECAY + rows * rows;
+    this.#xy = this.#xy * DECAY + rows * ms;
+  }
+}
