@@ -164,3 +164,29 @@ test('the config parsers fail only with CTR_ERR_INVALID_CONFIG on arbitrary text
     { numRuns: 500 },
   );
 });
+
+test('batching is on by default with 1024 rows and a 1 ms timeout, admission bounded at 50 ms, history shared', () => {
+  const config = loadConfig({ flags: { model_base_path: '/m' } });
+  assert.equal(config.batching.enabled, true);
+  assert.equal(config.batching.maxBatchSize, 1024);
+  assert.equal(config.batching.batchTimeoutMs, 1);
+  assert.equal(config.maxQueueDelayMs, 50);
+  assert.equal(config.shareHistory, true);
+  const tfServingLike = loadConfig({
+    flags: {
+      model_base_path: '/m',
+      enable_batching: 'false',
+      max_queue_delay_ms: '0',
+      share_history: 'false',
+    },
+  });
+  assert.equal(tfServingLike.batching.enabled, false);
+  assert.equal(tfServingLike.maxQueueDelayMs, 0);
+  assert.equal(tfServingLike.shareHistory, false);
+  assert.equal(
+    loadConfig({ flags: { model_base_path: '/m', max_queue_delay_ms: '7.5' } }).maxQueueDelayMs,
+    7.5,
+  );
+  invalid(() => loadConfig({ flags: { model_base_path: '/m', max_queue_delay_ms: '-1' } }));
+  invalid(() => loadConfig({ flags: { model_base_path: '/m', share_history: 'sometimes' } }));
+});

@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { QueueDelayAdmission } from '../../src/serving/admission.ts';
+
+test('admits everything before any call is measured and whenever nothing is queued', () => {
+  const a = new QueueDelayAdmission({ maxQueueDelayMs: 1 });
+  for (let i = 0; i < 100; i++) assert.ok(a.admit(1000));
+  assert.equal(a.queuedRows, 100_000);
+  const b = new QueueDelayAdmission({ maxQueueDelayMs: 1 });
+  b.observe(10, 500);
+  assert.ok(b.admit(10), 'an idle server admits even a request estimated far over budget');
+});
+
+test('fits a per-call and a per-row cost from calls of different sizes', () => {
+  const a = new QueueDelayAdmission({ maxQueueDelayMs: 10 });
+  for (let i = 0; i < 5; i++) {
+    a.observe(1, 1.002);
+    a.observe(1001, 3.002);
+  }
+  assert.ok(Math.abs(a.speed.perRowMs - 0.002) < 1e-9);
+  assert.ok(Math.abs(a.speed.perCallMs - 1) < 1e-9);
+  a.admit(1000);
+  a.admit(1000);
+  assert.ok(Math.abs(a.estimatedDelayMs - (2 * 1 + 2000 * 0.002)) < 1e-6);
+});
+
+test('calls of one size are charged per call, so small warm-up calls do not make large batches look slow', () => {
+  const a = new QueueDelayAdmission({ maxQueueDelayMs: 10, maxBatchSize: 1024 });
+  a.observe(1, 2);
+  assert.deepEqual(a.speed, { perCallMs: 2, perRowMs: 0 });
+  for (let i = 0; i < 16; i++) assert.ok(a.admit(64), `request ${i}`);
+  // 1024 rows fill one batch: one call of about 2 ms.
+  assert.equal(a.estimatedDelayMs, 2);
+});
+
+test('refuses once the queued work exceeds the budget and admits again as requests finish', () => {
+  const a = new QueueDelayAdmission({ maxQueueDelayMs: 20 });
+  a.observe(1000, 5);
+  const admitted = Array.from({ length: 10 }, () => a.admit(1000)).filter(Boolean).length;
+  // 5 queued calls are 25 ms: the 6th request would wait over 20 ms.
+  assert.equal(admitted, 5);
+  assert.equal(a.admit(1), false);
+  a.finish(1000);
+  a.finish(1000);
+  assert.equal(a.admit(1000), true);
+});
+
+test('a budget of 0 turns the bound off', () => {
+  const a = new QueueDelayAdmission({ maxQueueDelayMs: 0 });
+  a.observe(1, 100);
+  for (let i = 0; i < 50; i++) assert.ok(a.admit(1));
+});
