@@ -43,10 +43,12 @@ export class ShadowService {
   readonly metrics: ShadowMetrics | undefined;
   readonly #deps: ShadowServiceDeps;
   readonly #defaultModel: string;
+  readonly #shareHistory: boolean;
 
   constructor(config: ServingConfig, deps: ShadowServiceDeps) {
     this.#deps = deps;
     this.#defaultModel = config.defaultModel;
+    this.#shareHistory = config.shareHistory;
     const holder: { scorer?: ShadowScorer } = {};
     this.metrics = deps.registry
       ? new ShadowMetrics(deps.registry, () => holder.scorer?.gaugeStats())
@@ -67,7 +69,7 @@ export class ShadowService {
       queueSize: config.shadowQueueSize,
       windowSize: config.shadowWindowSize,
       teacherTimeoutMs: deps.teacherTimeoutMs ?? config.predictTimeoutMs,
-      runTeacher: createTeacherRunner(deps),
+      runTeacher: createTeacherRunner({ shareHistory: config.shareHistory, ...deps }),
       random: deps.random,
       metrics: this.metrics,
       logger: deps.logger,
@@ -102,7 +104,12 @@ export class ShadowService {
     const teacher = this.scorer.teacherOf(student.id.name);
     if (teacher === undefined) return undefined;
     this.checkExplain(student.id.name, requests);
-    const { id, scores } = await scoreWithTeacher(this.#deps, teacher, requests, student.batch);
+    const { id, scores } = await scoreWithTeacher(
+      { shareHistory: this.#shareHistory, ...this.#deps },
+      teacher,
+      requests,
+      student.batch,
+    );
     const offsets = student.batch.offsets;
     const perUser: number[][] = [];
     for (let u = 0; u + 1 < offsets.length; u++)

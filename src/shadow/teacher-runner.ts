@@ -4,6 +4,7 @@ import {
   buildCtrBatch,
   ctrBatchInputs,
   ctrHistoryLength,
+  ctrSharedHistoryInputs,
   type CtrBatch,
   type CtrUserRequest,
 } from '../features/ctr-batch.ts';
@@ -18,7 +19,8 @@ import type { TeacherRunner } from './shadow-scorer.ts';
  *
  * The student's CtrBatch is replayed as is when the teacher takes the same history length L (or any L); otherwise
  * the same requests are rebuilt at the teacher's L (a Transformer teacher often reads a longer history than the
- * student). Chunks of at most `chunkRows` rows, with a yield to the event loop between them, keep a big teacher
+ * student). When the teacher has a shared-history variant (ModelInfo.sharedHistory) it is fed each user's history
+ * once, as the student is. Chunks of at most `chunkRows` rows, with a yield to the event loop between them, keep a big teacher
  * call from holding the one tfjs thread while student requests wait.
  *
  * Failures: the teacher's acquire/predict codes (CTR_ERR_MODEL_UNAVAILABLE, CTR_ERR_QUEUE_FULL, ...),
@@ -28,6 +30,8 @@ export type TeacherRunnerDeps = {
   readonly manager: Pick<ServableManager, 'acquire'>;
   readonly predictions: Pick<PredictionService, 'predict'>;
   readonly chunkRows?: number;
+  /** Use the teacher's shared-history variant (each user's history once) when it has one (config.shareHistory). */
+  readonly shareHistory?: boolean;
 };
 
 export const DEFAULT_TEACHER_CHUNK_ROWS = 512;
@@ -57,6 +61,7 @@ export async function scoreWithTeacher(
         ? studentBatch
         : buildCtrBatch(requests, length === -1 ? longestHistory(requests) : length);
     const dtypes = { history: signature.inputs.history.dtype, candidate: signature.inputs.candidate.dtype };
+    const variant = deps.shareHistory ? model.info.sharedHistory?.[signature.name] : undefined;
     const chunkRows = deps.chunkRows ?? DEFAULT_TEACHER_CHUNK_ROWS;
     const scores = new Float32Array(batch.rows);
     for (let from = 0; from < batch.rows; from += chunkRows) {
@@ -65,8 +70,8 @@ export async function scoreWithTeacher(
       const result = await deps.predictions.predict({
         model: teacher,
         version: id.version,
-        signatureName: signature.name,
-        inputs: ctrBatchInputs(chunk, dtypes),
+        signatureName: variant?.name ?? signature.name,
+        inputs: variant ? ctrSharedHistoryInputs(chunk, dtypes) : ctrBatchInputs(chunk, dtypes),
       });
       const ctr = result.outputs.ctr;
       if (!ctr || ctr.values.length !== chunk.rows) {
@@ -83,16 +88,21 @@ export async function scoreWithTeacher(
   }
 }
 
-/** Rows from..to of a batch, sharing its memory (offsets are not needed by the model). */
-function rowRange(batch: CtrBatch, from: number, to: number): CtrBatch {
+/** Rows from..to of a batch, sharing its memory; users cut by the range keep their rows inside it. */
+export function rowRange(batch: CtrBatch, from: number, to: number): CtrBatch {
   if (from === 0 && to === batch.rows) return batch;
   const L = batch.historyLength;
+  const offsets = [0];
+  for (let u = 0; u + 1 < batch.offsets.length; u++) {
+    const end = Math.min(to, batch.offsets[u + 1]!);
+    if (end > Math.max(from, batch.offsets[u]!)) offsets.push(end - from);
+  }
   return {
     rows: to - from,
     historyLength: L,
     history: batch.history.subarray(from * L, to * L),
     candidate: batch.candidate.subarray(from, to),
-    offsets: Int32Array.of(0, to - from),
+    offsets: Int32Array.from(offsets),
   };
 }
 
