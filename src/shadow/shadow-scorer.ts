@@ -15,7 +15,8 @@ import type { ShadowMetrics } from './shadow-metrics.ts';
  * job, and runs the teacher through `runTeacher` (which acquires the teacher servable, predicts and releases it).
  * A job that outlives `teacherTimeoutMs` counts as a timeout and its result is thrown away, but the worker waits
  * for it to settle before the next job, so a slow teacher fills the queue (drops) instead of piling up work.
- * Teacher failures are logged (throttled) and counted, never seen by clients. `stop()` refuses new offers,
+ * Teacher failures are logged (throttled) and counted, never seen by clients; a job the teacher's batch queue
+ * sheds (CTR_ERR_QUEUE_FULL) counts as dropped, like a full shadow queue. `stop()` refuses new offers,
  * forgets queued jobs and waits for the running one.
  *
  * Tensors: events carry host arrays only; `runTeacher` owns and disposes any tensors it makes.
@@ -190,6 +191,11 @@ export class ShadowScorer {
       this.#opts.metrics?.observeDiffs(event.scores, result.scores);
       this.#count(pair, 'scored');
     } catch (err) {
+      // The teacher's batch queue shed the job under load: that is a drop, not a teacher failure.
+      if ((err as { code?: unknown })?.code === 'CTR_ERR_QUEUE_FULL') {
+        this.#count(pair, 'dropped');
+        return;
+      }
       this.#count(pair, 'error');
       this.#log(pair, err);
     } finally {

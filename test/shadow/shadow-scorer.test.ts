@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as tf from '@tensorflow/tfjs';
 import { Registry } from 'prom-client';
+import { CtrError } from '../../src/errors/registry.ts';
 import { initBackend } from '../../src/graph/backend.ts';
 import { ShadowMetrics } from '../../src/shadow/shadow-metrics.ts';
 import { shadowPairsJson } from '../../src/shadow/shadow-pair.ts';
@@ -248,4 +249,12 @@ test('an offer that lands while the worker is finishing its last job is still sc
     const [pair] = shadowPairsJson([s.snapshot()]).pairs;
     assert.equal(pair.requests.scored, 2, `offer ${depth} microtasks after the teacher settled`);
   }
+});
+
+test("a job the teacher's batch queue sheds counts as dropped, not as a teacher error", async () => {
+  const s = scorer(() => Promise.reject(new CtrError('CTR_ERR_QUEUE_FULL', 'teacher queue full')));
+  s.offer(event(makeRequests(1, 1)));
+  await s.idle();
+  const [pair] = shadowPairsJson([s.snapshot()]).pairs;
+  assert.deepEqual(pair.requests, { sampled: 1, scored: 0, dropped: 1, errors: 0, timeouts: 0 });
 });
