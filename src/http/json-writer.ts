@@ -8,7 +8,10 @@ import type { HostTensor } from '../graph/model.ts';
  */
 export function formatNumber(value: number, float32: boolean): string {
   if (value === 0) return Object.is(value, -0) ? '-0' : '0';
-  if (float32 && value >= 1e-6 && value < 1) return formatUnitFloat32(value);
+  if (float32) {
+    if (value >= 1e-6 && value < 1e9) return formatFloat32Digits(value);
+    if (value <= -1e-6 && value > -1e9) return `-${formatFloat32Digits(-value)}`;
+  }
   if (Number.isFinite(value)) return float32 ? String(+value.toPrecision(9)) : String(value);
   return Number.isNaN(value) ? 'NaN' : value > 0 ? 'Infinity' : '-Infinity';
 }
@@ -49,21 +52,24 @@ export function formatFloat32Array(values: ArrayLike<number>, start = 0, end = v
 const POWERS_OF_TEN = Array.from({ length: 40 }, (_, i) => 10 ** i);
 
 /**
- * Probabilities are most of what ctr-serve writes, and toPrecision (V8's bignum path) costs ~0.6 µs each, as much
- * as the model's own time per candidate. In (0, 1) the 9 significant digits are found with integer arithmetic
- * instead (from 1e-6 on, where JavaScript also stops using exponents): the result may differ from toPrecision(9)
- * in the 9th digit, but still reads back as the same float32.
+ * Probabilities and logits are most of what ctr-serve writes, and toPrecision (V8's bignum path) costs ~0.6 µs
+ * each, as much as the model's own time per candidate. For magnitudes in [1e-6, 1e9) (where JavaScript prints no
+ * exponent) the 9 significant digits are found with integer arithmetic instead: the result may differ from
+ * toPrecision(9) in the 9th digit (a double product's rounding), an error far below half the spacing of float32
+ * values there, so it still reads back as the same float32.
  */
-function formatUnitFloat32(value: number): string {
+function formatFloat32Digits(value: number): string {
   let exponent = Math.floor(Math.log10(value));
-  let digits = Math.round(value * POWERS_OF_TEN[8 - exponent]!);
+  let digits = exponent <= 8 ? Math.round(value * POWERS_OF_TEN[8 - exponent]!) : Math.round(value / 10);
   if (digits >= 1e9) {
     digits = Math.round(digits / 10);
     exponent++;
   }
-  if (exponent >= 0) return String(+value.toPrecision(9));
+  if (exponent > 8) return String(+value.toPrecision(9));
   const text = String(digits);
   let end = text.length;
-  while (end > 1 && text.charCodeAt(end - 1) === 48 /* 0 */) end--;
-  return `0.${'0'.repeat(-exponent - 1)}${text.slice(0, end)}`;
+  while (end > exponent + 1 && text.charCodeAt(end - 1) === 48 /* 0 */) end--;
+  if (exponent < 0) return `0.${'0'.repeat(-exponent - 1)}${text.slice(0, end)}`;
+  const point = exponent + 1;
+  return end > point ? `${text.slice(0, point)}.${text.slice(point, end)}` : text.slice(0, point);
 }

@@ -99,7 +99,10 @@ export class PredictionService {
       const { servable } = handle;
       const info = servable.model.info;
       const signatureName = req.signatureName ?? info.defaultSignature;
-      const signature = info.signatures[signatureName];
+      // A CTR-shaped variant (ModelInfo.sharedHistory) is named like a signature (the shadow teacher uses them).
+      const signature =
+        info.signatures[signatureName] ??
+        Object.values(info.sharedHistory ?? {}).find((variant) => variant.name === signatureName);
       if (!signature) {
         throw new CtrError(
           'CTR_ERR_SIGNATURE_NOT_FOUND',

@@ -180,3 +180,112 @@ test('float32 values in [1e-6, 1) print with at most 9 significant digits and re
   assert.equal(formatNumber(Math.fround(0.5), true), '0.5');
   assert.equal(formatNumber(Math.fround(0.1), true), '0.100000001');
 });
+
+test('every finite float32 prints with at most 9 significant digits and reads back as the same float32', () => {
+  fc.assert(
+    fc.property(fc.float({ noNaN: true, noDefaultInfinity: true }), (v) => {
+      const text = formatNumber(v, true);
+      assert.equal(Math.fround(Number(text)), v, text);
+      const mantissa = text.replace(/^-/, '').replace(/e.*$/, '').replace('.', '').replace(/^0+/, '');
+      assert.ok(mantissa.replace(/0+$/, '').length <= 9, text);
+    }),
+    { numRuns: 20000 },
+  );
+  assert.equal(formatNumber(Math.fround(-3.0000002), true), '-3.00000024');
+  assert.equal(formatNumber(Math.fround(123.456), true), '123.456001');
+  assert.equal(formatNumber(Math.fround(65504), true), '65504');
+});
+
+// The row-format decoder reads flat numeric inputs straight into typed arrays; every other body takes the
+// general path. Both must give what the JSON nesting says, element by element.
+test('row format with numeric named inputs decodes to the values and shapes the JSON nesting gives', () => {
+  const row = fc.record({
+    ids: fc.array(fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }), { minLength: 3, maxLength: 3 }),
+    id: fc.nat(),
+    w: fc.float({ noNaN: true, noDefaultInfinity: true }),
+  });
+  fc.assert(
+    fc.property(fc.array(row, { minLength: 1, maxLength: 20 }), (rows) => {
+      const d = decodePredictBody(
+        { instances: rows },
+        spec({ ids: 'DT_INT32', id: 'DT_INT64', w: 'DT_FLOAT' }),
+      );
+      assert.deepEqual(d.inputs.ids!.shape, [rows.length, 3]);
+      assert.deepEqual(
+        Array.from(d.inputs.ids!.values as Int32Array),
+        rows.flatMap((r) => r.ids),
+      );
+      assert.deepEqual(d.inputs.id!.shape, [rows.length]);
+      assert.deepEqual(
+        Array.from(d.inputs.id!.values as number[]),
+        rows.map((r) => r.id),
+      );
+      assert.deepEqual(
+        Array.from(d.inputs.w!.values as Float32Array),
+        rows.map((r) => Math.fround(r.w)),
+      );
+    }),
+    { numRuns: 300 },
+  );
+  const ok = (instances: unknown[]) =>
+    codeOf(() => decodePredictBody({ instances }, spec({ h: 'DT_INT32', c: 'DT_INT32' })));
+  assert.equal(
+    ok([
+      { h: [1, 2], c: 1 },
+      { h: [1], c: 2 },
+    ]),
+    'CTR_ERR_BAD_REQUEST',
+  );
+  assert.equal(
+    ok([
+      { h: [1, 2], c: 1 },
+      { h: [1, 2.5], c: 2 },
+    ]),
+    'CTR_ERR_BAD_REQUEST',
+  );
+  assert.equal(ok([{ h: [1, 2], c: 1 }, { h: [1, 2] }]), 'CTR_ERR_BAD_REQUEST');
+  assert.equal(
+    ok([
+      { h: [1, 2], c: 1 },
+      { h: [1, 2], c: 2, x: 3 },
+    ]),
+    'CTR_ERR_BAD_REQUEST',
+  );
+  assert.equal(
+    ok([
+      { h: [1, 2], c: 1 },
+      { h: [1, '2'], c: 2 },
+    ]),
+    'CTR_ERR_BAD_REQUEST',
+  );
+  assert.equal(ok([{ h: [1, 2], c: 1 }, [1, 2]]), 'CTR_ERR_BAD_REQUEST');
+});
+
+test('row format replies hold each row of every output, as the nesting of its shape', () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 30 }),
+      fc.integer({ min: 1, max: 4 }),
+      fc.float({ min: -1e6, max: 1e6, noNaN: true }),
+      (n, k, seed) => {
+        const ctr = Float32Array.from({ length: n * k }, (_, i) => Math.fround(seed * (i + 1) * 0.37));
+        const ids = Int32Array.from({ length: n }, (_, i) => i * 7 - 3);
+        const reply = JSON.parse(
+          encodePredictResponse(
+            {
+              ctr: { dtype: 'DT_FLOAT', shape: [n, k], values: ctr },
+              ids: { dtype: 'DT_INT32', shape: [n], values: ids },
+            },
+            'row',
+          ),
+        ) as { predictions: { ctr: number[]; ids: number }[] };
+        assert.equal(reply.predictions.length, n);
+        reply.predictions.forEach((p, i) => {
+          assert.deepEqual(p.ctr.map(Math.fround), Array.from(ctr.subarray(i * k, (i + 1) * k)));
+          assert.equal(p.ids, ids[i]);
+        });
+      },
+    ),
+    { numRuns: 200 },
+  );
+});

@@ -195,12 +195,13 @@ test('when a merged call fails each request is retried alone, so only the bad on
 
 test('a request that waited longer than predictTimeoutMs fails with CTR_ERR_TIMEOUT (504)', async () => {
   const s = servable();
-  const batcher = new Batcher(config({ predictTimeoutMs: 1 }));
+  // 20 ms: the first request must start within it (one event-loop turn), the second waits 60 ms behind it.
+  const batcher = new Batcher(config({ predictTimeoutMs: 20 }));
   const open = gate(s.model);
   const first = batcher.run(s, 'serving_default', { x: floats(0) });
   await settle();
   const late = batcher.run(s, 'serving_default', { x: floats(1) });
-  await new Promise((resolve) => setTimeout(resolve, 20));
+  await new Promise((resolve) => setTimeout(resolve, 60));
   open();
   await first;
   await assert.rejects(
