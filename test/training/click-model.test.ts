@@ -109,7 +109,9 @@ test('order matters: reversing a history changes the true logit while its bag of
       changed++;
     }
   }
-  assert.ok(changed > log.rows * 0.9, `${changed} of ${log.rows} rows depend on order`);
+  // Rows whose clicks all share one topic and whose candidate follows no click do not depend on order; in the
+  // default world about half of the rows do.
+  assert.ok(changed > log.rows * 0.3, `${changed} of ${log.rows} rows depend on order`);
 });
 
 test('the next click follows one of the previous item’s successors about transitionProb of the time', () => {

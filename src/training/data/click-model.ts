@@ -39,13 +39,13 @@ export type ClickModelConfig = {
 };
 
 export const DEFAULT_CLICK_MODEL: ClickModelConfig = {
-  vocabSize: 200,
+  vocabSize: 100,
   historyLength: 12,
   minHistory: 3,
   users: 2000,
   topics: 8,
   topicsPerUser: 3,
-  topicNoise: 0.35,
+  topicNoise: 0,
   popularitySd: 0.6,
   successors: 2,
   transitionProb: 0.25,
