@@ -2,8 +2,6 @@ import * as tf from '@tensorflow/tfjs';
 import { CtrError } from '../src/errors/registry.ts';
 import { loadModel } from '../src/graph/load-model.ts';
 import type { LoadedModel } from '../src/graph/model.ts';
-import { rewriteSharedHistoryGraph } from '../src/graph/rewrite/index.ts';
-import { compileGraph } from '../src/graph/tfjs/graph-model.ts';
 import type { BenchReference } from './reference.ts';
 import { median, timeLoop } from './timing.ts';
 
@@ -130,22 +128,18 @@ async function predictOnce(model: LoadedModel, inputs: Record<string, tf.Tensor>
   }
 }
 
-/** One user, 1000 candidates: the per-row graph (history repeated) against the shared-history graph. */
+/**
+ * One user, 1000 candidates: the per-row graph (history repeated) against the shared-history variant that
+ * loadModel compiled beside it (ModelInfo.sharedHistory, what /v1/ctr:predict runs).
+ */
 async function ctrShaped(
   ref: BenchReference,
   perRow: LoadedModel,
   opts: ModelOnlyOptions,
 ): Promise<ModelRow[]> {
-  const shared = rewriteSharedHistoryGraph(
-    ref.graph,
-    { history: 'history', userIndex: 'user_index' },
-    {
-      keepNodes: ['history', 'candidate', 'ctr', 'logit'],
-    },
-  );
-  if (!shared)
+  const variant = perRow.info.sharedHistory?.[perRow.info.defaultSignature];
+  if (!variant)
     throw new CtrError('CTR_ERR_BENCH_CHECK_FAILED', 'the reference student did not share its history');
-  const compiled = compileGraph(shared.graph, 'reference student (shared history)');
   const N = 1000;
   const L = ref.historyLength;
   const repeated = new Int32Array(N * L);
@@ -158,11 +152,11 @@ async function ctrShaped(
     user_index: tf.zeros([N], 'int32'),
   };
   const runShared = async () => {
-    const out = compiled.model.execute(sharedFeeds, 'ctr') as tf.Tensor;
+    const out = await perRow.predict(sharedFeeds, variant.name);
     try {
-      return (await out.data()) as Float32Array;
+      return (await out.ctr!.data()) as Float32Array;
     } finally {
-      out.dispose();
+      tf.dispose(Object.values(out));
     }
   };
   try {
@@ -202,6 +196,5 @@ async function ctrShaped(
     ];
   } finally {
     tf.dispose([perRowInputs.history, candidate, sharedFeeds.history, sharedFeeds.user_index]);
-    compiled.model.dispose();
   }
 }

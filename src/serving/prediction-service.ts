@@ -127,6 +127,7 @@ export class PredictionService {
     const handle = this.#manager.acquire(req.model ?? this.#manager.defaultModel, req.version);
     try {
       const { servable } = handle;
+      this.#batcher.checkAdmission(servable.id.name);
       const info = servable.model.info;
       const signatureName = ctrSignatureName(info.signatures, info.defaultSignature);
       const signature = info.signatures[signatureName]!;
