@@ -87,7 +87,9 @@ export const ERRORS = {
   },
   CTR_ERR_QUEUE_FULL: {
     status: 503,
-    description: 'The batch queue is full; the request was shed at once instead of waiting (retry later).',
+    description:
+      'The batch queue is full, or the work already queued would take over max_queue_delay_ms; the request was ' +
+      'shed at once instead of waiting (retry later).',
   },
   CTR_ERR_TIMEOUT: {
     status: 504,
