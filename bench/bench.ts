@@ -135,15 +135,16 @@ function modelTable(rows: readonly ModelRow[]): string {
 
 /**
  * "of 2× model-only": end-to-end predictions/s over twice the single-core model-only rate of the same request
- * shape in this run (1 user × 1000: the per-row graph on one history; TF Serving rows: batch 1024 of distinct
- * rows), i.e. how much of both cores' model throughput survives HTTP, JSON and batching.
+ * shape in this run, on the graph serving runs for it (1 user × 1000: the shared-history variant, as
+ * /v1/ctr:predict feeds it; TF Serving rows: batch 1024 of distinct rows on the per-row graph), i.e. how much of
+ * both cores' model throughput survives HTTP, JSON and batching.
  */
 function httpTable(rows: readonly HttpRow[], model: readonly ModelRow[] | undefined): string {
   const rate = (variant: string, batch: string) =>
     model?.find((r) => r.variant === variant && r.batch === batch)?.predPerSec;
   const base = (scenario: string) =>
     scenario.startsWith('/v1/ctr:predict 1 × 1000')
-      ? rate('rewritten, per row', '1 user × 1000')
+      ? rate('rewritten, shared history', '1 user × 1000')
       : scenario.startsWith('TF Serving')
         ? rate('rewritten', '1024')
         : undefined;

@@ -165,12 +165,12 @@ test('the config parsers fail only with CTR_ERR_INVALID_CONFIG on arbitrary text
   );
 });
 
-test('batching is on by default with 1024 rows and no timeout, admission bounded at 50 ms, history shared', () => {
+test('batching is on by default with 1024 rows and no timeout, admission bounded at 100 ms, history shared', () => {
   const config = loadConfig({ flags: { model_base_path: '/m' } });
   assert.equal(config.batching.enabled, true);
   assert.equal(config.batching.maxBatchSize, 1024);
   assert.equal(config.batching.batchTimeoutMs, 0);
-  assert.equal(config.maxQueueDelayMs, 50);
+  assert.equal(config.maxQueueDelayMs, 100);
   assert.equal(config.shareHistory, true);
   const tfServingLike = loadConfig({
     flags: {
