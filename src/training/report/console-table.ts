@@ -12,8 +12,11 @@ export function reportTable(r: DistillReport): string {
     m.exported ? 'exported' : '',
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: string[]) =>
-    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   const out = [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line), ''];
   out.push(
     `served through loadModel: teacher ${r.export.servedLatencyMs.teacher.toFixed(2)} ms, student ${r.export.servedLatencyMs.student.toFixed(2)} ms per batch; export max |diff| teacher ${r.export.maxAbsDiff.teacher.toExponential(1)}, student ${r.export.maxAbsDiff.student.toExponential(1)} over ${r.export.checkedRows} rows`,
