@@ -184,7 +184,7 @@ describe('shadow scoring through the HTTP API', () => {
 
   test('"explain": true returns the teacher\'s scores beside the student\'s, within a size limit', async () => {
     const repo = await models({ seed: 7, historyLength: 5, noise: 0.2 });
-    const app = await appFor(repo, { ...SHADOW_FLAGS, shadow_sample_rate: '0' });
+    const app = await appFor(repo, SHADOW_FLAGS);
     try {
       const requests = ctrTraffic(21, 3);
       const res = await call(app, post('/v1/ctr:predict', { requests, explain: true }));
@@ -209,8 +209,9 @@ describe('shadow scoring through the HTTP API', () => {
       assert.equal(tooBig.body.code, 'CTR_ERR_EXPLAIN_TOO_LARGE');
       const ok = await call(app, post('/v1/ctr:predict', { requests: big }));
       assert.equal(ok.status, 200);
-      const shadow = await call(app, { method: 'GET', url: '/v1/shadow' });
-      assert.equal(shadow.body.pairs[0].requests.sampled, 0, 'explain is not shadow traffic');
+      // Sample rate 1: the two plain requests are shadow traffic, the explained ones are not.
+      const pair = await settled(app, 2);
+      assert.equal(pair.requests.sampled, 2, 'explain is not shadow traffic');
     } finally {
       await app.close();
     }

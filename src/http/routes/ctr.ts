@@ -41,7 +41,8 @@ export function registerCtrRoutes(
     });
     // explain: the teacher's scores, synchronously (shadow-service.ts limits the size).
     const explained = body.explain === true ? await shadow?.explain(result, result.requests) : undefined;
-    scored.set(request, result);
+    // An explained request was already scored by the teacher: it is not shadow traffic.
+    if (explained === undefined) scored.set(request, result);
     return reply.type('application/json').send(encodeCtrResponse(result, explained));
   };
   const afterReply = async (request: FastifyRequest) => {
