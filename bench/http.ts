@@ -2,12 +2,13 @@ import autocannon from 'autocannon';
 import { CtrError } from '../src/errors/registry.ts';
 import { startCtrServe, startNoopServer, type ChildServer } from './child-server.ts';
 import { BENCH_MODEL } from './model-repo.ts';
+import { pacedLoad } from './paced-load.ts';
 import type { BenchReference } from './reference.ts';
 
 export type HttpRow = {
   readonly scenario: string;
   readonly connections: number;
-  /** Requests per second actually offered (autocannon's overallRate), or 'max'. */
+  /** Requests per second offered (evenly paced: paced-load.ts), or 'max' (autocannon, closed loop). */
   readonly rate: string;
   readonly reqPerSec: number;
   readonly predPerSec: number;
@@ -67,7 +68,7 @@ export async function runHttp(ref: BenchReference, modelBase: string, opts: Http
     rows.push(await load(ctrScenario(ref, server.url, 1), 1, opts.durationSec));
     const peak = Math.max(...rows.filter((r) => r.scenario === ctr1000.name).map((r) => r.reqPerSec));
     const half = Math.max(1, Math.floor(peak / 2));
-    rows.push(await load(ctr1000, Math.max(...opts.connections), opts.durationSec, half));
+    rows.push(await paced(ctr1000, half, opts.durationSec));
     // Overload: far more connections than the model keeps up with; admission control sheds the excess (503).
     rows.push({ ...(await load(ctr1000, OVERLOAD_CONNECTIONS, opts.durationSec)), rate: 'max (overload)' });
     return rows;
@@ -105,6 +106,22 @@ async function load(
     p99Ms: result.latency.p99,
     non2xx: result.non2xx,
     errors: result.errors,
+  };
+}
+
+/** Half the peak rate, evenly paced (paced-load.ts says why not autocannon's rate). */
+async function paced(s: Scenario, ratePerSec: number, durationSec: number): Promise<HttpRow> {
+  const r = await pacedLoad(s.url, s.body, ratePerSec, durationSec);
+  return {
+    scenario: s.name,
+    connections: r.maxInFlight,
+    rate: `${ratePerSec}/s even (half peak)`,
+    reqPerSec: r.reqPerSec,
+    predPerSec: r.reqPerSec * s.rowsPerRequest,
+    p50Ms: Math.round(r.p50Ms * 10) / 10,
+    p99Ms: Math.round(r.p99Ms * 10) / 10,
+    non2xx: r.failed,
+    errors: 0,
   };
 }
 

@@ -1,0 +1,88 @@
+import http from 'node:http';
+
+export type PacedResult = {
+  readonly sent: number;
+  readonly ok: number;
+  readonly failed: number;
+  readonly reqPerSec: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  /** Most requests outstanding at once (the connections the load needed). */
+  readonly maxInFlight: number;
+};
+
+/**
+ * Open-loop load at an even rate: one POST every 1/ratePerSec s for durationSec, over keep-alive connections,
+ * each latency taken from the moment the request was due (so a stalled server is not hidden by requests that
+ * were not sent). Written here because autocannon's rate limit is per connection per second: each connection
+ * sends its quota back to back at the start of every second, so "half the peak rate" is really full load for
+ * half of each second and its p99 is the saturated one.
+ */
+export async function pacedLoad(
+  url: string,
+  body: string,
+  ratePerSec: number,
+  durationSec: number,
+): Promise<PacedResult> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+  const target = new URL(url);
+  const latencies: number[] = [];
+  let ok = 0;
+  let failed = 0;
+  let maxInFlight = 0;
+  const inFlight = new Set<Promise<void>>();
+  const send = (dueMs: number) => {
+    const done = new Promise<void>((resolve) => {
+      const req = http.request(
+        {
+          host: target.hostname,
+          port: target.port,
+          path: target.pathname,
+          method: 'POST',
+          agent,
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => {
+            latencies.push(performance.now() - dueMs);
+            if (res.statusCode === 200) ok++;
+            else failed++;
+            resolve();
+          });
+        },
+      );
+      req.on('error', () => {
+        failed++;
+        resolve();
+      });
+      req.end(body);
+    });
+    inFlight.add(done);
+    maxInFlight = Math.max(maxInFlight, inFlight.size);
+    void done.then(() => inFlight.delete(done));
+  };
+  const intervalMs = 1000 / ratePerSec;
+  const startMs = performance.now();
+  const total = Math.round(ratePerSec * durationSec);
+  let sent = 0;
+  while (sent < total) {
+    const now = performance.now();
+    while (sent < total && startMs + sent * intervalMs <= now) send(startMs + sent++ * intervalMs);
+    const nextMs = startMs + sent * intervalMs - performance.now();
+    if (nextMs > 0) await new Promise((resolve) => setTimeout(resolve, nextMs));
+  }
+  await Promise.all(inFlight);
+  agent.destroy();
+  const sorted = latencies.sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+  return {
+    sent,
+    ok,
+    failed,
+    reqPerSec: ok / ((performance.now() - startMs) / 1000),
+    p50Ms: at(0.5),
+    p99Ms: at(0.99),
+    maxInFlight,
+  };
+}
