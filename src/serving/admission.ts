@@ -9,7 +9,9 @@
  * tfjs; b: per row), fitted by least squares over recent calls with exponential forgetting. Until calls of
  * different sizes have been seen, b is 0 and a the mean call time. The queued work is a·calls + b·rows, where
  * calls are the queued requests, or with batching the batches their rows fill. Every request is admitted while
- * nothing is queued (a single large request is never refused on an idle server) and before any call is measured.
+ * nothing is queued (a single large request is never refused on an idle server). Before any call is measured, a
+ * prior of 1 ms per call + 10 µs per row (about a third of the reference student's speed here) stands in, so that
+ * a burst on a cold process is bounded too; the first measured call replaces it.
  * Pure bookkeeping: no timers, no tensors; `admit` and `finish` must pair up for every admitted request.
  */
 export type AdmissionOptions = {
@@ -20,6 +22,7 @@ export type AdmissionOptions = {
 };
 
 const DECAY = 0.95;
+const PRIOR = Object.freeze({ perCallMs: 1, perRowMs: 0.01 });
 
 export class QueueDelayAdmission {
   readonly #options: AdmissionOptions;
@@ -41,9 +44,9 @@ export class QueueDelayAdmission {
     return this.#queuedRows;
   }
 
-  /** How long the requests already admitted would take to run (0 when none is queued or nothing was measured). */
+  /** How long the requests already admitted would take to run (0 when none is queued). */
   get estimatedDelayMs(): number {
-    if (this.#w === 0 || this.#queuedRequests === 0) return 0;
+    if (this.#queuedRequests === 0) return 0;
     const { perCallMs, perRowMs } = this.speed;
     const max = this.#options.maxBatchSize;
     const calls = max
@@ -54,7 +57,7 @@ export class QueueDelayAdmission {
 
   /** The fitted cost of a model call: perCallMs + perRowMs · rows. */
   get speed(): { readonly perCallMs: number; readonly perRowMs: number } {
-    if (this.#w === 0) return { perCallMs: 0, perRowMs: 0 };
+    if (this.#w === 0) return PRIOR;
     const spread = this.#w * this.#xx - this.#x * this.#x;
     // Sizes that barely vary cannot separate the two terms: charge everything to the call.
     const perRowMs =

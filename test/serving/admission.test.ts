@@ -2,10 +2,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { QueueDelayAdmission } from '../../src/serving/admission.ts';
 
-test('admits everything before any call is measured and whenever nothing is queued', () => {
-  const a = new QueueDelayAdmission({ maxQueueDelayMs: 1 });
-  for (let i = 0; i < 100; i++) assert.ok(a.admit(1000));
-  assert.equal(a.queuedRows, 100_000);
+test('bounds a burst on a cold process with a prior, and admits whenever nothing is queued', () => {
+  const a = new QueueDelayAdmission({ maxQueueDelayMs: 100 });
+  // Prior: 1 ms + 10 µs per row, so 1000-row requests cost 11 ms each: 10 fit in 100 ms, the 11th waits 110 ms.
+  const admitted = Array.from({ length: 100 }, () => a.admit(1000)).filter(Boolean).length;
+  assert.equal(admitted, 10);
+  assert.equal(a.queuedRows, 10_000);
   const b = new QueueDelayAdmission({ maxQueueDelayMs: 1 });
   b.observe(10, 500);
   assert.ok(b.admit(10), 'an idle server admits even a request estimated far over budget');
