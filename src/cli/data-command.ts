@@ -1,6 +1,5 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { CtrError } from '../errors/registry.ts';
 import { writeClickLogCsv } from '../training/data/click-log-csv.ts';
 import { ClickWorld, sampleClickLog } from '../training/data/click-model.ts';
@@ -8,6 +7,7 @@ import { Prng } from '../training/data/prng.ts';
 import { DEFAULT_CONFIG, loadDistillConfig } from '../training/config.ts';
 import { auc, logLoss } from '../training/eval/metrics.ts';
 import type { Command } from './command.ts';
+import { parseFlags } from './parse-flags.ts';
 import { usageError } from './run-cli.ts';
 
 const USAGE = `usage: ctr-serve data --seed N --rows M --out FILE.csv [--config F]
@@ -18,30 +18,28 @@ Prints the Bayes-optimal AUC and log-loss of the rows (scored with true_prob). -
 from a distill config (data.clickModel). The same seed and config give the same file.
 `;
 
+// AUC is undefined when every row has the same label (a handful of rows).
+const fmtAuc = (x: number): string => (Number.isFinite(x) ? x.toFixed(4) : 'undefined (one class only)');
+
 /** `ctr-serve data` (DESIGN §6). */
 const command: Command = {
   summary: 'data',
   async run(args, io) {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args,
-        options: {
-          seed: { type: 'string' },
-          rows: { type: 'string' },
-          out: { type: 'string' },
-          config: { type: 'string' },
-          help: { type: 'boolean', short: 'h' },
-        },
-      });
-    } catch (err) {
-      throw usageError(`${(err as Error).message}\n\n${USAGE}`, err);
-    }
+    const parsed = parseFlags(
+      args,
+      {
+        seed: { type: 'string' },
+        rows: { type: 'string' },
+        out: { type: 'string' },
+        config: { type: 'string' },
+      },
+      USAGE,
+      io,
+    );
+    if (!parsed) return 0;
+    if (parsed.positionals.length > 0)
+      throw usageError(`unexpected argument ${parsed.positionals[0]}\n\n${USAGE}`);
     const v = parsed.values;
-    if (v.help) {
-      io.stdout.write(USAGE);
-      return 0;
-    }
     const int = (s: string | undefined, name: string, min: number) => {
       if (s === undefined || !/^\d+$/.test(s) || Number(s) < min) {
         throw usageError(`--${name} must be an integer ≥ ${min}\n\n${USAGE}`);
@@ -65,7 +63,7 @@ const command: Command = {
     let clicks = 0;
     for (const c of log.clicked) clicks += c;
     io.stdout.write(
-      `${rows} rows, click rate ${(clicks / rows).toFixed(4)}, Bayes AUC ${auc(log.trueProb!, log.clicked).toFixed(4)}, Bayes log-loss ${logLoss(log.trueProb!, log.clicked).toFixed(4)} → ${v.out}\n`,
+      `${rows} rows, click rate ${(clicks / rows).toFixed(4)}, Bayes AUC ${fmtAuc(auc(log.trueProb!, log.clicked))}, Bayes log-loss ${logLoss(log.trueProb!, log.clicked).toFixed(4)} → ${v.out}\n`,
     );
     return 0;
   },

@@ -1,6 +1,5 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { CtrError } from '../errors/registry.ts';
 import {
   DEFAULT_CONFIG,
@@ -14,6 +13,7 @@ import { reportTable } from '../training/report/console-table.ts';
 import { reportHtml } from '../training/report/report-html.ts';
 import { modelsReadme } from '../training/report/models-readme.ts';
 import type { Command } from './command.ts';
+import { parseFlags } from './parse-flags.ts';
 import { usageError } from './run-cli.ts';
 
 const USAGE = `usage: ctr-serve distill [--config F] [--quick] [--seed N] [--out DIR]
@@ -32,26 +32,21 @@ evaluates them, and exports the teacher (SavedModel) and the best distilled stud
 const command: Command = {
   summary: 'distill',
   async run(args, io) {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args,
-        options: {
-          config: { type: 'string' },
-          quick: { type: 'boolean' },
-          seed: { type: 'string' },
-          out: { type: 'string' },
-          help: { type: 'boolean', short: 'h' },
-        },
-      });
-    } catch (err) {
-      throw usageError(`${(err as Error).message}\n\n${USAGE}`, err);
-    }
+    const parsed = parseFlags(
+      args,
+      {
+        config: { type: 'string' },
+        quick: { type: 'boolean' },
+        seed: { type: 'string' },
+        out: { type: 'string' },
+      },
+      USAGE,
+      io,
+    );
+    if (!parsed) return 0;
+    if (parsed.positionals.length > 0)
+      throw usageError(`unexpected argument ${parsed.positionals[0]}\n\n${USAGE}`);
     const v = parsed.values;
-    if (v.help) {
-      io.stdout.write(USAGE);
-      return 0;
-    }
     let config: DistillConfig = v.quick ? QUICK_CONFIG : DEFAULT_CONFIG;
     if (v.config) {
       const path = resolve(io.cwd, v.config);

@@ -4,18 +4,9 @@ import fc from 'fast-check';
 import { AgreementTracker, agreementReport } from '../../src/shadow/agreement.ts';
 import { averageRanks, spearman, topKOverlap } from '../../src/shadow/rank-stats.ts';
 import { assertClose } from '../helpers/fixtures.ts';
+import { rng } from '../helpers/random.ts';
 
 // Straightforward reference computations, written independently of src/shadow (sums, O(n²) ranks, full sorts).
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const mean = (x: number[]): number => x.reduce((a, b) => a + b, 0) / x.length;
 function refPearson(x: number[], y: number[]): number {
   const n = x.length;

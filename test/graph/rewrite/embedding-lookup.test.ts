@@ -5,7 +5,7 @@ import { initBackend } from '../../../src/graph/backend.ts';
 import { GraphBuilder } from '../../../src/graph/builder/graph-builder.ts';
 import type { GraphDef } from '../../../src/graph/proto/types.ts';
 import { rewriteEmbeddingLookups } from '../../../src/graph/rewrite/embedding-lookup.ts';
-import { randomFloats, randomHistories, rng } from './random.ts';
+import { randomFloats, randomHistories, rng } from '../../helpers/random.ts';
 import { runGraph } from './run-graph.ts';
 
 before(async () => {

@@ -6,7 +6,7 @@ import { GraphBuilder } from '../../../src/graph/builder/graph-builder.ts';
 import type { GraphDef } from '../../../src/graph/proto/types.ts';
 import { fuseMatMul } from '../../../src/graph/rewrite/fuse-matmul.ts';
 import { assertClose } from '../../helpers/fixtures.ts';
-import { randomFloats, rng } from './random.ts';
+import { randomFloats, rng } from '../../helpers/random.ts';
 import { runGraph } from './run-graph.ts';
 
 before(async () => {

@@ -7,7 +7,7 @@ import { GraphBuilder } from '../../../src/graph/builder/graph-builder.ts';
 import { rewriteGraph, rewriteSharedHistoryGraph } from '../../../src/graph/rewrite/rewrite-graph.ts';
 import { TFJS_OPS } from '../../../src/graph/tfjs/supported-ops.ts';
 import { BENCH_REFERENCE, assertClose, skipWithoutBenchReference } from '../../helpers/fixtures.ts';
-import { randomFloats, rng } from './random.ts';
+import { randomFloats, rng } from '../../helpers/random.ts';
 import { runGraph } from './run-graph.ts';
 
 let ref: BenchReference;

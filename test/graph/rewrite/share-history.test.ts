@@ -8,7 +8,7 @@ import type { GraphDef } from '../../../src/graph/proto/types.ts';
 import { rewriteGraph, rewriteSharedHistoryGraph } from '../../../src/graph/rewrite/rewrite-graph.ts';
 import { shareHistory } from '../../../src/graph/rewrite/share-history.ts';
 import { BENCH_REFERENCE, assertClose, skipWithoutBenchReference } from '../../helpers/fixtures.ts';
-import { randomFloats, randomHistories, rng } from './random.ts';
+import { randomFloats, randomHistories, rng } from '../../helpers/random.ts';
 import { runGraph } from './run-graph.ts';
 
 let ref: BenchReference;

@@ -5,6 +5,7 @@ import {
   type ReferenceStudentWeights,
 } from '../../../src/graph/builder/reference-student.ts';
 import { encodeGraphDef } from '../../../src/graph/proto/encode.ts';
+import { rng } from '../../helpers/random.ts';
 
 /**
  * Small CTR models for shadow tests, written as real frozen GraphDefs (embedding + MLP, the reference student's
@@ -23,17 +24,6 @@ export const VOCAB = 200;
 const D = 8;
 const H1 = 16;
 const H2 = 8;
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function ctrWeights(spec: CtrModelSpec): ReferenceStudentWeights {
   const r = rng(spec.seed);
