@@ -8,6 +8,7 @@ import type { GraphDef, TensorInfo } from './proto/types.ts';
 import { rewriteGraph, rewriteSharedHistoryGraph } from './rewrite/index.ts';
 import { dtypeName } from './tensor/tensor-values.ts';
 import { compileGraph, type CompiledGraph } from './tfjs/graph-model.ts';
+import { segmentFeedsOf } from './tfjs/segment-feeds.ts';
 import { shapeIsContract, TfjsModel, type SignatureRuntime } from './tfjs/tfjs-model.ts';
 
 export type FreezeOptions = {
@@ -119,7 +120,10 @@ function compileGroup(
   const fed = new Set([...frozen.feeds.values()].map((t) => parseRef(t).node));
   const keepNodes = [...fed, ...[...frozen.outputs.values()].map((t) => parseRef(t).node)];
   const relaxed = relaxExampleShapes(frozen.graph, fed);
-  const graph = unpinFedShapes(rewrite ? rewriteGraph(relaxed, { keepNodes }) : relaxed, fed);
+  const graph = unpinFedShapes(
+    rewrite ? rewriteGraph(relaxed, { keepNodes, feedSegmentRows: true }) : relaxed,
+    fed,
+  );
   const names = group.map((s) => s.name).join(', ');
   const compiled = compileGraph(graph, `${model.source} (signature ${names})`);
   const runtimes = group.map((sig) => {
@@ -129,7 +133,7 @@ function compileGroup(
       inputs: specs(sig.inputs, (t) => frozen.feeds.get(t)!),
       outputs: specs(sig.outputs, (t) => frozen.outputs.get(t)!),
     };
-    return runtimeOf(spec, compiled);
+    return runtimeOf(spec, compiled, graph);
   });
   if (rewrite) {
     for (const rt of runtimes) {
@@ -164,24 +168,40 @@ function sharedHistoryRuntime(
   const variant = rewriteSharedHistoryGraph(
     graph,
     { history: ref.node, userIndex: USER_INDEX_NODE },
-    { keepNodes },
+    { keepNodes, feedSegmentRows: true },
   );
   if (!variant) return undefined;
-  const compiled = compileGraph(
-    unpinFedShapes(variant.graph, fed),
-    `${source} (signature ${spec.name}, shared history)`,
-  );
+  const variantGraph = unpinFedShapes(variant.graph, fed);
+  const compiled = compileGraph(variantGraph, `${source} (signature ${spec.name}, shared history)`);
   const userIndex: TensorSpec = { tensorName: `${USER_INDEX_NODE}:0`, dtype: 'DT_INT32', shape: [-1] };
   return runtimeOf(
     { ...spec, name: sharedHistoryName(spec.name), inputs: { ...spec.inputs, user_index: userIndex } },
     compiled,
+    variantGraph,
   );
 }
 
-function runtimeOf(spec: SignatureSpec, compiled: CompiledGraph): SignatureRuntime {
+/** `graph` is the GraphDef `compiled` was made from: its fed segment-row Placeholders are bound to inputs. */
+function runtimeOf(spec: SignatureSpec, compiled: CompiledGraph, graph: GraphDef): SignatureRuntime {
   const tensorNames = (m: Readonly<Record<string, TensorSpec>>) =>
     Object.fromEntries(Object.entries(m).map(([a, t]) => [a, t.tensorName]));
-  return { spec, compiled, feeds: tensorNames(spec.inputs), fetches: tensorNames(spec.outputs) };
+  const aliasOf = new Map(
+    Object.entries(spec.inputs).flatMap(([a, t]) => {
+      const ref = parseRef(t.tensorName);
+      return ref.index === 0 ? [[ref.node, a] as const] : [];
+    }),
+  );
+  const segmentFeeds = segmentFeedsOf(graph).flatMap((sf) => {
+    const alias = aliasOf.get(sf.of);
+    return alias ? [{ placeholder: sf.placeholder, alias, axis: sf.axis }] : [];
+  });
+  return {
+    spec,
+    compiled,
+    feeds: tensorNames(spec.inputs),
+    fetches: tensorNames(spec.outputs),
+    segmentFeeds,
+  };
 }
 
 /** Before the rewrites, fed Placeholders with a fully static shape (an example, not a contract: shapeIsContract)

@@ -17,7 +17,11 @@ import { resolveAxis, staticShape } from './static-shape.ts';
  * Segment ids are computed in the graph from the runtime shape of ids (segment-rows.ts), so any batch size and
  * any L work. Nodes left without readers are removed, except those in `keep` (signature outputs).
  */
-export function rewriteEmbeddingBags(graph: GraphDef, keep: ReadonlySet<string> = new Set()): GraphDef {
+export function rewriteEmbeddingBags(
+  graph: GraphDef,
+  keep: ReadonlySet<string> = new Set(),
+  feedRows = false,
+): GraphDef {
   const g = new GraphIndex(graph);
   const rowsCache = new Map<string, string>();
   const paddedCache = new Map<string, { ref: string; zeroRow: number }>();
@@ -43,7 +47,7 @@ export function rewriteEmbeddingBags(graph: GraphDef, keep: ReadonlySet<string> 
       ...op(g.freshName(`${scope}/flat_ids`), 'Reshape', [ids, shapeOfFlat], bag.idsType),
       attr: { T: { type: bag.idsType }, Tshape: { type: DataType.DT_INT32 } },
     });
-    const rows = segmentRows(g, bag.ids, bag.idsLength, rowsCache);
+    const rows = segmentRows(g, bag.ids, bag.idsLength, rowsCache, feedRows);
     const name = bag.keepDims ? g.freshName(`${scope}/segment_reduce`) : reduce.name;
     const segment: NodeDef = {
       name,

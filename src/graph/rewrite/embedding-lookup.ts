@@ -1,6 +1,7 @@
 import { DataType, type GraphDef, type NodeDef } from '../proto/types.ts';
 import { constScalarInt, int32Const } from './const-nodes.ts';
 import { GraphIndex } from './graph-index.ts';
+import { fedSegmentRows } from './segment-rows.ts';
 import { staticShape } from './static-shape.ts';
 
 const INT = { type: DataType.DT_INT32 };
@@ -12,7 +13,7 @@ const INT = { type: DataType.DT_INT32 };
  * and ran 1024 ids × 32 floats about 50× slower than its SparseSegmentSum kernel here (1.2 ms against 0.02 ms);
  * both refuse out-of-range ids. Runs after the embedding-bag pass, which takes the gathers feeding a reduction.
  */
-export function rewriteEmbeddingLookups(graph: GraphDef): GraphDef {
+export function rewriteEmbeddingLookups(graph: GraphDef, feedRows = false): GraphDef {
   const g = new GraphIndex(graph);
   let changed = false;
   for (const gather of g.nodes()) {
@@ -35,8 +36,19 @@ export function rewriteEmbeddingLookups(graph: GraphDef): GraphDef {
       idsShape.length === 1
         ? ids
         : add('flat_ids', 'Reshape', [ids, int('flat', [-1], [1])], { T: { type: idsType }, Tshape: INT });
-    const size = add('size', 'Size', [ids], { T: { type: idsType }, out_type: INT });
-    const rows = add('rows', 'Range', [int('start', [0], []), size, int('delta', [1], [])], { Tidx: INT });
+    const fed = feedRows ? fedSegmentRows(g, ids, idsShape.length, scope) : undefined;
+    const rows =
+      fed ??
+      add(
+        'rows',
+        'Range',
+        [
+          int('start', [0], []),
+          add('size', 'Size', [ids], { T: { type: idsType }, out_type: INT }),
+          int('delta', [1], []),
+        ],
+        { Tidx: INT },
+      );
     const segment: NodeDef = {
       name: idsShape.length === 1 ? gather.name : g.freshName(`${scope}/segment_sum`),
       op: 'SparseSegmentSum',

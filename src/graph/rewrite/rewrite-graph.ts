@@ -14,6 +14,12 @@ export type RewriteOptions = {
   readonly keepNodes?: readonly string[];
   /** Turn single passes off (all on by default), for A/B checks and tests. */
   readonly passes?: Partial<Record<RewritePass, boolean>>;
+  /**
+   * Segment ids of embedding bags and lookups over fed ids become Placeholders marked with SEGMENT_ROWS_OF
+   * (segment-rows.ts) instead of in-graph ops; whoever runs the graph must feed them (loadModel does). Off by
+   * default: the graph then runs on its own inputs alone.
+   */
+  readonly feedSegmentRows?: boolean;
 };
 
 export type RewritePass =
@@ -61,8 +67,9 @@ function afterSharing(graph: GraphDef, options: RewriteOptions): GraphDef {
   const on = (p: RewritePass) => options.passes?.[p] ?? true;
   const keep = new Set(options.keepNodes ?? []);
   let g = graph;
-  if (on('embeddingBag')) g = rewriteEmbeddingBags(g, keep);
-  if (on('embeddingLookup')) g = rewriteEmbeddingLookups(g);
+  const fed = options.feedSegmentRows ?? false;
+  if (on('embeddingBag')) g = rewriteEmbeddingBags(g, keep, fed);
+  if (on('embeddingLookup')) g = rewriteEmbeddingLookups(g, fed);
   if (on('fuseMatMul')) g = fuseMatMul(g, keep);
   return g;
 }

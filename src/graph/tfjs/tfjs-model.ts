@@ -3,6 +3,7 @@ import { CtrError, isCtrError } from '../../errors/registry.ts';
 import type { HostTensor, LoadedModel, ModelInfo, SignatureSpec, TensorSpec } from '../model.ts';
 import type { CompiledGraph } from './graph-model.ts';
 import { hostToTensor, tensorToHost, tfjsDtypeOf } from './host-tensors.ts';
+import { SegmentRowsCache } from './segment-feeds.ts';
 
 /** One runnable signature: its spec, the GraphModel that computes it, and alias → tensor names in that graph. */
 export type SignatureRuntime = {
@@ -10,6 +11,12 @@ export type SignatureRuntime = {
   readonly compiled: CompiledGraph;
   readonly feeds: Readonly<Record<string, string>>;
   readonly fetches: Readonly<Record<string, string>>;
+  /** Segment-row Placeholders computed from the input `alias` on every call (segment-feeds.ts). */
+  readonly segmentFeeds?: readonly {
+    readonly placeholder: string;
+    readonly alias: string;
+    readonly axis: number;
+  }[];
 };
 
 /**
@@ -25,6 +32,7 @@ export class TfjsModel implements LoadedModel {
   readonly #runtimes: ReadonlyMap<string, SignatureRuntime>;
   readonly #unavailable: ReadonlyMap<string, CtrError>;
   readonly #variants: ReadonlyMap<string, SignatureRuntime>;
+  readonly #segmentRows = new SegmentRowsCache();
   #disposed = false;
 
   constructor(
@@ -76,6 +84,11 @@ export class TfjsModel implements LoadedModel {
     }
     const aliases = Object.keys(rt.fetches);
     const names = [...new Set(aliases.map((a) => rt.fetches[a]))];
+    const derived = (rt.segmentFeeds ?? []).flatMap((sf) => {
+      const ids = inputs[sf.alias];
+      return ids ? [[sf.placeholder, this.#segmentRows.tensorFor(ids, sf.axis)] as const] : [];
+    });
+    for (const [name, t] of derived) feed[name] = t;
     let results: tf.Tensor[];
     try {
       const out = rt.compiled.needsAsync
@@ -87,6 +100,8 @@ export class TfjsModel implements LoadedModel {
       throw new CtrError('CTR_ERR_EXECUTION', `signature ${rt.spec.name} failed: ${(err as Error).message}`, {
         cause: err,
       });
+    } finally {
+      tf.dispose(derived.map(([, t]) => t));
     }
     const given = new Set(Object.values(inputs));
     const byName = new Map(names.map((n, i) => [n, results[i]]));
