@@ -99,6 +99,38 @@ describe('the reference student built as a frozen GraphDef', { skip: skipWithout
     }
   });
 
+  test('matches expected.f32 at batch sizes 1, 7, 1024, 0 and 7 again in turn, without leaking tensors', async () => {
+    const model = await loadModel(dir);
+    try {
+      const run = async (start: number, rows: number) => {
+        const out = await model.predictHost({
+          history: {
+            dtype: 'DT_INT32',
+            shape: [rows, L],
+            values: history.subarray(start * L, (start + rows) * L),
+          },
+          candidate: { dtype: 'DT_INT32', shape: [rows], values: candidate.subarray(start, start + rows) },
+        });
+        const ctr = out.ctr.values as Float32Array;
+        assert.equal(ctr.length, rows);
+        for (let i = 0; i < rows; i++)
+          assert.ok(Math.abs(ctr[i] - expected[start + i]) <= 1e-5, `row ${start + i}`);
+      };
+      await run(3, 1);
+      const tensors = tf.memory().numTensors;
+      for (const [start, rows] of [
+        [10, 7],
+        [0, B],
+        [5, 0],
+        [900, 7],
+      ])
+        await run(start, rows);
+      assert.equal(tf.memory().numTensors, tensors);
+    } finally {
+      model.dispose();
+    }
+  });
+
   test('refuses a history of the wrong length, since [?,50] is the signature', async () => {
     const model = await loadModel(dir);
     try {
