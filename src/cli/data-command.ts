@@ -1,10 +1,9 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { CtrError } from '../errors/registry.ts';
 import { writeClickLogCsv } from '../training/data/click-log-csv.ts';
 import { ClickWorld, sampleClickLog } from '../training/data/click-model.ts';
 import { Prng } from '../training/data/prng.ts';
-import { DEFAULT_CONFIG, loadDistillConfig } from '../training/config.ts';
+import { DEFAULT_CONFIG, readDistillConfigFile } from '../training/config.ts';
 import { auc, logLoss } from '../training/eval/metrics.ts';
 import type { Command } from './command.ts';
 import { parseFlags } from './parse-flags.ts';
@@ -49,14 +48,7 @@ const command: Command = {
     const seed = int(v.seed ?? '1', 'seed', 0);
     const rows = int(v.rows, 'rows', 1);
     if (!v.out) throw usageError(`--out FILE.csv is required\n\n${USAGE}`);
-    let config = DEFAULT_CONFIG;
-    if (v.config) {
-      const path = resolve(io.cwd, v.config);
-      const text = await readFile(path, 'utf8').catch((err: unknown) => {
-        throw new CtrError('CTR_ERR_TRAINING_CONFIG', `cannot read ${path}`, { cause: err });
-      });
-      config = loadDistillConfig(text, path, config);
-    }
+    const config = await readDistillConfigFile(v.config, io.cwd, DEFAULT_CONFIG);
     const rng = new Prng(seed);
     const log = sampleClickLog(new ClickWorld(config.data.clickModel, rng), rows, rng);
     await writeFile(resolve(io.cwd, v.out), writeClickLogCsv(log));

@@ -1,13 +1,6 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { CtrError } from '../errors/registry.ts';
-import {
-  DEFAULT_CONFIG,
-  type DistillConfig,
-  QUICK_CONFIG,
-  loadDistillConfig,
-  validateConfig,
-} from '../training/config.ts';
+import { DEFAULT_CONFIG, QUICK_CONFIG, readDistillConfigFile, validateConfig } from '../training/config.ts';
 import { runDistill } from '../training/pipeline.ts';
 import { reportTable } from '../training/report/console-table.ts';
 import { reportHtml } from '../training/report/report-html.ts';
@@ -47,14 +40,7 @@ const command: Command = {
     if (parsed.positionals.length > 0)
       throw usageError(`unexpected argument ${parsed.positionals[0]}\n\n${USAGE}`);
     const v = parsed.values;
-    let config: DistillConfig = v.quick ? QUICK_CONFIG : DEFAULT_CONFIG;
-    if (v.config) {
-      const path = resolve(io.cwd, v.config);
-      const text = await readFile(path, 'utf8').catch((err: unknown) => {
-        throw new CtrError('CTR_ERR_TRAINING_CONFIG', `cannot read ${path}`, { cause: err });
-      });
-      config = loadDistillConfig(text, path, config);
-    }
+    let config = await readDistillConfigFile(v.config, io.cwd, v.quick ? QUICK_CONFIG : DEFAULT_CONFIG);
     if (v.seed !== undefined) {
       if (!/^\d+$/.test(v.seed)) throw usageError(`--seed must be an integer ≥ 0, got "${v.seed}"`);
       config = { ...config, seed: Number(v.seed) };

@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { CtrError } from '../errors/registry.ts';
 import { type ClickModelConfig, DEFAULT_CLICK_MODEL } from './data/click-model.ts';
@@ -142,6 +144,20 @@ export function merge<T>(base: T, over: Json): T {
 }
 
 /** Parses a --config file (JSON or YAML) over `base`, checking the fields a run cannot do without. */
+/** `--config F` of `data` and `distill`: F (relative to cwd) overrides `base`; no file, `base` as it is. */
+export async function readDistillConfigFile(
+  file: string | undefined,
+  cwd: string,
+  base: DistillConfig,
+): Promise<DistillConfig> {
+  if (file === undefined) return base;
+  const path = resolve(cwd, file);
+  const text = await readFile(path, 'utf8').catch((err: unknown) => {
+    throw new CtrError('CTR_ERR_TRAINING_CONFIG', `cannot read ${path}`, { cause: err });
+  });
+  return loadDistillConfig(text, path, base);
+}
+
 export function loadDistillConfig(text: string, source: string, base: DistillConfig): DistillConfig {
   let raw: unknown;
   try {
