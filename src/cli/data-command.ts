@@ -34,10 +34,9 @@ const command: Command = {
       },
       USAGE,
       io,
+      false,
     );
     if (!parsed) return 0;
-    if (parsed.positionals.length > 0)
-      throw usageError(`unexpected argument ${parsed.positionals[0]}\n\n${USAGE}`);
     const v = parsed.values;
     const int = (s: string | undefined, name: string, min: number) => {
       if (s === undefined || !/^\d+$/.test(s) || Number(s) < min) {

@@ -35,10 +35,9 @@ const command: Command = {
       },
       USAGE,
       io,
+      false,
     );
     if (!parsed) return 0;
-    if (parsed.positionals.length > 0)
-      throw usageError(`unexpected argument ${parsed.positionals[0]}\n\n${USAGE}`);
     const v = parsed.values;
     let config = await readDistillConfigFile(v.config, io.cwd, v.quick ? QUICK_CONFIG : DEFAULT_CONFIG);
     if (v.seed !== undefined) {

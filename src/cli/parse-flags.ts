@@ -9,19 +9,21 @@ type Parsed<O extends Options> = ReturnType<
 
 /**
  * Parses a command's flags (both `--flag=value` and `--flag value`) with a `--help`/`-h` flag added; bad flags
- * become CTR_ERR_USAGE with the command's usage text. Returns undefined after printing the usage for --help.
+ * (and positional arguments, when not allowed) become CTR_ERR_USAGE with the command's usage text. Returns
+ * undefined after printing the usage for --help.
  */
 export function parseFlags<O extends Options>(
   args: string[],
   options: O,
   usage: string,
   io: CliIo,
+  allowPositionals = true,
 ): Parsed<O> | undefined {
   let parsed;
   try {
     parsed = parseArgs({
       args,
-      allowPositionals: true,
+      allowPositionals,
       options: { ...options, help: { type: 'boolean', short: 'h' } },
     });
   } catch (err) {
