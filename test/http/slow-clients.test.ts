@@ -4,10 +4,16 @@ import { test } from 'node:test';
 import { fixture, skipWithoutFixtures } from '../helpers/fixtures.ts';
 import { appFor } from './app-helpers.ts';
 
-/** Opens a raw connection, sends a request line and maybe drips headers; resolves with ms until the server closed it. */
-function slowClient(port: number, drip: boolean): Promise<number> {
+/**
+ * Opens a raw connection, sends a request line and maybe drips headers; resolves with ms until the server closed it and
+ * what the server wrote first. The socket is read (resume) so that EOF is seen even when the server writes a 408 before
+ * closing: which of Node's two guards drops the client (socket inactivity, silent; request timeout, 408) depends on
+ * timing, and an unread 408 would keep the client's side from ever emitting 'close'.
+ */
+function slowClient(port: number, drip: boolean): Promise<{ ms: number; reply: string }> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
+    let reply = '';
     const socket = connect(port, '127.0.0.1', () => {
       socket.write('POST /v1/ctr:predict HTTP/1.1\r\nHost: x\r\n');
       if (drip) {
@@ -15,11 +21,13 @@ function slowClient(port: number, drip: boolean): Promise<number> {
         socket.on('close', () => clearInterval(timer));
       }
     });
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk: string) => (reply += chunk));
     socket.on('error', () => {});
-    socket.on('close', () => resolve(performance.now() - started));
+    socket.on('close', () => resolve({ ms: performance.now() - started, reply }));
     setTimeout(() => {
       socket.destroy();
-      reject(new Error('the server kept a slow client for 25 s'));
+      reject(new Error(`the server kept a ${drip ? 'dripping' : 'idle'} client for 25 s`));
     }, 25_000).unref();
   });
 }
@@ -34,11 +42,15 @@ test(
     try {
       await app.listen({ port: 0, host: '127.0.0.1' });
       const { port } = app.server.address() as { port: number };
-      const [idleMs, dripMs] = await Promise.all([slowClient(port, false), slowClient(port, true)]);
+      const [idle, drip] = await Promise.all([slowClient(port, false), slowClient(port, true)]);
+      const [idleMs, dripMs] = [idle.ms, drip.ms];
       // Dropped soon after 400 ms (checked every 100 ms; the bound is loose for loaded machines), far from Node's
       // defaults (an idle socket: never; a dripping one: 30-60 s).
       assert.ok(idleMs >= 350 && idleMs < 15_000, `idle client dropped after ${idleMs} ms`);
       assert.ok(dripMs >= 350 && dripMs < 15_000, `dripping client dropped after ${dripMs} ms`);
+      // Whatever was written before closing is a timeout reply, never a served request.
+      for (const { reply } of [idle, drip])
+        assert.ok(reply === '' || reply.startsWith('HTTP/1.1 408'), reply);
       const res = await fetch(`http://127.0.0.1:${port}/healthz`);
       assert.equal(res.status, 200);
     } finally {
