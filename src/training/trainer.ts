@@ -8,7 +8,7 @@ import type { Progress } from './progress.ts';
  * head's). Learning rates warm up linearly over `warmupSteps`, then decay linearly to 10% at the last step.
  *
  * Tensors: `loss` runs inside a tidy; the optimizers are disposed at the end. Returns the loss curve (mean loss
- * per `curveEvery` steps), read once per step with dataSync (training runs on the cpu backend: see backend.ts).
+ * per `curveEvery` steps), read once per step with dataSync.
  */
 export type OptimizerGroup = { readonly variables: tf.Variable[]; readonly learningRate: number };
 
