@@ -86,18 +86,25 @@ export function validateCtrRequests(raw: unknown, vocab: Vocab, limits: CtrLimit
     if (candidates.length === 0) throw new CtrError('CTR_ERR_EMPTY_REQUEST', `${where}.candidates is empty`);
     return {
       ...(id === undefined ? {} : { id }),
-      history: history.map((v, i) => checkId(v, `${where}.history[${i}]`, vocab)),
-      candidates: candidates.map((v, i) => checkId(v, `${where}.candidates[${i}]`, vocab)),
+      history: history.map((v, i) => checkId(v, where, 'history', i, vocab)),
+      candidates: candidates.map((v, i) => checkId(v, where, 'candidates', i, vocab)),
     };
   });
 }
 
-export function checkId(value: unknown, where: string, vocab: Vocab): number {
+/** One id of `requests[u].{history,candidates}[i]`; the place is spelled out only when the id is refused. */
+function checkId(value: unknown, user: string, list: string, i: number, vocab: Vocab): number {
+  if (
+    typeof value === 'number' &&
+    value >= 0 &&
+    value < (vocab.vocabSize ?? INT32_MAX + 1) &&
+    Number.isInteger(value)
+  )
+    return value;
+  const where = `${user}.${list}[${i}]`;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
     throw new CtrError('CTR_ERR_INVALID_ID', `${where} is ${JSON.stringify(value)}, not an integer id >= 0`);
   }
-  const limit = vocab.vocabSize ?? INT32_MAX + 1;
-  if (value < limit) return value;
   if (vocab.oovId !== undefined) return vocab.oovId;
   throw new CtrError(
     'CTR_ERR_INVALID_ID',
