@@ -68,7 +68,10 @@ export async function runHttp(ref: BenchReference, modelBase: string, opts: Http
     rows.push(await load(ctrScenario(ref, server.url, 1), 1, opts.durationSec));
     const peak = Math.max(...rows.filter((r) => r.scenario === ctr1000.name).map((r) => r.reqPerSec));
     const half = Math.max(1, Math.floor(peak / 2));
-    rows.push(await paced(ctr1000, half, opts.durationSec));
+    // Round-robin over the connection pool (a load balancer's way), then Node's default agent (LIFO: the most
+    // recently freed connection first, which keeps sending to the worker that just answered): paced-load.ts.
+    rows.push(await paced(ctr1000, half, opts.durationSec, 'fifo'));
+    rows.push(await paced(ctr1000, half, opts.durationSec, 'lifo'));
     // Overload: far more connections than the model keeps up with; admission control sheds the excess (503).
     rows.push({ ...(await load(ctr1000, OVERLOAD_CONNECTIONS, opts.durationSec)), rate: 'max (overload)' });
     return rows;
@@ -110,12 +113,17 @@ async function load(
 }
 
 /** Half the peak rate, evenly paced (paced-load.ts says why not autocannon's rate). */
-async function paced(s: Scenario, ratePerSec: number, durationSec: number): Promise<HttpRow> {
-  const r = await pacedLoad(s.url, s.body, ratePerSec, durationSec);
+async function paced(
+  s: Scenario,
+  ratePerSec: number,
+  durationSec: number,
+  scheduling: 'fifo' | 'lifo',
+): Promise<HttpRow> {
+  const r = await pacedLoad(s.url, s.body, ratePerSec, durationSec, scheduling);
   return {
     scenario: s.name,
     connections: r.maxInFlight,
-    rate: `${ratePerSec}/s even (half peak)`,
+    rate: `${ratePerSec}/s even (half peak), ${scheduling === 'fifo' ? 'round-robin' : 'LIFO'} pool`,
     reqPerSec: r.reqPerSec,
     predPerSec: r.reqPerSec * s.rowsPerRequest,
     p50Ms: Math.round(r.p50Ms * 10) / 10,

@@ -17,14 +17,20 @@ export type PacedResult = {
  * were not sent). Written here because autocannon's rate limit is per connection per second: each connection
  * sends its quota back to back at the start of every second, so "half the peak rate" is really full load for
  * half of each second and its p99 is the saturated one.
+ *
+ * `scheduling` picks the free keep-alive connection for the next request: 'fifo' takes the one idle longest
+ * (round-robin over the pool, as a load balancer spreads requests), 'lifo' the one freed last (Node's default
+ * agent). With `ctr-serve --workers=N` each connection belongs to one worker, so LIFO sends the next request to
+ * the worker that answered last, however busy it is, while the other worker's connections wait in the pool.
  */
 export async function pacedLoad(
   url: string,
   body: string,
   ratePerSec: number,
   durationSec: number,
+  scheduling: 'fifo' | 'lifo' = 'fifo',
 ): Promise<PacedResult> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 256, scheduling });
   const target = new URL(url);
   const latencies: number[] = [];
   let ok = 0;

@@ -50,9 +50,9 @@ export const DEFAULT_CLICK_MODEL: ClickModelConfig = {
   successors: 2,
   transitionProb: 0.25,
   sessionSwitchProb: 0.15,
-  recencyDecay: 0.92,
+  recencyDecay: 0.7,
   affinityWeight: 6,
-  transitionWeight: 0.6,
+  transitionWeight: 1.5,
   bias: -2.2,
   candidateFromSessionProb: 0.5,
 };
