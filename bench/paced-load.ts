@@ -20,8 +20,8 @@ export type PacedResult = {
  *
  * `scheduling` picks the free keep-alive connection for the next request: 'fifo' takes the one idle longest
  * (round-robin over the pool, as a load balancer spreads requests), 'lifo' the one freed last (Node's default
- * agent). With `ctr-serve --workers=N` each connection belongs to one worker, so LIFO sends the next request to
- * the worker that answered last, however busy it is, while the other worker's connections wait in the pool.
+ * agent). With `ctr-serve --workers=N` each connection belongs to one worker, so under LIFO requests bunch on
+ * whichever worker answered last instead of alternating (bench/README.md: p99 108–145 against 28–38 ms once).
  */
 export async function pacedLoad(
   url: string,
