@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseServeFlags, readConfig } from '../../src/cli/serve-command.ts';
-import { fixture, REPO_ROOT, skipWithoutFixtures } from '../helpers/fixtures.ts';
+import { fixture, skipWithoutFixtures } from '../helpers/fixtures.ts';
+import { startServer } from '../helpers/serve-process.ts';
 
 const codeOf = async (fn: () => unknown) => {
   try {
@@ -81,27 +81,6 @@ test('the config comes from the flags, the model config file and the batching pa
     await rm(dir, { recursive: true, force: true });
   }
 });
-
-/** Starts `ctr-serve serve` as a real process; resolves with its URL once it says it listens. */
-function startServer(args: string[]) {
-  const child = spawn(process.execPath, [join(REPO_ROOT, 'bin/ctr-serve.js'), 'serve', ...args], {
-    cwd: REPO_ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const url = new Promise<string>((resolve, reject) => {
-    child.stdout.on('data', (d) => {
-      stdout += d;
-      const m = /listening on (http:\/\/[^\s]+)/.exec(stdout);
-      if (m) resolve(m[1]!);
-    });
-    void exited.then((code) => reject(new Error(`server exited ${code} before listening: ${stderr}`)));
-  });
-  return { child, url, exited, output: () => stdout + stderr };
-}
 
 test(
   'with --workers=2 both workers share one port and /metrics adds up both workers',

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,28 +6,9 @@ import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildCtrBatch, ctrBatchInputs, type CtrUserRequest } from '../../src/features/ctr-batch.ts';
 import { loadModel } from '../../src/graph/load-model.ts';
-import { assertClose, REPO_ROOT } from '../helpers/fixtures.ts';
+import { assertClose } from '../helpers/fixtures.ts';
 import { ctrTraffic, writeCtrModel } from './helpers/ctr-models.ts';
-
-/** `ctr-serve serve` as a real process; resolves with its URL once it says it listens. */
-function startServer(args: string[]) {
-  const child = spawn(process.execPath, [join(REPO_ROOT, 'bin/ctr-serve.js'), 'serve', ...args], {
-    cwd: REPO_ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stderr.on('data', (d) => (output += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const url = new Promise<string>((resolve, reject) => {
-    child.stdout.on('data', (d) => {
-      output += d;
-      const m = /listening on (http:\/\/\S+) with/.exec(output);
-      if (m) resolve(m[1]!);
-    });
-    void exited.then((code) => reject(new Error(`server exited ${code} before listening: ${output}`)));
-  });
-  return { child, url, exited, output: () => output };
-}
+import { startServer } from '../helpers/serve-process.ts';
 
 async function probabilities(dir: string, requests: CtrUserRequest[], L: number): Promise<number[]> {
   const model = await loadModel(dir);
