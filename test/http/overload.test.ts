@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { existsSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import http from 'node:http';
@@ -12,11 +13,10 @@ import { skipWithoutBenchReference } from '../helpers/fixtures.ts';
 import { appFor } from './app-helpers.ts';
 import { referenceRows, writeReferenceStudent } from './reference-model.ts';
 
-type Reply = { status: number; body: string; ms: number };
+type Reply = { status: number; body: string };
 
-/** One POST on its own connection (no keep-alive), timed from the first byte sent to the last byte read. */
+/** One POST on its own connection (no keep-alive). */
 function postJson(port: number, path: string, body: string): Promise<Reply> {
-  const t0 = performance.now();
   return new Promise((resolve, reject) => {
     const req = http.request(
       {
@@ -34,7 +34,6 @@ function postJson(port: number, path: string, body: string): Promise<Reply> {
           resolve({
             status: res.statusCode ?? 0,
             body: Buffer.concat(chunks).toString(),
-            ms: performance.now() - t0,
           }),
         );
         res.on('error', reject);
@@ -45,39 +44,71 @@ function postJson(port: number, path: string, body: string): Promise<Reply> {
   });
 }
 
-// The burst comes from another process, as real clients do: while the model holds this process's event loop the
-// requests pile up in the kernel and arrive together (a client in this process could only send between batches).
+// The burst comes from another process, as real clients do: back ends keep a pool of open connections. It must
+// reach the server as a burst, which a loaded machine does not guarantee (a slow client trickles its requests in
+// and the server drains each before the next). So the client first opens its pool (a warm-up request on each
+// connection), then this process blocks its event loop, as a long model call does, while the client sends one
+// request on every connection; the server then finds all of them waiting at once.
+// Fresh connections would not do: Node accepts one connection per event-loop turn, so a burst of new
+// connections reaches the server one request per turn (the queue never holds more than one; nothing is shed).
 const BURST_CLIENT = `
 const http = require('node:http');
-const [port, path, count] = process.argv.slice(1);
-const body = require('node:fs').readFileSync(0, 'utf8');
-const one = () => new Promise((resolve, reject) => {
-  const t0 = performance.now();
-  const req = http.request({ host: '127.0.0.1', port, path, method: 'POST', agent: false,
+const fs = require('node:fs');
+const [port, path, count, bodyFile, warmFile, blockedFile, sentFile] = process.argv.slice(1);
+const n = Number(count);
+const body = fs.readFileSync(bodyFile, 'utf8');
+const agent = new http.Agent({ keepAlive: true, maxSockets: n });
+const send = (method, path, body, onSent) => new Promise((resolve, reject) => {
+  const req = http.request({ host: '127.0.0.1', port, path, method, agent,
     headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
     const chunks = [];
     res.on('data', (c) => chunks.push(c));
-    res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString(), ms: performance.now() - t0 }));
+    res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString() }));
   });
+  req.on('finish', onSent);
   req.on('error', reject);
   req.end(body);
 });
-Promise.all(Array.from({ length: Number(count) }, one)).then((r) => process.stdout.write(JSON.stringify(r)));
+const until = (file) => new Promise((resolve) => { const poll = () => fs.existsSync(file) ? resolve() : setTimeout(poll, 1); poll(); });
+(async () => {
+  await Promise.all(Array.from({ length: n }, () => send('GET', '/healthz', '', () => {})));
+  const sockets = Object.values(agent.freeSockets).flat().length;
+  if (sockets !== n) throw new Error('the pool holds ' + sockets + ' connections, not ' + n);
+  fs.writeFileSync(warmFile, '');
+  await until(blockedFile);
+  let sent = 0;
+  const replies = await Promise.all(Array.from({ length: n }, () =>
+    send('POST', path, body, () => { if (++sent === n) fs.writeFileSync(sentFile, ''); })));
+  process.stdout.write(JSON.stringify(replies));
+  agent.destroy();
+})().catch((e) => { console.error(e); process.exit(1); });
 `;
 
-async function burst(port: number, path: string, body: string, count: number): Promise<Reply[]> {
-  const child = spawn(process.execPath, ['-e', BURST_CLIENT, String(port), path, String(count)], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  child.stdin.end(body);
+async function burst(port: number, path: string, body: string, count: number, dir: string): Promise<Reply[]> {
+  const [bodyFile, warmFile, blockedFile, sentFile] = ['body.json', 'warm', 'blocked', 'sent'].map((f) =>
+    join(dir, `burst-${f}`),
+  ) as [string, string, string, string];
+  await writeFile(bodyFile, body);
+  const child = spawn(
+    process.execPath,
+    ['-e', BURST_CLIENT, String(port), path, String(count), bodyFile, warmFile, blockedFile, sentFile],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   const chunks: Buffer[] = [];
   child.stdout.on('data', (c: Buffer) => chunks.push(c));
-  const [code] = await once(child, 'close');
+  const exited = once(child, 'close');
+  while (!existsSync(warmFile) && child.exitCode === null) await new Promise((r) => setTimeout(r, 2));
+  if (existsSync(warmFile)) {
+    writeFileSync(blockedFile, '');
+    const tick = new Int32Array(new SharedArrayBuffer(4));
+    const deadline = Date.now() + 60_000;
+    while (!existsSync(sentFile) && Date.now() < deadline) Atomics.wait(tick, 0, 0, 2);
+    assert.ok(existsSync(sentFile), 'the burst client did not send its requests within 60 s');
+  }
+  const [code] = await exited;
   assert.equal(code, 0, 'the burst client failed');
   return JSON.parse(Buffer.concat(chunks).toString()) as Reply[];
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 // 80 connections each sending 1 user × 1000 candidates at once, to a server allowed 20 ms of queued model work:
 // far above what it can run in that time, so most must be refused at once; the rest answered correctly.
@@ -85,7 +116,7 @@ for (const batching of ['true', 'false'])
   test(
     `over real sockets a burst beyond the queue-delay budget gets fast 503s, correct scores for the rest, and the server stays up (enable_batching=${batching})`,
     { skip: skipWithoutBenchReference, timeout: 180_000 },
-    async () => {
+    async (t) => {
       const dir = await mkdtemp(join(tmpdir(), 'ctr-http-overload-'));
       await writeReferenceStudent(join(dir, 'ctr-student', '1'));
       const app = await appFor([{ name: 'ctr-student', basePath: join(dir, 'ctr-student') }], {
@@ -106,7 +137,7 @@ for (const batching of ['true', 'false'])
         assert.ok(Math.abs(expected[0]! - rows[0]!.expected) <= 1e-5, 'row 0 matches expected.f32');
         const tensorsBefore = tf.memory().numTensors;
 
-        const replies = await burst(port, '/v1/ctr:predict', body, 80);
+        const replies = await burst(port, '/v1/ctr:predict', body, 80, dir);
         const ok = replies.filter((r) => r.status === 200);
         const shed = replies.filter((r) => r.status === 503);
         assert.equal(ok.length + shed.length, replies.length, `statuses: ${replies.map((r) => r.status)}`);
@@ -114,11 +145,9 @@ for (const batching of ['true', 'false'])
         assert.ok(ok.length >= 1, 'nothing was served');
         for (const r of shed) assert.equal(JSON.parse(r.body).code, 'CTR_ERR_QUEUE_FULL');
         for (const r of ok) assert.deepEqual(JSON.parse(r.body).results[0].scores, expected);
-        // Refusals do not wait for the model: they come back faster than the answers.
-        assert.ok(
-          median(shed.map((r) => r.ms)) < median(ok.map((r) => r.ms)),
-          `503 median ${median(shed.map((r) => r.ms))} ms, 200 median ${median(ok.map((r) => r.ms))} ms`,
-        );
+        // That refusals do not wait behind queued work is asserted without timing in burst.test.ts (completion
+        // order) and batcher.test.ts (settled while the model is held); over real sockets only the outcome is.
+        t.diagnostic(`${ok.length} served, ${shed.length} shed`);
 
         const health = await fetch(`http://127.0.0.1:${port}/healthz`);
         assert.equal(health.status, 200);

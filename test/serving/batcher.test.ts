@@ -137,6 +137,26 @@ test('a full queue sheds requests at once with CTR_ERR_QUEUE_FULL (503) and coun
   s.model.dispose();
 });
 
+test('requests over the queue-delay budget are refused while the admitted ones still hold the model', async () => {
+  const s = servable();
+  // Admission prior (admission.ts): 1 ms per call + 10 µs per row. A request is admitted while the work already
+  // queued fits the budget: 1.5 ms admits the first two 1-row requests (0 and 1.01 ms queued) and no more.
+  const batcher = new Batcher(config({ enabled: false, maxEnqueuedBatches: 100, maxQueueDelayMs: 1.5 }));
+  const open = gate(s.model);
+  const settledWhileHeld: number[] = [];
+  const settled = Promise.allSettled(
+    [1, 2, 3, 4].map((v, i) =>
+      batcher.run(s, 'serving_default', { x: floats(v) }).finally(() => settledWhileHeld.push(i)),
+    ),
+  );
+  await settle();
+  assert.deepEqual(settledWhileHeld, [2, 3]);
+  open();
+  const codes = (await settled).map((r) => (r.status === 'rejected' ? r.reason.code : 'ok'));
+  assert.deepEqual(codes, ['ok', 'ok', 'CTR_ERR_QUEUE_FULL', 'CTR_ERR_QUEUE_FULL']);
+  s.model.dispose();
+});
+
 test('with batching disabled each request runs directly in its own model call', async () => {
   const s = servable();
   const batcher = new Batcher(config({ enabled: false }));
