@@ -9,6 +9,7 @@ import { rewriteGraph, rewriteSharedHistoryGraph } from './rewrite/index.ts';
 import { dtypeName } from './tensor/tensor-values.ts';
 import { compileGraph, type CompiledGraph } from './tfjs/graph-model.ts';
 import { segmentFeedsOf } from './tfjs/segment-feeds.ts';
+import { withSingleUserPath } from './single-user-path.ts';
 import { shapeIsContract, TfjsModel, type SignatureRuntime } from './tfjs/tfjs-model.ts';
 
 export type FreezeOptions = {
@@ -48,13 +49,13 @@ export async function loadModel(path: string, opts: LoadOptions = {}): Promise<L
     }
     for (const group of groups.values()) {
       try {
-        for (const rt of compileGroup(model, group, rewrite, shared)) runtimes.set(rt.spec.name, rt);
+        for (const rt of await compileGroup(model, group, rewrite, shared)) runtimes.set(rt.spec.name, rt);
       } catch (err) {
         if (!isCtrError(err) || err.code !== 'CTR_ERR_UNSUPPORTED_OP') throw err;
         // Some signature of the group needs an op tfjs lacks: compile each alone to keep the others.
         for (const sig of group) {
           try {
-            runtimes.set(sig.name, compileGroup(model, [sig], rewrite, shared)[0]);
+            runtimes.set(sig.name, (await compileGroup(model, [sig], rewrite, shared))[0]!);
           } catch (e) {
             if (isCtrError(e) && e.code === 'CTR_ERR_UNSUPPORTED_OP') unavailable.set(sig.name, e);
             else throw e;
@@ -80,6 +81,9 @@ export async function loadModel(path: string, opts: LoadOptions = {}): Promise<L
       ...(shared.size === 0
         ? {}
         : { sharedHistory: Object.fromEntries([...shared].map(([n, rt]) => [n, rt.spec])) }),
+      ...([...shared.values()].some((rt) => rt.singleUser)
+        ? { singleUserFold: [...shared.values()].filter((rt) => rt.singleUser).map((rt) => rt.spec.name) }
+        : {}),
     };
     return new TfjsModel(info, runtimes, unavailable, shared);
   } catch (err) {
@@ -102,12 +106,12 @@ function cutKey(model: PreparedModel, sig: SourceSignature): string {
  * One frozen graph and GraphModel computing every signature of `group`; with the rewrites on, a CTR-shaped
  * variant (a second GraphModel) for each CTR signature whose history branch can be shared goes into `shared`.
  */
-function compileGroup(
+async function compileGroup(
   model: PreparedModel,
   group: readonly SourceSignature[],
   rewrite: boolean,
   shared: Map<string, SignatureRuntime>,
-): SignatureRuntime[] {
+): Promise<SignatureRuntime[]> {
   const outputs = [...new Set(group.flatMap((sig) => Object.values(sig.outputs).map((t) => t.name!)))];
   const feeds = new Map(group.flatMap((sig) => feedsOf(sig)).map((f) => [f.tensor, f]));
   const frozen = freezeGraph(model.graph, {
@@ -138,7 +142,7 @@ function compileGroup(
   if (rewrite) {
     for (const rt of runtimes) {
       try {
-        const variant = sharedHistoryRuntime(rt.spec, relaxed, keepNodes, fed, `${model.source}`);
+        const variant = await sharedHistoryRuntime(rt.spec, relaxed, keepNodes, fed, `${model.source}`);
         if (variant) shared.set(rt.spec.name, variant);
       } catch (err) {
         // The per-row runtime still serves: a variant that cannot compile is only a missed speed-up.
@@ -154,13 +158,13 @@ export const sharedHistoryName = (signature: string): string => `${signature}@sh
 const USER_INDEX_NODE = 'ctr_serve/user_index';
 
 /** The CTR signature's (history, candidate → ctr) shared-history GraphModel, or undefined when it declines. */
-function sharedHistoryRuntime(
+async function sharedHistoryRuntime(
   spec: SignatureSpec,
   graph: GraphDef,
   keepNodes: readonly string[],
   fed: ReadonlySet<string>,
   source: string,
-): SignatureRuntime | undefined {
+): Promise<SignatureRuntime | undefined> {
   const { history, candidate } = spec.inputs;
   if (!history || !candidate || !spec.outputs.ctr || Object.keys(spec.inputs).length !== 2) return undefined;
   const ref = parseRef(history.tensorName);
@@ -171,14 +175,18 @@ function sharedHistoryRuntime(
     { keepNodes, feedSegmentRows: true },
   );
   if (!variant) return undefined;
-  const variantGraph = unpinFedShapes(variant.graph, fed);
-  const compiled = compileGraph(variantGraph, `${source} (signature ${spec.name}, shared history)`);
   const userIndex: TensorSpec = { tensorName: `${USER_INDEX_NODE}:0`, dtype: 'DT_INT32', shape: [-1] };
-  return runtimeOf(
-    { ...spec, name: sharedHistoryName(spec.name), inputs: { ...spec.inputs, user_index: userIndex } },
-    compiled,
-    variantGraph,
-  );
+  const variantSpec = {
+    ...spec,
+    name: sharedHistoryName(spec.name),
+    inputs: { ...spec.inputs, user_index: userIndex },
+  };
+  const compile = (g: GraphDef) => {
+    const unpinned = unpinFedShapes(g, fed);
+    const what = `${source} (signature ${spec.name}, shared history)`;
+    return runtimeOf(variantSpec, compileGraph(unpinned, what), unpinned);
+  };
+  return withSingleUserPath(compile(variant.graph), variant.graph, variant.frontier, compile);
 }
 
 /** `graph` is the GraphDef `compiled` was made from: its fed segment-row Placeholders are bound to inputs. */

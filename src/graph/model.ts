@@ -78,6 +78,12 @@ export type ModelInfo = {
    * N rows, equal to the signature fed each user's history repeated on its rows. Absent when no signature allows it.
    */
   readonly sharedHistory?: Readonly<Record<string, SignatureSpec>>;
+  /**
+   * Names of the sharedHistory variants that, called with one user (history [1, L]), fold that user's share of
+   * their dense layers into weights and bias once per call (src/graph/rewrite/fold-user-dense.ts). Same values up
+   * to float32 rounding; a call with several users runs the plain variant.
+   */
+  readonly singleUserFold?: readonly string[];
 };
 
 export interface LoadedModel {

@@ -54,7 +54,13 @@ test(
       assert.ok(shed.length > 0, 'nothing was shed');
       assert.ok(ok.length > 0, 'nothing was served');
       for (const res of shed) assert.equal(res.json().code, 'CTR_ERR_QUEUE_FULL');
-      for (const res of ok) assert.deepEqual(res.json().results[0].scores, expected);
+      // A request that ran alone took the one-user path (fold-user-dense.ts), one merged with others the shared
+      // graph: the same values up to float32 rounding.
+      for (const res of ok) {
+        const scores: number[] = res.json().results[0].scores;
+        assert.equal(scores.length, expected.length);
+        assert.ok(scores.every((v, i) => Math.abs(v - expected[i]!) <= 1e-6));
+      }
       // Shed requests do not wait behind the queue: every 503 came back before the last 200.
       assert.ok(order.lastIndexOf(503) < order.lastIndexOf(200), `completion order: ${order.join(' ')}`);
 

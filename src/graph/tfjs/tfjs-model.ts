@@ -17,7 +17,44 @@ export type SignatureRuntime = {
     readonly alias: string;
     readonly axis: number;
   }[];
+  /**
+   * Fetches to use instead of `fetches` when input `alias` has one row (one user: fold-user-dense.ts). They
+   * compute the same values in the same graph; only the call's row count decides.
+   */
+  readonly singleUser?: { readonly alias: string; readonly fetches: Readonly<Record<string, string>> };
 };
+
+/**
+ * Runs `rt`'s graph on inputs keyed by alias (already checked) and returns the tensors `names`, in order; the
+ * derived segment-row feeds are made and disposed here. Failures inside tfjs become CTR_ERR_EXECUTION.
+ */
+export async function executeRuntime(
+  rt: SignatureRuntime,
+  inputs: Readonly<Record<string, tf.Tensor>>,
+  names: readonly string[],
+  segmentRows: SegmentRowsCache,
+): Promise<tf.Tensor[]> {
+  const feed: tf.NamedTensorMap = {};
+  for (const [alias, t] of Object.entries(inputs)) feed[rt.feeds[alias]!] = t;
+  const derived = (rt.segmentFeeds ?? []).flatMap((sf) => {
+    const ids = inputs[sf.alias];
+    return ids ? [[sf.placeholder, segmentRows.tensorFor(ids, sf.axis)] as const] : [];
+  });
+  for (const [name, t] of derived) feed[name] = t;
+  try {
+    const out = rt.compiled.needsAsync
+      ? await rt.compiled.model.executeAsync(feed, [...names])
+      : rt.compiled.model.execute(feed, [...names]);
+    return Array.isArray(out) ? out : [out];
+  } catch (err) {
+    if (isCtrError(err)) throw err;
+    throw new CtrError('CTR_ERR_EXECUTION', `signature ${rt.spec.name} failed: ${(err as Error).message}`, {
+      cause: err,
+    });
+  } finally {
+    tf.dispose(derived.map(([, t]) => t));
+  }
+}
 
 /**
  * LoadedModel on tfjs GraphModels (the contract is in ../model.ts). Several signatures may share one GraphModel
@@ -66,13 +103,11 @@ export class TfjsModel implements LoadedModel {
   ): Promise<Record<string, tf.Tensor>> {
     if (this.#disposed) throw new CtrError('CTR_ERR_EXECUTION', 'the model has been disposed');
     const rt = this.#runtime(signature);
-    const feed: tf.NamedTensorMap = {};
     for (const [alias, spec] of Object.entries(rt.spec.inputs)) {
       const t = inputs[alias];
       if (!t)
         throw new CtrError('CTR_ERR_INPUT_MISMATCH', `input ${alias} is missing (signature ${rt.spec.name})`);
       checkInput(alias, t, spec);
-      feed[rt.feeds[alias]] = t;
     }
     for (const alias of Object.keys(inputs)) {
       if (!(alias in rt.spec.inputs)) {
@@ -82,33 +117,17 @@ export class TfjsModel implements LoadedModel {
         );
       }
     }
-    const aliases = Object.keys(rt.fetches);
-    const names = [...new Set(aliases.map((a) => rt.fetches[a]))];
-    const derived = (rt.segmentFeeds ?? []).flatMap((sf) => {
-      const ids = inputs[sf.alias];
-      return ids ? [[sf.placeholder, this.#segmentRows.tensorFor(ids, sf.axis)] as const] : [];
-    });
-    for (const [name, t] of derived) feed[name] = t;
-    let results: tf.Tensor[];
-    try {
-      const out = rt.compiled.needsAsync
-        ? await rt.compiled.model.executeAsync(feed, names)
-        : rt.compiled.model.execute(feed, names);
-      results = Array.isArray(out) ? out : [out];
-    } catch (err) {
-      if (isCtrError(err)) throw err;
-      throw new CtrError('CTR_ERR_EXECUTION', `signature ${rt.spec.name} failed: ${(err as Error).message}`, {
-        cause: err,
-      });
-    } finally {
-      tf.dispose(derived.map(([, t]) => t));
-    }
+    const single = rt.singleUser;
+    const fetches = single && inputs[single.alias]?.shape[0] === 1 ? single.fetches : rt.fetches;
+    const aliases = Object.keys(fetches);
+    const names = [...new Set(aliases.map((a) => fetches[a]!))];
+    const results = await executeRuntime(rt, inputs, names, this.#segmentRows);
     const given = new Set(Object.values(inputs));
     const byName = new Map(names.map((n, i) => [n, results[i]]));
     const outputs: Record<string, tf.Tensor> = {};
     const handedOut = new Set<tf.Tensor>();
     for (const alias of aliases) {
-      const t = byName.get(rt.fetches[alias])!;
+      const t = byName.get(fetches[alias]!)!;
       // The caller owns every output: never hand back its own input, nor one tensor twice.
       outputs[alias] = given.has(t) || handedOut.has(t) ? t.clone() : t;
       handedOut.add(outputs[alias]);
