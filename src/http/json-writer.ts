@@ -42,13 +42,6 @@ export function formatTensor(t: HostTensor, dim = 0, offset = 0): string {
   return `[${parts.join(',')}]`;
 }
 
-/** Float32 scores as a JSON array (the CTR API's hot path). */
-export function formatFloat32Array(values: ArrayLike<number>, start = 0, end = values.length): string {
-  const parts = new Array<string>(end - start);
-  for (let i = start; i < end; i++) parts[i - start] = formatNumber(values[i]!, true);
-  return `[${parts.join(',')}]`;
-}
-
 const POWERS_OF_TEN = Array.from({ length: 40 }, (_, i) => 10 ** i);
 
 /**
@@ -73,3 +66,97 @@ function formatFloat32Digits(value: number): string {
   const point = exponent + 1;
   return end > point ? `${text.slice(0, point)}.${text.slice(point, end)}` : text.slice(0, point);
 }
+
+/**
+ * JSON text written straight into a growing byte buffer. The CTR reply is mostly float32 scores, and building
+ * one string per number and then the joined text cost ~0.25 ms per 1000 scores on a server whose caches are cold
+ * between requests (a quarter of the request beyond the model); writing digits as bytes avoids those strings.
+ * `float32` writes exactly what formatNumber(v, true) returns.
+ */
+export class JsonBytes {
+  #buf = Buffer.allocUnsafe(16384);
+  #len = 0;
+
+  #room(n: number): void {
+    if (this.#len + n <= this.#buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.#buf.length * 2, this.#len + n));
+    this.#buf.copy(next, 0, 0, this.#len);
+    this.#buf = next;
+  }
+
+  /** Text as UTF-8 (JSON punctuation, names, JSON.stringify output). */
+  text(s: string): this {
+    this.#room(s.length * 3);
+    this.#len += this.#buf.write(s, this.#len, 'utf8');
+    return this;
+  }
+
+  float32(value: number): this {
+    this.#room(MAX_FLOAT32_BYTES);
+    this.#float32(value);
+    return this;
+  }
+
+  float32Array(values: ArrayLike<number>): this {
+    const n = values.length;
+    this.#room(2 + n * (MAX_FLOAT32_BYTES + 1));
+    this.#buf[this.#len++] = 91; /* [ */
+    for (let i = 0; i < n; i++) {
+      if (i) this.#buf[this.#len++] = 44; /* , */
+      this.#float32(values[i]!);
+    }
+    this.#buf[this.#len++] = 93; /* ] */
+    return this;
+  }
+
+  toBuffer(): Buffer {
+    return this.#buf.subarray(0, this.#len);
+  }
+
+  /** Needs MAX_FLOAT32_BYTES of room. */
+  #float32(value: number): void {
+    const v = value < 0 ? -value : value;
+    if (!(v >= 1e-6 && v < 1e8)) {
+      this.#len += this.#buf.write(formatNumber(value, true), this.#len, 'latin1');
+      return;
+    }
+    let exponent = Math.floor(Math.log10(v));
+    let digits = Math.round(v * POWERS_OF_TEN[8 - exponent]!);
+    if (digits >= 1e9) {
+      digits = Math.round(digits / 10);
+      exponent++;
+    }
+    if (digits < 1e8 || exponent > 7) {
+      this.#len += this.#buf.write(formatNumber(value, true), this.#len, 'latin1');
+      return;
+    }
+    const b = this.#buf;
+    let at = this.#len;
+    if (value < 0) b[at++] = 45; /* - */
+    let end = 9;
+    // digits < 1e9 < 2^31: integer arithmetic from here on.
+    let d = digits | 0;
+    while (end > exponent + 1 && d % 10 === 0) {
+      d = (d / 10) | 0;
+      end--;
+    }
+    if (exponent < 0) {
+      b[at++] = 48; /* 0 */
+      b[at++] = 46; /* . */
+      for (let z = -exponent - 1; z > 0; z--) b[at++] = 48;
+    }
+    // The `end` significant digits, with the point after digit exponent + 1 when that is inside them.
+    const point = exponent >= 0 && end > exponent + 1 ? exponent + 1 : -1;
+    const width = end + (point > 0 ? 1 : 0);
+    for (let i = end - 1, pos = at + width - 1; i >= 0; i--) {
+      const q = (d / 10) | 0;
+      b[pos--] = 48 + d - q * 10;
+      d = q;
+      if (i === point) b[pos--] = 46;
+    }
+    this.#len = at + width;
+  }
+}
+
+/** The longest formatNumber(v, true) of a float32: "-1.17549435e-38". */
+const MAX_FLOAT32_BYTES = 16;

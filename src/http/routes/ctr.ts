@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { CtrError } from '../../errors/registry.ts';
 import type { CtrPredictResult, PredictionService } from '../../serving/prediction-service.ts';
 import type { Explanation, ShadowService } from '../../shadow/shadow-service.ts';
-import { formatNumber } from '../json-writer.ts';
+import { JsonBytes } from '../json-writer.ts';
 
 /**
  * The CTR-native batch API (DESIGN §5): `POST /v1/ctr:predict` (the default model) and
@@ -64,25 +64,22 @@ export function registerCtrRoutes(
   );
 }
 
-/** JSON text of the response; scores are float32 and print with the digits that round-trip them. */
-export function encodeCtrResponse(result: CtrPredictResult, explained?: Explanation): string {
-  const users = result.results.map((r, u) => {
-    let s = r.id === undefined ? '{' : `{"id":${JSON.stringify(r.id)},`;
-    s += `"scores":${numbers(r.scores)}`;
-    if (r.top) s += `,"top":[${r.top.join(',')}]`;
-    if (r.logits) s += `,"logits":${numbers(r.logits)}`;
-    if (explained) s += `,"teacher_scores":${numbers(explained.scores[u]!)}`;
-    return `${s}}`;
+/** JSON of the response; scores are float32 and print with the digits that round-trip them (JsonBytes). */
+export function encodeCtrResponse(result: CtrPredictResult, explained?: Explanation): Buffer {
+  const out = new JsonBytes();
+  out.text(`{"model":${JSON.stringify({ name: result.id.name, version: String(result.id.version) })}`);
+  if (explained) out.text(`,"teacher":${JSON.stringify(explained.teacher)}`);
+  out.text(',"results":[');
+  result.results.forEach((r, u) => {
+    out.text(u ? ',{' : '{');
+    if (r.id !== undefined) out.text(`"id":${JSON.stringify(r.id)},`);
+    out.text('"scores":').float32Array(r.scores);
+    if (r.top) out.text(`,"top":[${r.top.join(',')}]`);
+    if (r.logits) out.text(',"logits":').float32Array(r.logits);
+    if (explained) out.text(',"teacher_scores":').float32Array(explained.scores[u]!);
+    out.text('}');
   });
-  const model = JSON.stringify({ name: result.id.name, version: String(result.id.version) });
-  const teacher = explained ? `,"teacher":${JSON.stringify(explained.teacher)}` : '';
-  return `{"model":${model}${teacher},"results":[${users.join(',')}]}`;
-}
-
-function numbers(values: readonly number[]): string {
-  let s = '[';
-  for (let i = 0; i < values.length; i++) s += (i ? ',' : '') + formatNumber(values[i]!, true);
-  return `${s}]`;
+  return out.text(']}').toBuffer();
 }
 
 function optionalInt(value: unknown, key: string, min: number): number | undefined {
