@@ -151,8 +151,22 @@ async function ctrShaped(
     candidate,
     user_index: tf.zeros([N], 'int32'),
   };
-  const runShared = async () => {
-    const out = await perRow.predict(sharedFeeds, variant.name);
+  // The same 1000 rows as two users of 500 (both with user 0's history): the shared-history graph without the
+  // one-user fold (fold-user-dense.ts), which only a one-user call takes.
+  const twoUsers = {
+    history: tf.tensor2d(
+      Int32Array.from([...ref.history.subarray(0, L), ...ref.history.subarray(0, L)]),
+      [2, L],
+      'int32',
+    ),
+    candidate,
+    user_index: tf.tensor1d(
+      Int32Array.from({ length: N }, (_, i) => (i < N / 2 ? 0 : 1)),
+      'int32',
+    ),
+  };
+  const runShared = async (feeds = sharedFeeds) => {
+    const out = await perRow.predict(feeds, variant.name);
     try {
       return (await out.ctr!.data()) as Float32Array;
     } finally {
@@ -164,8 +178,11 @@ async function ctrShaped(
     const wantValues = (await want.ctr.data()) as Float32Array;
     tf.dispose(Object.values(want));
     const got = await runShared();
+    const unfolded = await runShared(twoUsers);
     let worst = 0;
-    for (let i = 0; i < N; i++) worst = Math.max(worst, Math.abs(got[i] - wantValues[i]));
+    for (let i = 0; i < N; i++) {
+      worst = Math.max(worst, Math.abs(got[i] - wantValues[i]), Math.abs(unfolded[i] - wantValues[i]));
+    }
     if (!(worst <= TOLERANCE)) {
       throw new CtrError(
         'CTR_ERR_BENCH_CHECK_FAILED',
@@ -174,6 +191,7 @@ async function ctrShaped(
     }
     const perRowS = { wall: [] as number[], cpu: [] as number[] };
     const sharedS = { wall: [] as number[], cpu: [] as number[] };
+    const twoS = { wall: [] as number[], cpu: [] as number[] };
     for (let rep = 0; rep < opts.repeats; rep++) {
       const a = await timeLoop(() => predictOnce(perRow, perRowInputs), {
         minMs: opts.minMs,
@@ -185,6 +203,13 @@ async function ctrShaped(
         minCalls: 3,
         warmup: 1,
       });
+      const c = await timeLoop(async () => void (await runShared(twoUsers)), {
+        minMs: opts.minMs,
+        minCalls: 3,
+        warmup: 1,
+      });
+      twoS.wall.push(c.wallMs / c.calls);
+      twoS.cpu.push(c.cpuMs / c.calls);
       perRowS.wall.push(a.wallMs / a.calls);
       perRowS.cpu.push(a.cpuMs / a.calls);
       sharedS.wall.push(b.wallMs / b.calls);
@@ -192,9 +217,11 @@ async function ctrShaped(
     }
     return [
       row('rewritten, per row', '1 user × 1000', N, perRowS),
+      row('rewritten, shared history', '2 users × 500', N, twoS),
       row('rewritten, shared history', '1 user × 1000', N, sharedS),
     ];
   } finally {
     tf.dispose([perRowInputs.history, candidate, sharedFeeds.history, sharedFeeds.user_index]);
+    tf.dispose([twoUsers.history, twoUsers.user_index]);
   }
 }

@@ -73,6 +73,7 @@ test(
         'unrewritten@1',
         'rewritten@1',
         'rewritten, per row@1 user × 1000',
+        'rewritten, shared history@2 users × 500',
         'rewritten, shared history@1 user × 1000',
       ],
     );
