@@ -60,7 +60,7 @@ export async function runBench(options: BenchOptions, out: NodeJS.WritableStream
     if (options.sections.includes('http')) {
       const workers = 2;
       out.write(
-        `\n## End to end over loopback (ctr-serve --workers=${workers}, autocannon in this process)\n\n`,
+        `\n## End to end over loopback (ctr-serve --workers=${workers}; autocannon in this process, paced rows from their own)\n\n`,
       );
       const rows = await runHttp(ref, repo.base, {
         durationSec: options.quick ? 2 : 5,
@@ -69,6 +69,9 @@ export async function runBench(options: BenchOptions, out: NodeJS.WritableStream
       });
       report.http = rows;
       out.write(`${httpTable(rows, report.model)}\n`);
+      for (const r of rows.filter((row) => row.clientStalls)) {
+        out.write(`\nThe load process at ${r.rate}: ${r.clientStalls}.\n`);
+      }
     }
     if (options.sections.includes('memory')) {
       const predictions = options.quick ? 100_000 : 1_000_000;

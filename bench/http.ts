@@ -2,7 +2,7 @@ import autocannon from 'autocannon';
 import { CtrError } from '../src/errors/registry.ts';
 import { startCtrServe, startNoopServer, type ChildServer } from './child-server.ts';
 import { BENCH_MODEL } from './model-repo.ts';
-import { pacedLoad } from './paced-load.ts';
+import { pacedLoadInProcess } from './paced-load-process.ts';
 import type { BenchReference } from './reference.ts';
 
 export type HttpRow = {
@@ -16,6 +16,8 @@ export type HttpRow = {
   readonly p99Ms: number;
   readonly non2xx: number;
   readonly errors: number;
+  /** For paced rows: the load process's own stalls (paced-load.ts). */
+  readonly clientStalls?: string;
 };
 
 export type HttpOptions = {
@@ -112,14 +114,17 @@ async function load(
   };
 }
 
-/** Half the peak rate, evenly paced (paced-load.ts says why not autocannon's rate). */
+/**
+ * Half the peak rate, evenly paced (paced-load.ts says why not autocannon's rate), from a process of its own after
+ * as long again unmeasured at the same rate (paced-load-process.ts).
+ */
 async function paced(
   s: Scenario,
   ratePerSec: number,
   durationSec: number,
   scheduling: 'fifo' | 'lifo',
 ): Promise<HttpRow> {
-  const r = await pacedLoad(s.url, s.body, ratePerSec, durationSec, scheduling);
+  const r = await pacedLoadInProcess(s.url, s.body, ratePerSec, durationSec, scheduling, durationSec);
   return {
     scenario: s.name,
     connections: r.maxInFlight,
@@ -130,6 +135,9 @@ async function paced(
     p99Ms: Math.round(r.p99Ms * 10) / 10,
     non2xx: r.failed,
     errors: 0,
+    clientStalls:
+      `GC ${r.clientGcPauses} pauses, ${r.clientGcMs.toFixed(1)} ms in all (longest ${r.clientMaxGcMs.toFixed(1)} ms); ` +
+      `event-loop delay up to ${r.clientMaxLoopDelayMs.toFixed(1)} ms`,
   };
 }
 

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 
 export type PacedResult = {
   readonly sent: number;
@@ -9,6 +10,11 @@ export type PacedResult = {
   readonly p99Ms: number;
   /** Most requests outstanding at once (the connections the load needed). */
   readonly maxInFlight: number;
+  /** The client's own stalls, which delay requests as much as a slow server: GC pauses and event-loop delay. */
+  readonly clientGcPauses: number;
+  readonly clientGcMs: number;
+  readonly clientMaxGcMs: number;
+  readonly clientMaxLoopDelayMs: number;
 };
 
 /**
@@ -68,6 +74,13 @@ export async function pacedLoad(
     maxInFlight = Math.max(maxInFlight, inFlight.size);
     void done.then(() => inFlight.delete(done));
   };
+  const gc: number[] = [];
+  const observer = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) gc.push(e.duration);
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+  loopDelay.enable();
   const intervalMs = 1000 / ratePerSec;
   const startMs = performance.now();
   const total = Math.round(ratePerSec * durationSec);
@@ -80,6 +93,8 @@ export async function pacedLoad(
   }
   await Promise.all(inFlight);
   agent.destroy();
+  observer.disconnect();
+  loopDelay.disable();
   const sorted = latencies.sort((a, b) => a - b);
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
   return {
@@ -90,5 +105,9 @@ export async function pacedLoad(
     p50Ms: at(0.5),
     p99Ms: at(0.99),
     maxInFlight,
+    clientGcPauses: gc.length,
+    clientGcMs: gc.reduce((a, b) => a + b, 0),
+    clientMaxGcMs: Math.max(0, ...gc),
+    clientMaxLoopDelayMs: loopDelay.max / 1e6,
   };
 }
