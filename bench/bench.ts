@@ -3,6 +3,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend } from '../src/graph/backend.ts';
 import { runBatching, type BatchingRow } from './batching.ts';
+import { cpuSteadiness } from './cpu-steadiness.ts';
 import { runHttp, type HttpRow } from './http.ts';
 import { runMemory, type MemoryReport } from './memory.ts';
 import { writeReferenceRepo } from './model-repo.ts';
@@ -44,6 +45,11 @@ export async function runBench(options: BenchOptions, out: NodeJS.WritableStream
       `ctr-serve bench: backend ${backend}, node ${process.version}, load average ${loadavg()
         .map((l) => l.toFixed(1))
         .join(' ')} (${cpus().length} CPUs), ${new Date().toISOString()}\n`,
+    );
+    const steady = cpuSteadiness(options.quick ? 4 : 10);
+    out.write(
+      `CPU steadiness (cpu-steadiness.ts, fixed work per 0.5 s window): min ${steady.min}, median ${steady.median}, ` +
+        `max ${steady.max} (spread ${(steady.max / steady.min).toFixed(2)})\n`,
     );
     if (options.sections.includes('model')) {
       out.write(
