@@ -13,7 +13,7 @@ const FOLD_TOLERANCE = 1e-4;
 
 /**
  * Adds the one-user path of fold-user-dense.ts to a shared-history runtime: probes the shapes the fold needs by
- * running `rt` on a one-user, two-row input of zeros, recompiles the graph with the folded layers beside it
+ * running `rt` on a one-user, two-row probe input, recompiles the graph with the folded layers beside it
  * (`compile`), and checks on the same input that both paths agree before returning the new runtime, whose
  * `singleUser` fetches predict uses when `history` has one row. Returns `rt` unchanged when nothing folds or the
  * check fails (a missed speed-up, never a wrong answer); the runtime not returned is disposed here.

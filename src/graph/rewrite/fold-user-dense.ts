@@ -54,6 +54,7 @@ export function foldUserDense(graph: GraphDef, options: FoldUserDenseOptions): F
 
 /** The tensors whose shapes foldUserDense needs: every candidate layer's concatenated parts and their factors. */
 export function userDenseProbes(graph: GraphDef, frontier: readonly string[]): string[] {
+  if (frontier.length === 0) return [];
   const g = new GraphIndex(graph);
   const refs = new Set<string>();
   for (const node of g.nodes()) {
@@ -65,7 +66,7 @@ export function userDenseProbes(graph: GraphDef, frontier: readonly string[]): s
       if (p?.op === 'Mul') for (const i of p.input) if (!i.startsWith('^')) refs.add(i);
     }
   }
-  return frontier.length ? [...refs] : [];
+  return [...refs];
 }
 
 function candidateConcat(g: GraphIndex, node: NodeDef): NodeDef | undefined {
