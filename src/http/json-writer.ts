@@ -52,12 +52,8 @@ const POWERS_OF_TEN = Array.from({ length: 40 }, (_, i) => 10 ** i);
  * values there, so it still reads back as the same float32.
  */
 function formatFloat32Digits(value: number): string {
-  let exponent = Math.floor(Math.log10(value));
-  let digits = exponent <= 8 ? Math.round(value * POWERS_OF_TEN[8 - exponent]!) : Math.round(value / 10);
-  if (digits >= 1e9) {
-    digits = Math.round(digits / 10);
-    exponent++;
-  }
+  const digits = nineDigits(value);
+  const exponent = digitsExponent;
   if (exponent > 8) return String(+value.toPrecision(9));
   const text = String(digits);
   let end = text.length;
@@ -65,6 +61,21 @@ function formatFloat32Digits(value: number): string {
   if (exponent < 0) return `0.${'0'.repeat(-exponent - 1)}${text.slice(0, end)}`;
   const point = exponent + 1;
   return end > point ? `${text.slice(0, point)}.${text.slice(point, end)}` : text.slice(0, point);
+}
+
+/** Set by nineDigits: the decimal exponent of its result's first digit (module state: no object per number). */
+let digitsExponent = 0;
+
+/** The 9 significant digits of a positive `value` below 1e9 as an integer (rounded), and digitsExponent. */
+function nineDigits(value: number): number {
+  let exponent = Math.floor(Math.log10(value));
+  let digits = exponent <= 8 ? Math.round(value * POWERS_OF_TEN[8 - exponent]!) : Math.round(value / 10);
+  if (digits >= 1e9) {
+    digits = Math.round(digits / 10);
+    exponent++;
+  }
+  digitsExponent = exponent;
+  return digits;
 }
 
 /**
@@ -120,12 +131,8 @@ export class JsonBytes {
       this.#len += this.#buf.write(formatNumber(value, true), this.#len, 'latin1');
       return;
     }
-    let exponent = Math.floor(Math.log10(v));
-    let digits = Math.round(v * POWERS_OF_TEN[8 - exponent]!);
-    if (digits >= 1e9) {
-      digits = Math.round(digits / 10);
-      exponent++;
-    }
+    const digits = nineDigits(v);
+    const exponent = digitsExponent;
     if (digits < 1e8 || exponent > 7) {
       this.#len += this.#buf.write(formatNumber(value, true), this.#len, 'latin1');
       return;
