@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { ServingConfig } from './config/serving-config.ts';
 import { CtrError } from './errors/registry.ts';
+import { initBackend, skipped as backendsSkipped } from './graph/backend.ts';
 import type { LoadedModel } from './graph/model.ts';
 import { localLink, type ClusterLink } from './http/cluster-link.ts';
 import { registerErrorHandlers } from './http/error-reply.ts';
@@ -67,6 +68,16 @@ export async function buildApp(config: ServingConfig, deps: AppDeps = {}): Promi
     return503OnClosing: false,
   });
   const metrics = deps.metrics ?? new Metrics();
+  // The backend is chosen before any model loads (CTR_ERR_BACKEND_UNAVAILABLE fails the start); each version
+  // reports it in metadata (ctr_serve.backend) and in ctr_model_info's backend label.
+  const backend = await initBackend(config.backend).catch(async (err: unknown) => {
+    await app.close();
+    throw err;
+  });
+  app.log.info(
+    { backend, asked: config.backend, skipped: backendsSkipped.length ? backendsSkipped : undefined },
+    `tfjs backend: ${backend}`,
+  );
   const loadModel = deps.loadModel ?? (await import('./graph/load-model.ts')).loadModel;
   const manager = new ServableManager(config, {
     loadModel: (path) => loadModel(path),
