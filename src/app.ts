@@ -45,6 +45,11 @@ export type AppContext = {
   readonly link: ClusterLink;
   /** Every route the app serves (method, Fastify URL), HEAD and Swagger UI's hidden ones excluded. */
   readonly routes: readonly { readonly method: string; readonly url: string }[];
+  /**
+   * Starts refusing new requests (503 CTR_ERR_SHUTTING_DOWN, `connection: close`) while still listening, so that
+   * connections already queued for this process are answered before `app.close()` stops listening.
+   */
+  readonly stopTaking: () => void;
 };
 
 declare module 'fastify' {
@@ -103,7 +108,11 @@ export async function buildApp(config: ServingConfig, deps: AppDeps = {}): Promi
       if (method !== 'HEAD' && !hidden) routes.push({ method, url: route.url });
     }
   });
-  app.decorate('ctr', { config, metrics, manager, service, link, routes });
+  let closing = false;
+  const stopTaking = () => {
+    closing = true;
+  };
+  app.decorate('ctr', { config, metrics, manager, service, link, routes, stopTaking });
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => {
@@ -114,7 +123,6 @@ export async function buildApp(config: ServingConfig, deps: AppDeps = {}): Promi
     }
   });
 
-  let closing = false;
   app.addHook('onRequest', async () => {
     if (closing) throw new CtrError('CTR_ERR_SHUTTING_DOWN', 'the server is shutting down');
   });
