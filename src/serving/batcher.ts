@@ -1,19 +1,19 @@
 import type { BatchingConfig } from '../config/serving-config.ts';
 import { CtrError, isCtrError } from '../errors/registry.ts';
-import type { HostTensor, ModelInfo, SignatureSpec } from '../graph/model.ts';
+import type { HostTensor } from '../graph/model.ts';
 import type { Servable } from './servable.ts';
 import { QueueDelayAdmission } from './admission.ts';
+import { rowTask, type BatchTask } from './batch-task.ts';
 import { noopServingMetrics, type ServingMetrics } from './serving-metrics.ts';
-import { concatRows, concatSharedHistory, rowsOf, sliceRows } from './host-rows.ts';
 
 /**
- * The batcher of TF Serving: concurrent predictions on the same servable and signature (and the same
- * trailing input shapes) are merged along dim 0 into one model call, and the outputs are split back per request.
+ * The batcher of TF Serving: concurrent tasks (batch-task.ts) on the same servable with the same merge key are
+ * merged into one model call by the task's own merge, and the outputs split back by its split.
  *
  * Lifecycle: a request joins its queue's open batch, or opens a new one. A batch closes when it holds
  * `maxBatchSize` rows; an open batch runs when a batch thread is free and it has waited `batchTimeoutMs`
- * (while every thread is busy it keeps filling, which is where merging comes from under load). A request larger
- * than `maxBatchSize`, or on a signature whose dim 0 is not a free batch dim, runs alone. When a queue already
+ * (while every thread is busy it keeps filling, which is where merging comes from under load). A task larger
+ * than `maxBatchSize`, or without a merge key, runs alone. When a queue already
  * holds `maxEnqueuedBatches` batches the request is refused at once with CTR_ERR_QUEUE_FULL (load shedding);
  * a request that waited over `predictTimeoutMs` for a thread fails with CTR_ERR_TIMEOUT. With batching
  * disabled, requests run one event-loop turn after they arrive, at most `maxEnqueuedBatches` of them in flight.
@@ -31,7 +31,8 @@ export type BatcherConfig = BatchingConfig & {
 };
 
 type Item = {
-  readonly inputs: Readonly<Record<string, HostTensor>>;
+  readonly task: BatchTask;
+  /** The task's rows when it can merge, else 0. */
   readonly rows: number;
   readonly enqueuedMs: number;
   resolve(outputs: Record<string, HostTensor>): void;
@@ -44,8 +45,6 @@ type Queue = {
   readonly key: string;
   readonly servable: Servable;
   readonly signatureName: string;
-  /** A CTR-shaped variant: merged with concatSharedHistory, rows counted on `user_index`. */
-  readonly shared: boolean;
   open?: Batch;
   readonly closed: Batch[];
 };
@@ -86,44 +85,39 @@ export class Batcher {
     return n;
   }
 
+  /** Runs TF Serving's dim-0 task (rowTask) for `inputs` on `signatureName`. */
   run(
     servable: Servable,
     signatureName: string,
     inputs: Readonly<Record<string, HostTensor>>,
   ): Promise<Record<string, HostTensor>> {
+    return this.runTask(
+      servable,
+      rowTask(servable.model.info.signatures[signatureName], signatureName, inputs),
+    );
+  }
+
+  runTask(servable: Servable, task: BatchTask): Promise<Record<string, HostTensor>> {
     if (this.#stopping) {
       this.#metrics.countShed('shutting_down');
       return Promise.reject(new CtrError('CTR_ERR_SHUTTING_DOWN', 'the server is shutting down'));
     }
-    const cost = rowsOf(inputs) ?? inputs.user_index?.shape[0] ?? 1;
+    const cost = task.rows;
     if (!this.#admission.admit(cost)) {
       this.#metrics.countShed('queue_full');
       return Promise.reject(this.#overloaded(servable.id.name));
     }
-    const done = this.#config.enabled
-      ? this.#runQueued(servable, signatureName, inputs)
-      : this.#runDirect(servable, signatureName, inputs);
+    const done = this.#config.enabled ? this.#runQueued(servable, task) : this.#runDirect(servable, task);
     return done.finally(() => this.#admission.finish(cost));
   }
 
-  #runQueued(
-    servable: Servable,
-    signatureName: string,
-    inputs: Readonly<Record<string, HostTensor>>,
-  ): Promise<Record<string, HostTensor>> {
-    const info = servable.model.info;
-    const signature = info.signatures[signatureName];
-    const shared = !signature && isSharedVariant(info, signatureName);
-    const rows = shared
-      ? inputs.user_index?.shape[0]
-      : signature && batchable(signature)
-        ? rowsOf(inputs)
-        : undefined;
+  #runQueued(servable: Servable, task: BatchTask): Promise<Record<string, HostTensor>> {
+    const key = task.mergeKey;
     return new Promise((resolve, reject) => {
-      const item: Item = { inputs, rows: rows ?? 0, enqueuedMs: performance.now(), resolve, reject };
-      const key = rows === undefined ? undefined : queueKey(signatureName, inputs);
-      const q = this.#queue(servable, signatureName, key ?? `solo:${signatureName}`, shared);
-      if (!this.#enqueue(q, item, rows === undefined || rows >= this.#config.maxBatchSize)) {
+      const rows = key === undefined ? 0 : task.rows;
+      const item: Item = { task, rows, enqueuedMs: performance.now(), resolve, reject };
+      const q = this.#queue(servable, task.signatureName, key ?? `solo:${task.signatureName}`);
+      if (!this.#enqueue(q, item, key === undefined || rows >= this.#config.maxBatchSize)) {
         this.#metrics.countShed('queue_full');
         reject(
           new CtrError(
@@ -175,11 +169,7 @@ export class Batcher {
     for (const resolve of this.#idleWaiters.splice(0)) resolve();
   }
 
-  async #runDirect(
-    servable: Servable,
-    signatureName: string,
-    inputs: Readonly<Record<string, HostTensor>>,
-  ): Promise<Record<string, HostTensor>> {
+  async #runDirect(servable: Servable, task: BatchTask): Promise<Record<string, HostTensor>> {
     if (this.#direct >= this.#config.maxEnqueuedBatches) {
       this.#metrics.countShed('queue_full');
       throw new CtrError(
@@ -191,19 +181,18 @@ export class Batcher {
     try {
       // One turn later: requests that arrived together are all admitted or refused before the model holds the loop.
       await new Promise((resolve) => setImmediate(resolve));
-      const rows = rowsOf(inputs) ?? inputs.user_index?.shape[0] ?? 1;
-      return await this.#call(servable, signatureName, inputs, rows);
+      return await this.#call(servable, task.signatureName, task.inputs, task.rows);
     } finally {
       this.#direct--;
       this.#notifyIfIdle();
     }
   }
 
-  #queue(servable: Servable, signatureName: string, key: string, shared: boolean): Queue {
+  #queue(servable: Servable, signatureName: string, key: string): Queue {
     let byKey = this.#queues.get(servable);
     if (!byKey) this.#queues.set(servable, (byKey = new Map()));
     let q = byKey.get(key);
-    if (!q) byKey.set(key, (q = { key, servable, signatureName, shared, closed: [] }));
+    if (!q) byKey.set(key, (q = { key, servable, signatureName, closed: [] }));
     return q;
   }
 
@@ -325,8 +314,7 @@ export class Batcher {
     const rows = live.reduce((n, item) => n + item.rows, 0);
     let outputs: Record<string, HostTensor>;
     try {
-      const parts = live.map((item) => item.inputs);
-      const merged = q.shared ? concatSharedHistory(parts) : concatRows(parts);
+      const merged = live[0]!.task.merge(live.map((item) => item.task.inputs));
       outputs = await this.#call(q.servable, q.signatureName, merged, rows);
     } catch {
       for (const item of live) await this.#runOne(q, item);
@@ -338,14 +326,14 @@ export class Batcher {
     }
     let offset = 0;
     for (const item of live) {
-      item.resolve(sliceRows(outputs, offset, item.rows));
+      item.resolve(item.task.split(outputs, offset, item.rows));
       offset += item.rows;
     }
   }
 
   async #runOne(q: Queue, item: Item): Promise<void> {
     try {
-      item.resolve(await this.#call(q.servable, q.signatureName, item.inputs, item.rows || 1));
+      item.resolve(await this.#call(q.servable, q.signatureName, item.task.inputs, item.rows || 1));
     } catch (err) {
       item.reject(err);
     }
@@ -372,24 +360,4 @@ export class Batcher {
     this.#metrics.observeInference(servable.id, ms / 1000, rows);
     return outputs;
   }
-}
-
-function isSharedVariant(info: ModelInfo, name: string): boolean {
-  return Object.values(info.sharedHistory ?? {}).some((spec) => spec.name === name);
-}
-
-/** Merging is safe only when dim 0 of every input and output is a free batch dim. */
-export function batchable(signature: SignatureSpec): boolean {
-  const free = (shape: readonly number[] | null) => shape !== null && shape.length >= 1 && shape[0]! < 0;
-  return (
-    Object.values(signature.inputs).every((s) => free(s.shape)) &&
-    Object.values(signature.outputs).every((s) => s.shape === null || free(s.shape))
-  );
-}
-
-function queueKey(signatureName: string, inputs: Readonly<Record<string, HostTensor>>): string {
-  const parts = Object.keys(inputs)
-    .sort()
-    .map((k) => `${k}:${inputs[k]!.dtype}:${inputs[k]!.shape.slice(1).join('x')}`);
-  return `${signatureName}|${parts.join(',')}`;
 }

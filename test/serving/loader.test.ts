@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { isCtrError } from '../../src/errors/registry.ts';
 import { initBackend } from '../../src/graph/backend.ts';
 import { loadServable, zeros } from '../../src/serving/loader.ts';
-import { TfjsTestModel, type TestModelSpec } from './helpers/tfjs-models.ts';
+import { TfjsTestModel, type TestModelSpec } from '../helpers/tfjs-models.ts';
 
 before(async () => {
   await initBackend();

@@ -2,7 +2,7 @@ import { DataType, type AttrValue, type GraphDef, type NodeDef } from '../proto/
 import { attr, dtypeNumber, inputRef, nodeName, tensorName, type Dtype } from './attrs.ts';
 import { makeTensorProto, type ConstValues } from './tensor-proto.ts';
 
-export { attr, dtypeNumber, nodeName, type Dtype } from './attrs.ts';
+export { attr, type Dtype } from './attrs.ts';
 export type OpOptions = { readonly name?: string };
 /** A tensor name "node:0", or a number/number[] for small int32 operands (axes, shapes, perms). */
 export type Operand = string | number | readonly number[];
