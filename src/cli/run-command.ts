@@ -2,7 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { CtrError } from '../errors/registry.ts';
 import { loadModel } from '../graph/load-model.ts';
 import type { HostTensor } from '../graph/model.ts';
-import { fromNested, toNested, type NestedValue } from '../graph/nested-arrays.ts';
+import { fromNested, type NestedValue } from '../graph/nested-arrays.ts';
+import { formatTensor } from '../http/json-writer.ts';
 import type { Command } from './command.ts';
 import { parseFlags, usageError } from './parse-flags.ts';
 
@@ -44,8 +45,10 @@ const command: Command = {
         inputs[alias] = fromNested(alias, v, specs[alias]?.dtype ?? 'DT_FLOAT');
       }
       const out = await model.predictHost(inputs, name);
-      const outputs = Object.fromEntries(Object.entries(out).map(([k, t]) => [k, toNested(t)]));
-      io.stdout.write(`${JSON.stringify({ outputs })}\n`);
+      // The one tensor → JSON policy of the HTTP replies (json-writer.ts): NaN and ±Infinity as TF Serving's bare
+      // tokens, float32 with the digits that round-trip it.
+      const fields = Object.entries(out).map(([k, t]) => `${JSON.stringify(k)}:${formatTensor(t)}`);
+      io.stdout.write(`{"outputs":{${fields.join(',')}}}\n`);
       return 0;
     } finally {
       model.dispose();

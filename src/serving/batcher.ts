@@ -3,6 +3,7 @@ import { CtrError, isCtrError } from '../errors/registry.ts';
 import type { HostTensor } from '../graph/model.ts';
 import type { Servable } from './servable.ts';
 import { QueueDelayAdmission } from './admission.ts';
+import { BatchQueues, type Batch, type Item, type Queue } from './batch-queues.ts';
 import { rowTask, type BatchTask } from './batch-task.ts';
 import { noopServingMetrics, type ServingMetrics } from './serving-metrics.ts';
 
@@ -30,29 +31,10 @@ export type BatcherConfig = BatchingConfig & {
   readonly maxQueueDelayMs?: number;
 };
 
-type Item = {
-  readonly task: BatchTask;
-  /** The task's rows when it can merge, else 0. */
-  readonly rows: number;
-  readonly enqueuedMs: number;
-  resolve(outputs: Record<string, HostTensor>): void;
-  reject(err: unknown): void;
-};
-
-type Batch = { readonly items: Item[]; rows: number; readonly openedMs: number };
-
-type Queue = {
-  readonly key: string;
-  readonly servable: Servable;
-  readonly signatureName: string;
-  open?: Batch;
-  readonly closed: Batch[];
-};
-
 export class Batcher {
   readonly #config: BatcherConfig;
   readonly #metrics: ServingMetrics;
-  readonly #queues = new Map<Servable, Map<string, Queue>>();
+  readonly #queues: BatchQueues;
   #running = 0;
   #direct = 0;
   #timer: NodeJS.Timeout | undefined;
@@ -65,6 +47,7 @@ export class Batcher {
   constructor(config: BatcherConfig, deps: { metrics?: ServingMetrics } = {}) {
     this.#config = config;
     this.#metrics = deps.metrics ?? noopServingMetrics;
+    this.#queues = new BatchQueues(config);
     this.#admission = new QueueDelayAdmission({
       maxQueueDelayMs: config.maxQueueDelayMs ?? 0,
       maxBatchSize: config.enabled ? config.maxBatchSize : undefined,
@@ -78,11 +61,7 @@ export class Batcher {
 
   /** Batches waiting or running, over all queues (for tests and metrics). */
   get pendingBatches(): number {
-    let n = this.#running;
-    for (const byKey of this.#queues.values()) {
-      for (const q of byKey.values()) n += q.closed.length + (q.open ? 1 : 0);
-    }
-    return n;
+    return this.#running + this.#queues.waiting;
   }
 
   /** Runs TF Serving's dim-0 task (rowTask) for `inputs` on `signatureName`. */
@@ -116,8 +95,8 @@ export class Batcher {
     return new Promise((resolve, reject) => {
       const rows = key === undefined ? 0 : task.rows;
       const item: Item = { task, rows, enqueuedMs: performance.now(), resolve, reject };
-      const q = this.#queue(servable, task.signatureName, key ?? `solo:${task.signatureName}`);
-      if (!this.#enqueue(q, item, key === undefined || rows >= this.#config.maxBatchSize)) {
+      const q = this.#queues.queue(servable, task.signatureName, key ?? `solo:${task.signatureName}`);
+      if (!this.#queues.enqueue(q, item, key === undefined || rows >= this.#config.maxBatchSize)) {
         this.#metrics.countShed('queue_full');
         reject(
           new CtrError(
@@ -188,45 +167,6 @@ export class Batcher {
     }
   }
 
-  #queue(servable: Servable, signatureName: string, key: string): Queue {
-    let byKey = this.#queues.get(servable);
-    if (!byKey) this.#queues.set(servable, (byKey = new Map()));
-    let q = byKey.get(key);
-    if (!q) byKey.set(key, (q = { key, servable, signatureName, closed: [] }));
-    return q;
-  }
-
-  #enqueue(q: Queue, item: Item, alone: boolean): boolean {
-    const max = this.#config.maxBatchSize;
-    if (!alone && q.open && q.open.rows + item.rows <= max) {
-      q.open.items.push(item);
-      q.open.rows += item.rows;
-      if (q.open.rows >= max) this.#close(q);
-      return true;
-    }
-    if (q.open && !alone) this.#close(q);
-    if (q.closed.length + (q.open ? 1 : 0) >= this.#config.maxEnqueuedBatches) {
-      this.#dropIfEmpty(q);
-      return false;
-    }
-    const batch: Batch = { items: [item], rows: item.rows, openedMs: item.enqueuedMs };
-    if (alone || item.rows >= max) q.closed.push(batch);
-    else q.open = batch;
-    return true;
-  }
-
-  #close(q: Queue): void {
-    if (q.open) q.closed.push(q.open);
-    q.open = undefined;
-  }
-
-  #dropIfEmpty(q: Queue): void {
-    if (q.open || q.closed.length > 0) return;
-    const byKey = this.#queues.get(q.servable);
-    byKey?.delete(q.key);
-    if (byKey?.size === 0) this.#queues.delete(q.servable);
-  }
-
   // Scheduling after the current event-loop turn lets requests that arrived in the same turn share a batch
   // even with a 0 ms timeout, and keeps callers that loop on microtasks from starving I/O and timers.
   #scheduleSoon(): void {
@@ -240,28 +180,12 @@ export class Batcher {
 
   #schedule(): void {
     while (this.#running < this.#config.numBatchThreads) {
-      const now = performance.now();
-      let best: { q: Queue; batch: Batch } | undefined;
-      let nextDueMs = Infinity;
-      for (const byKey of this.#queues.values()) {
-        for (const q of byKey.values()) {
-          const head = q.closed[0];
-          if (head && (!best || head.openedMs < best.batch.openedMs)) best = { q, batch: head };
-          if (!head && q.open) {
-            const dueMs = q.open.openedMs + this.#config.batchTimeoutMs;
-            if (dueMs <= now && (!best || q.open.openedMs < best.batch.openedMs)) best = { q, batch: q.open };
-            else if (dueMs > now) nextDueMs = Math.min(nextDueMs, dueMs);
-          }
-        }
-      }
-      if (!best) {
-        this.#armTimer(nextDueMs);
+      const next = this.#queues.take(performance.now(), this.#config.batchTimeoutMs);
+      if (!('batch' in next)) {
+        this.#armTimer(next.nextDueMs);
         return;
       }
-      const { q, batch } = best;
-      if (q.open === batch) q.open = undefined;
-      else q.closed.shift();
-      this.#dropIfEmpty(q);
+      const { q, batch } = next;
       this.#running++;
       // The next batch starts at once, without a turn of I/O in between: under overload, clients that retry
       // at once on a 503 would otherwise get their refusals interleaved with every batch (measured: 128 connections

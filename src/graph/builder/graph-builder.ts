@@ -247,13 +247,7 @@ export class GraphBuilder {
       shared_name: attr.s(''),
     };
     const v = this.op('VariableV2', [], attrs, { name, outDtypes: [d + REF_OFFSET] })[0];
-    const read = this.op(
-      'Identity',
-      [v],
-      { T: attr.type(d) },
-      { name: `${nodeName(v)}/read`, outDtypes: [d] },
-    )[0];
-    return read;
+    return this.op('Identity', [v], { T: attr.type(d) }, { name: `${nodeName(v)}/read`, outDtypes: [d] })[0];
   }
 
   /** TF2 resource variable handle; `sharedName` defaults to the node name as tf.Variable does. */
