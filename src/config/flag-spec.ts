@@ -76,8 +76,8 @@ export function flagDescription(spec: FlagSpec): string {
   if (spec.required) notes.push('required');
   const dflt = spec.defaultText ?? (spec.default === undefined ? undefined : String(spec.default));
   if (dflt !== undefined) notes.push(`default: ${dflt}`);
-  if (spec.min !== undefined || spec.max !== undefined) {
-    notes.push(`range: [${spec.min ?? '-∞'}, ${spec.max ?? '∞'}]`);
-  }
+  if (spec.min !== undefined && spec.max !== undefined) notes.push(`range: [${spec.min}, ${spec.max}]`);
+  else if (spec.min !== undefined) notes.push(`≥ ${spec.min}`);
+  else if (spec.max !== undefined) notes.push(`≤ ${spec.max}`);
   return notes.length ? `${spec.help} (${notes.join('; ')})` : spec.help;
 }

@@ -33,7 +33,6 @@ const SEED: FlagSpec = {
   name: 'seed',
   type: 'int',
   min: 0,
-  max: Number.MAX_SAFE_INTEGER,
   arg: 'N',
   help: 'seed of every random draw; same seed and config, same output',
 };
@@ -109,7 +108,6 @@ export const FLAG_TABLE = {
         type: 'int',
         required: true,
         min: 1,
-        max: Number.MAX_SAFE_INTEGER,
         arg: 'M',
         help: 'impressions to write',
       },
