@@ -132,27 +132,3 @@ function topologyNode(n: NodeDef): unknown {
   }
   return { name: n.name, op: n.op, input: [...n.input], attr };
 }
-
-/** tfjs dtype a TensorFlow dtype is computed in. */
-export function tfjsDtype(dtype: number): tf.DataType | undefined {
-  switch (dtype) {
-    case DataType.DT_FLOAT:
-    case DataType.DT_DOUBLE:
-    case DataType.DT_HALF:
-    case DataType.DT_BFLOAT16:
-      return 'float32';
-    case DataType.DT_INT32:
-    case DataType.DT_INT64:
-    case DataType.DT_INT16:
-    case DataType.DT_INT8:
-    case DataType.DT_UINT8:
-    case DataType.DT_UINT16:
-      return 'int32';
-    case DataType.DT_BOOL:
-      return 'bool';
-    case DataType.DT_STRING:
-      return 'string';
-    default:
-      return undefined;
-  }
-}
