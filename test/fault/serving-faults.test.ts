@@ -44,6 +44,10 @@ function traffic(url: string) {
       const target = tally.ok + tally.network + tally.http5xx.length + n;
       while (tally.ok + tally.network + tally.http5xx.length < target) await pause(20);
     },
+    /** Ends the loops without waiting for them (a failed assertion must not leave them running). */
+    halt() {
+      stopped = true;
+    },
     async stop() {
       stopped = true;
       await Promise.all(loops);
@@ -60,8 +64,9 @@ async function childrenOf(pid: number): Promise<number[]> {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = await readFile(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === pid) out.push(Number(entry));
+      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // An exited child not yet reaped (state Z) is no worker.
+      if (Number(ppid) === pid && state !== 'Z') out.push(Number(entry));
     } catch {
       // the process ended while we looked
     }
@@ -102,6 +107,7 @@ test(
       '--file_system_poll_wait_seconds=0.2',
       '--log_level=warn',
     ]);
+    let load: ReturnType<typeof traffic> | undefined;
     try {
       const url = await server.url;
       const pid = server.child.pid!;
@@ -113,14 +119,14 @@ test(
       };
 
       // 1. A worker SIGKILLed under load is replaced; only its in-flight requests fail.
-      let load = traffic(url);
+      load = traffic(url);
       await load.answered(40);
       const before = await childrenOf(pid);
-      assert.equal(before.length, 2);
+      assert.ok(before.length >= 2, `${before.length} child processes`);
       process.kill(before[0]!, 'SIGKILL');
       await until(async () => {
         const now = await childrenOf(pid);
-        return now.length === 2 && !now.includes(before[0]!);
+        return now.length === before.length && !now.includes(before[0]!);
       }, 1);
       await until(async () => (await get(`${url}/readyz`)).status === 200);
       await load.answered(40);
@@ -196,6 +202,7 @@ test(
       assert.ok(answers.some((a) => a.status === 200));
       assert.equal(await server.exited, 0, server.output());
     } finally {
+      load?.halt();
       server.child.kill('SIGKILL');
       await chmod(join(repo, '1', 'frozen_graph.pb'), 0o644).catch(() => {});
       await rm(base, { recursive: true, force: true });
