@@ -1,6 +1,7 @@
 import { CtrError } from '../../errors/registry.ts';
 import type { GraphDef, NodeDef, TensorShapeProto } from '../proto/types.ts';
 import { tensorProtoToValues } from '../tensor/tensor-values.ts';
+import { reachableLibrary } from './function-library.ts';
 import { inlineFunctions } from './inline-functions.ts';
 import { parseRef, tensorName } from './tensor-ref.ts';
 import { restoreKeys } from './restore-keys.ts';
@@ -29,7 +30,10 @@ export type FreezeGraphOptions = {
 };
 
 export type FrozenGraph = {
-  /** Plain GraphDef: no library, no variables, no control inputs, only what the outputs need. */
+  /**
+   * Plain GraphDef: no variables, no control inputs, only what the outputs need; its library holds only the
+   * functions of the functional ops (While, If) kept.
+   */
   readonly graph: GraphDef;
   /** Requested output → its tensor name in `graph`, in request order. */
   readonly outputs: ReadonlyMap<string, string>;
@@ -136,7 +140,8 @@ export function freezeGraph(source: GraphDef, opts: FreezeGraphOptions): FrozenG
   const restored = opts.checkpoint ? restoreKeys(graph.node) : new Map<string, string>();
   const where = { source: opts.source, checkpoint: opts.checkpointSource };
   const node = variablesToConstants(pruned, opts.checkpoint, where, restored);
-  return { graph: { node, versions: source.versions }, outputs, feeds };
+  const library = reachableLibrary(node, graph.library);
+  return { graph: { node, versions: source.versions, ...(library ? { library } : {}) }, outputs, feeds };
 }
 
 function validateConst(n: NodeDef, source: string): void {
