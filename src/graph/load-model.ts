@@ -203,10 +203,16 @@ function runtimeOf(spec: SignatureSpec, compiled: CompiledGraph, graph: GraphDef
     const alias = aliasOf.get(sf.of);
     return alias ? [{ placeholder: sf.placeholder, alias, axis: sf.axis }] : [];
   });
+  // An input the outputs do not need was pruned by freezing: it is still checked, then not fed (as a Session
+  // ignores feeds its fetches do not depend on).
+  const present = new Set(graph.node.map((n) => n.name));
+  const used = Object.fromEntries(
+    Object.entries(spec.inputs).filter(([, t]) => present.has(parseRef(t.tensorName).node)),
+  );
   return {
     spec,
     compiled,
-    feeds: tensorNames(spec.inputs),
+    feeds: tensorNames(used),
     fetches: tensorNames(spec.outputs),
     segmentFeeds,
   };

@@ -1,4 +1,5 @@
 import { DataType, type AttrValue, type NodeDef } from '../proto/types.ts';
+import { withDefaultAttrs } from './default-attrs.ts';
 
 const b64 = (s: Uint8Array) => Buffer.from(s).toString('base64');
 export const lowerType = (t: number) => (t === DataType.DT_INT64 ? DataType.DT_INT32 : t);
@@ -16,8 +17,12 @@ function topologyAttr(v: AttrValue): unknown {
   return v;
 }
 
-/** A NodeDef as tfjs-converter's model.json holds it: bytes attrs base64, int64 types as int32, no tensor attrs. */
-export function topologyNode(n: NodeDef): unknown {
+/**
+ * A NodeDef as tfjs-converter's model.json holds it: bytes attrs base64, int64 types as int32, no tensor attrs,
+ * registry defaults filled in where TensorFlow stripped them (default-attrs.ts).
+ */
+export function topologyNode(node: NodeDef): unknown {
+  const n = withDefaultAttrs(node);
   const attr: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(n.attr)) {
     if (k === '_output_shapes' || k === '_class') continue;

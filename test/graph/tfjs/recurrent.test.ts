@@ -10,6 +10,7 @@ import { encodeGraphDef } from '../../../src/graph/proto/encode.ts';
 import type { GraphDef } from '../../../src/graph/proto/types.ts';
 import { assertClose } from '../../helpers/fixtures.ts';
 import { randomFloats, rng } from '../../helpers/random.ts';
+import { dynamicRnnLstm, referenceDynamicRnn } from '../helpers/tf1-dynamic-rnn.ts';
 import { kerasRnnLayer, referenceRnn, type Cell, type RnnWeights } from '../helpers/keras-rnn.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'ctr-recurrent-'));
@@ -49,7 +50,7 @@ async function runAll(
       const y = out.y!;
       assert.deepEqual(y.shape, [B, expect(x, B, T).length / B], `B=${B} T=${T}`);
       assertClose(await y.data(), expect(x, B, T), 1e-5, 1e-5);
-      tf.dispose([input, y]);
+      tf.dispose([input, ...Object.values(out)]);
     }
     assert.equal(tf.memory().numTensors, before, 'no tensor outlives a call');
   } finally {
@@ -109,4 +110,28 @@ test('a Keras Bidirectional(LSTM) (two loops, the backward one over ReverseV2) m
     }
     return out;
   });
+});
+
+test('a TF1 dynamic_rnn loop (Enter/Merge/Switch/Exit, TensorArrayV3) matches the plain recurrence', async () => {
+  const next = rng(4);
+  const kernel = randomFloats(next, (F + U) * 4 * U, 0.8);
+  const bias = randomFloats(next, 4 * U, 0.5);
+  const g = new GraphBuilder();
+  const x = g.placeholder('x', 'DT_FLOAT', [-1, -1, F]);
+  const { outputs, h } = dynamicRnnLstm(g, x, { features: F, units: U, kernel, bias });
+  g.identity(h, { name: 'y' });
+  g.identity(outputs, { name: 'seq' });
+  const path = writeGraph('dynamic_rnn', g.toGraphDef());
+  await runAll(path, CASES, (xs, B, T) => referenceDynamicRnn(xs, B, T, F, U, kernel, bias).h);
+  const model = await loadModel(path);
+  try {
+    const xs = randomFloats(next, 2 * 5 * F);
+    const input = tf.tensor(xs, [2, 5, F]);
+    const { seq, y } = await model.predict({ x: input });
+    assert.deepEqual(seq!.shape, [2, 5, U]);
+    assertClose(await seq!.data(), referenceDynamicRnn(xs, 2, 5, F, U, kernel, bias).outputs, 1e-5, 1e-5);
+    tf.dispose([input, seq!, y!]);
+  } finally {
+    model.dispose();
+  }
 });
