@@ -7,11 +7,13 @@ import type { Command } from './command.ts';
 import { parseFlags } from './parse-flags.ts';
 import { usageError } from './run-cli.ts';
 
-const USAGE = `usage: ctr-serve run PATH [--tag_set serve] [--signature_def serving_default] --inputs JSON
+const USAGE = `usage: ctr-serve run PATH [--tag_set serve] [--signature_def serving_default] [--outputs a,b] --inputs JSON
 
 Runs one prediction without a server, like saved_model_cli run. JSON is an object of named tensors as nested
 arrays (TF Serving's columnar form), e.g. --inputs '{"x": [[1.0], [2.0]]}'; a model with one input also takes
-the bare array. --inputs @FILE reads the JSON from FILE. Prints {"outputs": {name: nested array}} on stdout.
+the bare array. --inputs @FILE reads the JSON from FILE. --outputs names the tensors to compute instead of the
+signature's outputs: node names (ctr) or tensor names (ctr:0), as freeze takes them. Prints
+{"outputs": {name: nested array}} on stdout.
 `;
 
 /** `ctr-serve run` (DESIGN §6). */
@@ -24,6 +26,7 @@ const command: Command = {
         tag_set: { type: 'string' },
         signature_def: { type: 'string' },
         inputs: { type: 'string' },
+        outputs: { type: 'string' },
       },
       USAGE,
       io,
@@ -41,7 +44,11 @@ const command: Command = {
     } catch (err) {
       throw usageError(`--inputs is not valid JSON: ${(err as Error).message}`, err);
     }
-    const model = await loadModel(positionals[0], { tags: values.tag_set?.split(',').filter(Boolean) });
+    const names = values.outputs?.split(',').filter(Boolean);
+    const model = await loadModel(positionals[0], {
+      tags: values.tag_set?.split(',').filter(Boolean),
+      ...(names?.length ? { outputs: { names, signature: values.signature_def } } : {}),
+    });
     try {
       const name = values.signature_def ?? model.info.defaultSignature;
       const sig = model.info.signatures[name];

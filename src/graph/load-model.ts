@@ -3,7 +3,7 @@ import { initBackend } from './backend.ts';
 import { freezeGraph, type Feed } from './freeze/freeze-graph.ts';
 import { parseRef } from './freeze/tensor-ref.ts';
 import type { LoadedModel, LoadOptions, SignatureSpec, TensorSpec, TfDtype } from './model.ts';
-import { prepareModel, type PreparedModel, type SourceSignature } from './prepare-model.ts';
+import { prepareModel, tensorInfoOf, type PreparedModel, type SourceSignature } from './prepare-model.ts';
 import type { GraphDef, TensorInfo } from './proto/types.ts';
 import { rewriteGraph, rewriteSharedHistoryGraph } from './rewrite/index.ts';
 import { dtypeName } from './tensor/tensor-values.ts';
@@ -30,7 +30,7 @@ export type FreezeOptions = {
  */
 export async function loadModel(path: string, opts: LoadOptions = {}): Promise<LoadedModel> {
   const backend = await initBackend();
-  const model = await prepareModel(path, opts.tags);
+  const model = withOutputs(await prepareModel(path, opts.tags), opts.outputs);
   const rewrite = opts.rewrite ?? true;
   const runtimes = new Map<string, SignatureRuntime>();
   const shared = new Map<string, SignatureRuntime>();
@@ -91,6 +91,24 @@ export async function loadModel(path: string, opts: LoadOptions = {}): Promise<L
     for (const m of new Set(all.map((rt) => rt.compiled.model))) m.dispose();
     throw err;
   }
+}
+
+/** `model` with the named tensors as the outputs of one signature (LoadOptions.outputs). */
+function withOutputs(model: PreparedModel, outputs: LoadOptions['outputs']): PreparedModel {
+  if (!outputs?.names.length) return model;
+  const names = Object.keys(model.signatures);
+  const name =
+    outputs.signature ?? (names.includes('serving_default') ? 'serving_default' : names.sort()[0]);
+  const sig = name === undefined ? undefined : model.signatures[name];
+  if (!sig) {
+    throw new CtrError(
+      'CTR_ERR_SIGNATURE_NOT_FOUND',
+      `${model.source} has no signature ${name ?? ''}; it has ${names.join(', ') || 'none'}`,
+    );
+  }
+  const nodes = new Map(model.graph.node.map((n) => [n.name, n]));
+  const named = Object.fromEntries(outputs.names.map((o) => [o, tensorInfoOf(nodes, o, model.source)]));
+  return { ...model, signatures: { ...model.signatures, [sig.name]: { ...sig, outputs: named } } };
 }
 
 /** The signature's fed tensors that are not Placeholders: freezing cuts the graph there. */
