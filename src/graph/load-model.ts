@@ -97,8 +97,7 @@ export async function loadModel(path: string, opts: LoadOptions = {}): Promise<L
 function withOutputs(model: PreparedModel, outputs: LoadOptions['outputs']): PreparedModel {
   if (!outputs?.names.length) return model;
   const names = Object.keys(model.signatures);
-  const name =
-    outputs.signature ?? (names.includes('serving_default') ? 'serving_default' : names.sort()[0]);
+  const name = outputs.signature ?? (names.includes('serving_default') ? 'serving_default' : names.sort()[0]);
   const sig = name === undefined ? undefined : model.signatures[name];
   if (!sig) {
     throw new CtrError(
