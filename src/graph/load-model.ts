@@ -137,6 +137,7 @@ async function compileGroup(
     checkpoint: model.checkpoint,
     source: model.source,
     checkpointSource: model.checkpointSource,
+    initOps: model.initOps,
   });
   const fed = new Set([...frozen.feeds.values()].map((t) => parseRef(t).node));
   const keepNodes = [...fed, ...[...frozen.outputs.values()].map((t) => parseRef(t).node)];
@@ -307,6 +308,7 @@ export async function freezeModel(path: string, opts: FreezeOptions = {}): Promi
     checkpoint: model.checkpoint,
     source: model.source,
     checkpointSource: model.checkpointSource,
+    initOps: model.initOps,
     resolveOutputs: false,
   }).graph;
 }

@@ -4,7 +4,7 @@ import { tensorProtoToValues } from '../tensor/tensor-values.ts';
 import { reachableLibrary } from './function-library.ts';
 import { inlineFunctions } from './inline-functions.ts';
 import { parseRef, tensorName } from './tensor-ref.ts';
-import { restoreKeys } from './restore-keys.ts';
+import { initAssignments, restoreKeys } from './restore-keys.ts';
 import { variablesToConstants, type Checkpoint } from './variables-to-constants.ts';
 
 export type Feed = {
@@ -22,6 +22,8 @@ export type FreezeGraphOptions = {
   /** File names for messages. */
   readonly source: string;
   readonly checkpointSource?: string;
+  /** The SavedModel's init op(s), run by TensorFlow's loader after the restore (restore-keys.ts). */
+  readonly initOps?: readonly string[];
   /**
    * true (default): outputs are rewired to the tensors that compute them (a call's result goes straight to the
    * body's tensor). false: requested output nodes keep their names in the result, for files written by `freeze`.
@@ -139,7 +141,8 @@ export function freezeGraph(source: GraphDef, opts: FreezeGraphOptions): FrozenG
   }
   const restored = opts.checkpoint ? restoreKeys(graph.node) : new Map<string, string>();
   const where = { source: opts.source, checkpoint: opts.checkpointSource };
-  const node = variablesToConstants(pruned, opts.checkpoint, where, restored);
+  const initialized = initAssignments(graph.node, opts.initOps ?? []);
+  const node = variablesToConstants(pruned, opts.checkpoint, where, restored, initialized);
   const library = reachableLibrary(node, graph.library);
   return { graph: { node, versions: source.versions, ...(library ? { library } : {}) }, outputs, feeds };
 }
