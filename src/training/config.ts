@@ -125,6 +125,7 @@ export const QUICK_CONFIG: DistillConfig = merge(DEFAULT_CONFIG, {
   student: {
     dim: 8,
     hidden: [8],
+    variants: [...DEFAULT_CONFIG.student.variants, { name: 'bilstm/tang', kind: 'bilstm', loss: 'tang' }],
     train: { batchSize: 64, steps: 40, learningRate: 1e-2 },
     gruSteps: 8,
   },
