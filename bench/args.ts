@@ -5,16 +5,16 @@ import { parseArgs } from 'node:util';
 import { CtrError } from '../src/errors/registry.ts';
 import type { BenchOptions, BenchSection } from './bench.ts';
 
-export const BENCH_SECTIONS: readonly BenchSection[] = ['model', 'http', 'memory', 'batching'];
+export const BENCH_SECTIONS: readonly BenchSection[] = ['model', 'recurrent', 'http', 'memory', 'batching'];
 /** What runs without --sections: the batcher sweep restarts the server per setting and is asked for explicitly. */
-const DEFAULT_SECTIONS: readonly BenchSection[] = ['model', 'http', 'memory'];
+const DEFAULT_SECTIONS: readonly BenchSection[] = ['model', 'recurrent', 'http', 'memory'];
 const DEFAULT_REFERENCE = fileURLToPath(new URL('../../shared/bench-reference', import.meta.url));
 
 export function benchUsage(): string {
   return [
-    'usage: ctr-serve bench [--sections=model,http,memory,batching] [--quick] [--reference=DIR]',
+    'usage: ctr-serve bench [--sections=model,recurrent,http,memory,batching] [--quick] [--reference=DIR]',
     '',
-    '  --sections   which benchmarks to run (default: model,http,memory; batching sweeps the batcher settings)',
+    '  --sections   which benchmarks to run (default: model,recurrent,http,memory; batching sweeps the batcher settings)',
     '  --quick      shorter runs for a smoke test; numbers are rougher',
     `  --reference  the reference student's files (default: ${DEFAULT_REFERENCE})`,
     '',
