@@ -5,7 +5,8 @@ import { reachableLibrary } from './function-library.ts';
 import { inlineFunctions } from './inline-functions.ts';
 import { parseRef, tensorName } from './tensor-ref.ts';
 import { initAssignments, restoreKeys } from './restore-keys.ts';
-import { variablesToConstants, type Checkpoint } from './variables-to-constants.ts';
+import { freezeLoopResources } from './freeze-loop-resources.ts';
+import { VARIABLE_OPS, variablesToConstants, type Checkpoint } from './variables-to-constants.ts';
 
 export type Feed = {
   /** Tensor name in the source graph ("x:0"); need not be a Placeholder. */
@@ -142,8 +143,11 @@ export function freezeGraph(source: GraphDef, opts: FreezeGraphOptions): FrozenG
   const restored = opts.checkpoint ? restoreKeys(graph.node) : new Map<string, string>();
   const where = { source: opts.source, checkpoint: opts.checkpointSource };
   const initialized = initAssignments(graph.node, opts.initOps ?? []);
-  const node = variablesToConstants(pruned, opts.checkpoint, where, restored, initialized);
-  const library = reachableLibrary(node, graph.library);
+  const converted = variablesToConstants(pruned, opts.checkpoint, where, restored, initialized);
+  const wereVariables = new Set(pruned.filter((n) => VARIABLE_OPS.has(n.op)).map((n) => n.name));
+  const loops = freezeLoopResources(converted, graph.library, wereVariables);
+  const node = loops.nodes;
+  const library = reachableLibrary(node, loops.library);
   return { graph: { node, versions: source.versions, ...(library ? { library } : {}) }, outputs, feeds };
 }
 
