@@ -9,8 +9,8 @@ FROM ${BASE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 # Production dependencies only; tsx is one (the sources run as TypeScript, no build step). The optional
-# @tensorflow/tfjs-node downloads libtensorflow at install; where that fails npm leaves it out and the server
-# runs on tfjs-wasm.
+# @tensorflow/tfjs-node downloads libtensorflow at install; where that fails npm leaves it out. The server runs on
+# tfjs-wasm either way unless started with --backend=tensorflow (or auto).
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 FROM ${BASE}

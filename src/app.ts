@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { ServingConfig } from './config/serving-config.ts';
 import { CtrError } from './errors/registry.ts';
+import { initBackend, skipped as backendsSkipped } from './graph/backend.ts';
 import type { LoadedModel } from './graph/model.ts';
 import { localLink, type ClusterLink } from './http/cluster-link.ts';
 import { registerErrorHandlers } from './http/error-reply.ts';
@@ -44,6 +45,11 @@ export type AppContext = {
   readonly link: ClusterLink;
   /** Every route the app serves (method, Fastify URL), HEAD and Swagger UI's hidden ones excluded. */
   readonly routes: readonly { readonly method: string; readonly url: string }[];
+  /**
+   * Starts refusing new requests (503 CTR_ERR_SHUTTING_DOWN, `connection: close`) while still listening, so that
+   * connections already queued for this process are answered before `app.close()` stops listening.
+   */
+  readonly stopTaking: () => void;
 };
 
 declare module 'fastify' {
@@ -67,6 +73,16 @@ export async function buildApp(config: ServingConfig, deps: AppDeps = {}): Promi
     return503OnClosing: false,
   });
   const metrics = deps.metrics ?? new Metrics();
+  // The backend is chosen before any model loads (CTR_ERR_BACKEND_UNAVAILABLE fails the start); each version
+  // reports it in metadata (ctr_serve.backend) and in ctr_model_info's backend label.
+  const backend = await initBackend(config.backend).catch(async (err: unknown) => {
+    await app.close();
+    throw err;
+  });
+  app.log.info(
+    { backend, asked: config.backend, skipped: backendsSkipped.length ? backendsSkipped : undefined },
+    `tfjs backend: ${backend}`,
+  );
   const loadModel = deps.loadModel ?? (await import('./graph/load-model.ts')).loadModel;
   const manager = new ServableManager(config, {
     loadModel: (path) => loadModel(path),
@@ -92,7 +108,11 @@ export async function buildApp(config: ServingConfig, deps: AppDeps = {}): Promi
       if (method !== 'HEAD' && !hidden) routes.push({ method, url: route.url });
     }
   });
-  app.decorate('ctr', { config, metrics, manager, service, link, routes });
+  let closing = false;
+  const stopTaking = () => {
+    closing = true;
+  };
+  app.decorate('ctr', { config, metrics, manager, service, link, routes, stopTaking });
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => {
@@ -103,7 +123,6 @@ export async function buildApp(config: ServingConfig, deps: AppDeps = {}): Promi
     }
   });
 
-  let closing = false;
   app.addHook('onRequest', async () => {
     if (closing) throw new CtrError('CTR_ERR_SHUTTING_DOWN', 'the server is shutting down');
   });

@@ -123,6 +123,29 @@ async function runServer(config: ServingConfig, io: CliIo): Promise<number> {
   }
   const reason = await stopRequested;
   app.log.info({ reason }, 'shutting down: finishing in-flight requests');
+  app.ctr.stopTaking();
+  await acceptQueueDrained(app.server);
   await app.close();
   return 0;
+}
+
+// Closing the listening socket resets the connections the kernel (or, with --workers, the cluster primary) has
+// queued for this process but not yet handed over: clients would see ECONNRESET for requests they had sent. So
+// the server keeps accepting, answering 503 CTR_ERR_SHUTTING_DOWN, until no connection has arrived for a quiet
+// period (at most SHUTDOWN_DRAIN_MAX_MS).
+const SHUTDOWN_QUIET_MS = 150;
+const SHUTDOWN_DRAIN_MAX_MS = 3000;
+
+async function acceptQueueDrained(server: import('node:net').Server): Promise<void> {
+  const started = Date.now();
+  let last = Date.now();
+  const onConnection = () => (last = Date.now());
+  server.on('connection', onConnection);
+  try {
+    while (Date.now() - last < SHUTDOWN_QUIET_MS && Date.now() - started < SHUTDOWN_DRAIN_MAX_MS) {
+      await new Promise((resolve) => setTimeout(resolve, SHUTDOWN_QUIET_MS / 3));
+    }
+  } finally {
+    server.off('connection', onConnection);
+  }
 }

@@ -43,6 +43,10 @@ export type BatchingConfig = {
   readonly numBatchThreads: number;
 };
 
+/** `--backend` (src/graph/backend.ts): one tfjs backend, or `auto` (tfjs-node when it loads, else wasm). */
+export const BACKEND_CHOICES = ['wasm', 'cpu', 'tensorflow', 'auto'] as const;
+export type BackendChoice = (typeof BACKEND_CHOICES)[number];
+
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 export type ServingConfig = {
@@ -81,6 +85,8 @@ export type ServingConfig = {
   /** Predictions in the sliding agreement window. */
   readonly shadowWindowSize: number;
   readonly logLevel: LogLevel;
+  /** tfjs backend (src/graph/backend.ts): wasm by default; a version loaded on another is checked against wasm. */
+  readonly backend: BackendChoice;
 };
 
 export type Flags = Readonly<Record<string, string | boolean | undefined>>;
@@ -203,6 +209,7 @@ export function loadConfig(input: ConfigInput): ServingConfig {
     shadowQueueSize: int(f, 'shadow_queue_size', 64, 1, 1000000),
     shadowWindowSize: int(f, 'shadow_window_size', 10000, 1, 100000000),
     logLevel: logLevel(str(f, 'log_level') ?? 'info'),
+    backend: backendChoice(str(f, 'backend') ?? 'wasm'),
   };
   return deepFreeze(config);
 }
@@ -231,6 +238,7 @@ export const FLAG_NAMES = [
   'connection_timeout_ms',
   'workers',
   'log_level',
+  'backend',
 ] as const;
 
 function defaultModels(dir: ConfigInput['defaultModelsDir']): ModelConfig[] {
@@ -280,6 +288,13 @@ const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debu
 function logLevel(s: string): LogLevel {
   if (!(LOG_LEVELS as readonly string[]).includes(s)) invalid(`--log_level=${s} is not one of ${LOG_LEVELS}`);
   return s as LogLevel;
+}
+
+function backendChoice(s: string): BackendChoice {
+  if (!(BACKEND_CHOICES as readonly string[]).includes(s)) {
+    invalid(`--backend=${s} is not one of ${BACKEND_CHOICES.join(', ')}`);
+  }
+  return s as BackendChoice;
 }
 
 function deepFreeze<T>(value: T): T {

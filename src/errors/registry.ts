@@ -74,7 +74,21 @@ export const ERRORS = {
     status: 400,
     description: 'An input is missing, unknown, or has the wrong shape or dtype.',
   },
+  CTR_ERR_INDEX_OUT_OF_RANGE: {
+    status: 400,
+    description:
+      'An input value indexes a table (Gather, SparseSegment*, ...) outside its rows, [0, rows); refused before the model runs (TensorFlow: INVALID_ARGUMENT).',
+  },
   CTR_ERR_EXECUTION: { status: 500, description: 'The model failed while running.' },
+  CTR_ERR_BACKEND_MISMATCH: {
+    status: 500,
+    description:
+      'A model version gave different warm-up outputs on the chosen tfjs backend and on wasm; it is not served.',
+  },
+  CTR_ERR_BACKEND_UNAVAILABLE: {
+    status: 400,
+    description: 'The tfjs backend asked for with --backend is not installed or failed to initialise.',
+  },
   // Serving (serving/, features/, config/)
   CTR_ERR_MODEL_NOT_FOUND: { status: 404, description: 'No model with that name is configured.' },
   CTR_ERR_VERSION_NOT_FOUND: {
@@ -99,10 +113,19 @@ export const ERRORS = {
     status: 400,
     description: 'The body is not valid JSON or not a valid TF Serving / CTR request body.',
   },
+  CTR_ERR_DTYPE_RANGE: {
+    status: 400,
+    description:
+      "A JSON value for an integer input (int8/16/32/64, uint8) is an integer outside its dtype's range (TF Serving's json_tensor.cc refuses it too).",
+  },
+  CTR_ERR_JSON_TOO_DEEP: {
+    status: 400,
+    description: 'The JSON body nests arrays/objects deeper than the limit (64 levels).',
+  },
   CTR_ERR_INVALID_ID: {
     status: 400,
     description:
-      'An item id is not a JSON integer >= 0 (string, boolean, null, float, negative), or is >= vocab_size without oov_id.',
+      "An item id is not a JSON integer >= 0 (string, boolean, null, float, negative), is beyond the input dtype's range, or is >= vocab_size without oov_id.",
   },
   CTR_ERR_EMPTY_REQUEST: { status: 400, description: 'The requests list or a candidates list is empty.' },
   CTR_ERR_PAYLOAD_TOO_LARGE: {

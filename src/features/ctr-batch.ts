@@ -1,5 +1,5 @@
 import { CtrError } from '../errors/registry.ts';
-import type { HostTensor, SignatureSpec } from '../graph/model.ts';
+import type { HostTensor, IndexRange, SignatureSpec } from '../graph/model.ts';
 
 /**
  * CTR request rows ↔ model tensors (DESIGN §4–§5), shared by serving and training so both pad and trim
@@ -32,8 +32,16 @@ export type CtrBatch = {
   readonly offsets: Int32Array;
 };
 
-/** Ids ≥ vocabSize map to oovId when it is set, else they are refused (model.json's vocab_size/oov_id). */
-export type Vocab = { readonly vocabSize?: number; readonly oovId?: number };
+/**
+ * Ids ≥ vocabSize map to oovId when it is set, else they are refused (model.json's vocab_size/oov_id). `idRanges`
+ * are the model's index guards on its history and candidate inputs (src/graph/guard): an id at or beyond the
+ * table it indexes is CTR_ERR_INDEX_OUT_OF_RANGE (after the OOV mapping).
+ */
+export type Vocab = {
+  readonly vocabSize?: number;
+  readonly oovId?: number;
+  readonly idRanges?: { readonly history?: IndexRange; readonly candidate?: IndexRange };
+};
 
 export type CtrLimits = { readonly maxUsers: number; readonly maxCandidates: number };
 
@@ -92,26 +100,39 @@ export function validateCtrRequests(raw: unknown, vocab: Vocab, limits: CtrLimit
   });
 }
 
-/** One id of `requests[u].{history,candidates}[i]`; the place is spelled out only when the id is refused. */
+/**
+ * One id of `requests[u].{history,candidates}[i]`; the place is spelled out only when the id is refused. Ids are
+ * int32 whatever the model (tfjs computes int64 as int32): beyond that range they are refused, never folded.
+ */
 function checkId(value: unknown, user: string, list: string, i: number, vocab: Vocab): number {
-  if (
-    typeof value === 'number' &&
-    value >= 0 &&
-    value < (vocab.vocabSize ?? INT32_MAX + 1) &&
-    Number.isInteger(value)
-  )
-    return value;
+  const range = list === 'history' ? vocab.idRanges?.history : vocab.idRanges?.candidate;
+  const limit = Math.min(vocab.vocabSize ?? INT32_MAX + 1, range?.limit ?? INT32_MAX + 1);
+  if (typeof value === 'number' && value >= 0 && value < limit && Number.isInteger(value)) return value;
   const where = `${user}.${list}[${i}]`;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
-    throw new CtrError('CTR_ERR_INVALID_ID', `${where} is ${JSON.stringify(value)}, not an integer id >= 0`);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > INT32_MAX) {
+    throw new CtrError(
+      'CTR_ERR_INVALID_ID',
+      `${where} is ${JSON.stringify(value)}, not an integer id in [0, ${INT32_MAX}] (int32)`,
+    );
   }
-  if (vocab.oovId !== undefined) return vocab.oovId;
-  throw new CtrError(
-    'CTR_ERR_INVALID_ID',
-    vocab.vocabSize === undefined
-      ? `${where} is ${value}, beyond the int32 ids the model takes`
-      : `${where} is ${value}, not below the model's vocab_size ${vocab.vocabSize} (it has no oov_id)`,
-  );
+  let id = value;
+  if (vocab.vocabSize !== undefined && value >= vocab.vocabSize) {
+    if (vocab.oovId === undefined) {
+      throw new CtrError(
+        'CTR_ERR_INVALID_ID',
+        `${where} is ${value}, not below the model's vocab_size ${vocab.vocabSize} (it has no oov_id)`,
+      );
+    }
+    id = vocab.oovId;
+  }
+  if (range && (id < 0 || id >= range.limit)) {
+    throw new CtrError(
+      'CTR_ERR_INDEX_OUT_OF_RANGE',
+      `${where} is ${value}, not in [0, ${range.limit}): it indexes the ${range.limit} rows read by ` +
+        `${range.op} "${range.node}"`,
+    );
+  }
+  return id;
 }
 
 /** Builds the model's input rows from validated requests (see validateCtrRequests). */

@@ -1,6 +1,7 @@
 import { CtrError, isCtrError } from '../errors/registry.ts';
 import { initBackend } from './backend.ts';
 import { freezeGraph, type Feed } from './freeze/freeze-graph.ts';
+import { deriveIndexRanges } from './guard/derive-index-ranges.ts';
 import { parseRef } from './freeze/tensor-ref.ts';
 import type { LoadedModel, LoadOptions, SignatureSpec, TensorSpec, TfDtype } from './model.ts';
 import { prepareModel, tensorInfoOf, type PreparedModel, type SourceSignature } from './prepare-model.ts';
@@ -207,7 +208,10 @@ async function sharedHistoryRuntime(
   return withSingleUserPath(compile(variant.graph), variant.graph, variant.frontier, compile);
 }
 
-/** `graph` is the GraphDef `compiled` was made from: its fed segment-row Placeholders are bound to inputs. */
+/**
+ * `graph` is the GraphDef `compiled` was made from: its fed segment-row Placeholders are bound to inputs, and
+ * its table reads give the inputs' index guards (spec.indexRanges), so the guards hold on the graph that runs.
+ */
 function runtimeOf(spec: SignatureSpec, compiled: CompiledGraph, graph: GraphDef): SignatureRuntime {
   const tensorNames = (m: Readonly<Record<string, TensorSpec>>) =>
     Object.fromEntries(Object.entries(m).map(([a, t]) => [a, t.tensorName]));
@@ -227,8 +231,9 @@ function runtimeOf(spec: SignatureSpec, compiled: CompiledGraph, graph: GraphDef
   const used = Object.fromEntries(
     Object.entries(spec.inputs).filter(([, t]) => present.has(parseRef(t.tensorName).node)),
   );
+  const indexRanges = deriveIndexRanges(graph, aliasOf);
   return {
-    spec,
+    spec: Object.keys(indexRanges).length === 0 ? spec : { ...spec, indexRanges },
     compiled,
     feeds: tensorNames(used),
     fetches: tensorNames(spec.outputs),

@@ -41,6 +41,12 @@ export type TensorSpec = {
   readonly shape: readonly number[] | null;
 };
 
+/**
+ * An index guard (src/graph/guard/derive-index-ranges.ts): the input's values index the `limit` rows of a
+ * table read by `op` node `node`, directly or through casts/reshapes/slices, in the graph that runs.
+ */
+export type IndexRange = { readonly limit: number; readonly op: string; readonly node: string };
+
 export type SignatureSpec = {
   readonly name: string;
   /** "tensorflow/serving/predict", ".../classify", ".../regress"; frozen graphs report predict. */
@@ -48,6 +54,8 @@ export type SignatureSpec = {
   /** Keyed by the signature's input/output alias ("x", "ctr"). */
   readonly inputs: Readonly<Record<string, TensorSpec>>;
   readonly outputs: Readonly<Record<string, TensorSpec>>;
+  /** Index guards by input alias: values must lie in [0, limit) (CTR_ERR_INDEX_OUT_OF_RANGE). */
+  readonly indexRanges?: Readonly<Record<string, IndexRange>>;
 };
 
 export type ModelFormat = 'frozen_graph' | 'saved_model';

@@ -1,17 +1,20 @@
 import { CtrError } from '../errors/registry.ts';
+import { checkJsonDepth } from './json-tensor/index.ts';
 
 /**
  * Request bodies are JSON whatever the Content-Type says (TF Serving ignores it; curl's default form type
  * included). TF Serving's parser (rapidjson with kParseNanAndInfFlag) also accepts the non-JSON tokens NaN,
  * Infinity and -Infinity for floats; JSON.parse does not, and no installed library does both, so a body that
  * fails JSON.parse and holds one of those tokens outside a string is rewritten token by token and parsed again.
- * Malformed bodies fail with CTR_ERR_BAD_REQUEST.
+ * Malformed bodies fail with CTR_ERR_BAD_REQUEST; bodies nested deeper than MAX_JSON_DEPTH with
+ * CTR_ERR_JSON_TOO_DEEP, checked before any parsing.
  */
 const NAN_SENTINEL = '\u0000ctr-serve:NaN';
 
 export function parseJsonBody(text: string): unknown {
   if (text.trim() === '')
     throw new CtrError('CTR_ERR_BAD_REQUEST', 'the request body is empty; JSON expected');
+  checkJsonDepth(text);
   try {
     return JSON.parse(text);
   } catch (err) {

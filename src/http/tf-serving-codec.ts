@@ -1,5 +1,6 @@
 import { CtrError } from '../errors/registry.ts';
 import type { HostTensor, SignatureSpec, TfDtype } from '../graph/model.ts';
+import { decodeNestedTensor, fitsIntegerDtype, isB64 } from './json-tensor/index.ts';
 import { formatNumber, formatTensor } from './json-writer.ts';
 
 /**
@@ -7,7 +8,8 @@ import { formatNumber, formatTensor } from './json-writer.ts';
  * docs): row format `{"instances": [...]}` ↔ `{"predictions": [...]}` and columnar `{"inputs": ...}` ↔
  * `{"outputs": ...}`. A signature with one input takes bare values; with several, named objects. A single
  * output's name is dropped. The tensor's shape comes from the JSON nesting; its dtype from the signature.
- * Failures are CTR_ERR_BAD_REQUEST (TF Serving's INVALID_ARGUMENT, 400) naming the input at fault.
+ * Values are decoded by json-tensor/ (integers range-checked per dtype, no recursion). Failures are
+ * CTR_ERR_BAD_REQUEST or CTR_ERR_DTYPE_RANGE (TF Serving's INVALID_ARGUMENT, 400) naming the input at fault.
  */
 export type PredictFormat = 'row' | 'columnar';
 
@@ -104,7 +106,7 @@ function numericColumns(
       if (k === 0 && Object.keys(row).length !== keys.length) return undefined;
       const v = row[name];
       if (width < 0) {
-        if (typeof v !== 'number' || (kind.integer && !Number.isInteger(v))) return undefined;
+        if (typeof v !== 'number' || (kind.integer && !fitsIntegerDtype(v, spec.dtype))) return undefined;
         values[i] = v;
         continue;
       }
@@ -112,7 +114,7 @@ function numericColumns(
       const at = i * width;
       for (let j = 0; j < width; j++) {
         const x = v[j];
-        if (typeof x !== 'number' || (kind.integer && !Number.isInteger(x))) return undefined;
+        if (typeof x !== 'number' || (kind.integer && !fitsIntegerDtype(x, spec.dtype))) return undefined;
         values[at + j] = x;
       }
     }
@@ -193,72 +195,11 @@ function rowWriter(t: HostTensor): (i: number) => string {
 function toTensor(value: unknown, name: string, signature: SignatureSpec): HostTensor {
   const spec = signature.inputs[name];
   if (!spec) bad(`unknown input "${name}"; the signature takes ${Object.keys(signature.inputs).join(', ')}`);
-  const shape: number[] = [];
-  const flat: unknown[] = [];
-  flatten(value, 0, shape, flat, name);
-  return { dtype: spec.dtype, shape, values: convert(flat, spec.dtype, name) };
-}
-
-function flatten(value: unknown, depth: number, shape: number[], out: unknown[], name: string): void {
-  if (Array.isArray(value)) {
-    if (depth === shape.length) {
-      if (out.length > 0) bad(`input "${name}" is ragged: every list at one depth must have the same length`);
-      shape.push(value.length);
-    } else if (shape[depth] !== value.length) {
-      bad(
-        `input "${name}" is ragged: lists at depth ${depth} have lengths ${shape[depth]} and ${value.length}`,
-      );
-    }
-    for (const v of value) flatten(v, depth + 1, shape, out, name);
-    return;
-  }
-  if (depth !== shape.length) bad(`input "${name}" is ragged: a scalar sits beside lists at depth ${depth}`);
-  out.push(value);
-}
-
-function convert(flat: unknown[], dtype: TfDtype, name: string): HostTensor['values'] {
-  switch (dtype) {
-    case 'DT_FLOAT':
-    case 'DT_HALF':
-    case 'DT_DOUBLE': {
-      const out = dtype === 'DT_DOUBLE' ? new Float64Array(flat.length) : new Float32Array(flat.length);
-      for (let i = 0; i < flat.length; i++) out[i] = numberAt(flat, i, name, false);
-      return out;
-    }
-    case 'DT_INT32':
-    case 'DT_INT16':
-    case 'DT_INT8':
-    case 'DT_UINT8': {
-      const out = dtype === 'DT_UINT8' ? new Uint8Array(flat.length) : new Int32Array(flat.length);
-      for (let i = 0; i < flat.length; i++) out[i] = numberAt(flat, i, name, true);
-      return out;
-    }
-    case 'DT_INT64':
-      return flat.map((_, i) => numberAt(flat, i, name, true));
-    case 'DT_BOOL':
-      return flat.map((v) => (typeof v === 'boolean' ? v : bad(`input "${name}" needs true/false values`)));
-    case 'DT_STRING':
-      return flat.map((v) => {
-        if (typeof v === 'string') return v;
-        if (isB64(v)) return Buffer.from(v.b64, 'base64').toString('latin1');
-        return bad(`input "${name}" needs string values (or {"b64": ...})`);
-      });
-  }
-}
-
-function numberAt(flat: unknown[], i: number, name: string, integer: boolean): number {
-  const v = flat[i];
-  if (typeof v !== 'number') bad(`input "${name}" needs numbers; element ${i} is ${JSON.stringify(v) ?? v}`);
-  if (integer && !Number.isInteger(v)) bad(`input "${name}" is an integer tensor; element ${i} is ${v}`);
-  return v;
+  return decodeNestedTensor(value, spec.dtype, name);
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function isB64(v: unknown): v is { b64: string } {
-  return isPlainObject(v) && typeof v.b64 === 'string' && Object.keys(v).length === 1;
 }
 
 function bad(message: string): never {

@@ -1,18 +1,21 @@
 import { CtrError, isCtrError } from '../errors/registry.ts';
 import type { HostTensor, LoadedModel, SignatureSpec, TensorSpec } from '../graph/model.ts';
+import { checkAgainstWasm } from './backend-check.ts';
 import type { Servable, ServableId } from './servable.ts';
 
 /**
  * The loader of TF Serving: turns a version directory into a Servable. It loads the model, warms it up with one
  * prediction on zeros of the default signature's input shapes (unknown dims as 1), and verifies that every
  * declared output came back, finite and shaped as declared. Only then does it hand the servable over; on any
- * failure it disposes what it loaded and throws (the loader's CtrError, or CTR_ERR_WARMUP_FAILED).
+ * failure it disposes what it loaded and throws (the loader's CtrError, or CTR_ERR_WARMUP_FAILED). A model on
+ * a backend other than wasm must also predict what wasm does (backend-check.ts, CTR_ERR_BACKEND_MISMATCH).
  * Signatures fed with strings (serialized tf.Example) are not warmed up: there is no neutral example to feed.
  */
 export async function loadServable(
   id: ServableId,
   path: string,
   loadModel: (path: string) => Promise<LoadedModel>,
+  crossCheck?: (path: string, model: LoadedModel) => Promise<void>,
 ): Promise<Servable> {
   let model: LoadedModel;
   try {
@@ -25,6 +28,7 @@ export async function loadServable(
   }
   try {
     await warmUp(model);
+    if (model.info.backend !== 'wasm') await (crossCheck ?? checkAgainstWasm)(path, model);
   } catch (err) {
     model.dispose();
     throw err;

@@ -10,8 +10,9 @@ import {
   type CtrBatch,
   type CtrUserRequest,
 } from '../features/ctr-batch.ts';
+import { checkIndexRanges } from '../graph/guard/check-index-ranges.ts';
 import type { HostTensor, SignatureSpec } from '../graph/model.ts';
-import { shapeFitsSignature } from '../graph/tfjs/tfjs-model.ts';
+import { oovOf, shapeFitsSignature } from '../graph/tfjs/tfjs-model.ts';
 import { Batcher } from './batcher.ts';
 import type { ServableManager } from './manager.ts';
 import type { ServableId } from './servable.ts';
@@ -22,6 +23,7 @@ import type { ServingMetrics } from './serving-metrics.ts';
  * return host arrays only (no tensors cross this boundary).
  *
  * Failures: those of ServableManager.acquire, CTR_ERR_SIGNATURE_NOT_FOUND, CTR_ERR_INPUT_MISMATCH,
+ * CTR_ERR_INDEX_OUT_OF_RANGE (the signature's index guards, checked per request before batching),
  * CTR_ERR_QUEUE_FULL (shed at once), CTR_ERR_TIMEOUT, CTR_ERR_EXECUTION; predictCtr adds the CTR validation codes
  * of src/features/ctr-batch.ts and CTR_ERR_NOT_CTR_MODEL.
  */
@@ -110,7 +112,9 @@ export class PredictionService {
         );
       }
       checkInputs(signature, req.inputs);
-      const outputs = await this.#batcher.run(servable, signatureName, req.inputs);
+      // Index guards per request, so one bad request fails alone before it joins a batch.
+      const inputs = checkIndexRanges(signature.indexRanges, req.inputs, oovOf(info));
+      const outputs = await this.#batcher.run(servable, signatureName, inputs);
       return { id: servable.id, outputs, signature };
     } finally {
       handle.release();
@@ -131,7 +135,9 @@ export class PredictionService {
       const info = servable.model.info;
       const signatureName = ctrSignatureName(info.signatures, info.defaultSignature);
       const signature = info.signatures[signatureName]!;
-      const requests = validateCtrRequests(req.requests, info, {
+      const ranges = signature.indexRanges;
+      const vocab = { ...info, idRanges: { history: ranges?.history, candidate: ranges?.candidate } };
+      const requests = validateCtrRequests(req.requests, vocab, {
         maxUsers: this.#config.maxUsersPerRequest,
         maxCandidates: this.#config.maxCandidatesPerRequest,
       });

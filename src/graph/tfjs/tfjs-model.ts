@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { CtrError, isCtrError } from '../../errors/registry.ts';
+import { checkIndexRanges, type OovMapping } from '../guard/check-index-ranges.ts';
 import type { HostTensor, LoadedModel, ModelInfo, SignatureSpec, TensorSpec } from '../model.ts';
 import type { CompiledGraph } from './graph-model.ts';
 import { hostToTensor, tensorToHost, tfjsDtypeOf } from './host-tensors.ts';
@@ -24,6 +25,9 @@ export type SignatureRuntime = {
    */
   readonly singleUser?: { readonly alias: string; readonly fetches: Readonly<Record<string, string>> };
 };
+
+/** tfjs kernels' index errors (gather, sparse segment, scatter) and the wasm trap of an unchecked read. */
+const KERNEL_INDEX_ERROR = /out of range|is not in \[|out of bounds|memory access out of bounds|indices\[/i;
 
 /**
  * Runs `rt`'s graph on inputs keyed by alias (already checked) and returns the tensors `names`, in order; the
@@ -52,9 +56,11 @@ export async function executeRuntime(
     return Array.isArray(out) ? out : [out];
   } catch (err) {
     if (isCtrError(err)) throw err;
-    throw new CtrError('CTR_ERR_EXECUTION', `signature ${rt.spec.name} failed: ${(err as Error).message}`, {
-      cause: err,
-    });
+    const message = (err as Error)?.message ?? String(err);
+    // A position the guards could not bound (a table of dynamic size): the kernel's own check, or the wasm
+    // trap of a read outside its memory, is still the client's bad index (TensorFlow: INVALID_ARGUMENT).
+    const code = KERNEL_INDEX_ERROR.test(message) ? 'CTR_ERR_INDEX_OUT_OF_RANGE' : 'CTR_ERR_EXECUTION';
+    throw new CtrError(code, `signature ${rt.spec.name} failed: ${message}`, { cause: err });
   } finally {
     tf.dispose(derived.map(([, t]) => t));
   }
@@ -105,8 +111,30 @@ export class TfjsModel implements LoadedModel {
     inputs: Readonly<Record<string, tf.Tensor>>,
     signature?: string,
   ): Promise<Record<string, tf.Tensor>> {
-    if (this.#disposed) throw new CtrError('CTR_ERR_EXECUTION', 'the model has been disposed');
     const rt = this.#runtime(signature);
+    const guarded: Record<string, tf.Tensor> = { ...inputs };
+    const made: tf.Tensor[] = [];
+    try {
+      for (const [alias, range] of Object.entries(rt.spec.indexRanges ?? {})) {
+        const t = inputs[alias];
+        if (!t || t.dtype !== 'int32') continue;
+        const host: HostTensor = { dtype: 'DT_INT32', shape: t.shape, values: t.dataSync() as Int32Array };
+        const checked = checkIndexRanges({ [alias]: range }, { [alias]: host }, oovOf(this.info))[alias]!;
+        if (checked !== host)
+          made.push((guarded[alias] = tf.tensor(checked.values as Int32Array, t.shape, 'int32')));
+      }
+      return await this.#predict(rt, guarded);
+    } finally {
+      tf.dispose(made);
+    }
+  }
+
+  /** predict after the index guards: `inputs` are checked against the spec, then run. */
+  async #predict(
+    rt: SignatureRuntime,
+    inputs: Readonly<Record<string, tf.Tensor>>,
+  ): Promise<Record<string, tf.Tensor>> {
+    if (this.#disposed) throw new CtrError('CTR_ERR_EXECUTION', 'the model has been disposed');
     for (const [alias, spec] of Object.entries(rt.spec.inputs)) {
       const t = inputs[alias];
       if (!t)
@@ -147,7 +175,8 @@ export class TfjsModel implements LoadedModel {
     const tensors: Record<string, tf.Tensor> = {};
     let outputs: Record<string, tf.Tensor> = {};
     try {
-      for (const [alias, h] of Object.entries(inputs)) {
+      const guarded = checkIndexRanges(rt.spec.indexRanges, inputs, oovOf(this.info));
+      for (const [alias, h] of Object.entries(guarded)) {
         const spec = rt.spec.inputs[alias];
         if (!spec) {
           throw new CtrError(
@@ -157,7 +186,7 @@ export class TfjsModel implements LoadedModel {
         }
         tensors[alias] = hostToTensor(alias, h, spec);
       }
-      outputs = await this.predict(tensors, rt.spec.name);
+      outputs = await this.#predict(rt, tensors);
       const host: Record<string, HostTensor> = {};
       for (const [alias, t] of Object.entries(outputs))
         host[alias] = await tensorToHost(t, rt.spec.outputs[alias].dtype);
@@ -175,6 +204,13 @@ export class TfjsModel implements LoadedModel {
     const all = [...this.#runtimes.values(), ...this.#variants.values()];
     for (const m of new Set(all.map((rt) => rt.compiled.model))) m.dispose();
   }
+}
+
+/** model.json's out-of-vocabulary mapping, when it declares both halves. */
+export function oovOf(info: ModelInfo): OovMapping | undefined {
+  return info.vocabSize !== undefined && info.oovId !== undefined
+    ? { vocabSize: info.vocabSize, oovId: info.oovId }
+    : undefined;
 }
 
 /**

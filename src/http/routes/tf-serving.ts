@@ -43,7 +43,7 @@ export function registerTfServingRoutes(
       const { id, model } = handle.servable;
       return {
         model_spec: { name: id.name, signature_name: '', version: String(id.version) },
-        metadata: { signature_def: signatureDefMap(model.info) },
+        metadata: { signature_def: signatureDefMap(model.info), ctr_serve: ctrServeMetadata(model.info) },
       };
     } finally {
       handle.release();
@@ -121,6 +121,27 @@ export function signatureDefMap(info: ModelInfo) {
   return {
     signature_def: signatureDef,
     '@type': 'type.googleapis.com/tensorflow.serving.SignatureDefMap',
+  };
+}
+
+/**
+ * ctr-serve's own metadata section (docs/api.md, "Model metadata"), beside TF Serving's `signature_def` in the
+ * metadata map (TF Serving clients read the keys they asked for): the backend running the version, model.json's
+ * OOV contract when it sets one, and the index guards derived from the graph, by signature and input.
+ */
+export function ctrServeMetadata(info: ModelInfo) {
+  const guards: Record<string, Record<string, { rows: number; op: string; node: string }>> = {};
+  for (const [name, sig] of Object.entries(info.signatures)) {
+    if (!sig.indexRanges) continue;
+    guards[name] = Object.fromEntries(
+      Object.entries(sig.indexRanges).map(([alias, r]) => [alias, { rows: r.limit, op: r.op, node: r.node }]),
+    );
+  }
+  return {
+    backend: info.backend,
+    ...(info.vocabSize === undefined ? {} : { vocab_size: info.vocabSize }),
+    ...(info.oovId === undefined ? {} : { oov_id: info.oovId }),
+    index_guards: guards,
   };
 }
 

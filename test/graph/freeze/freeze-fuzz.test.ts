@@ -14,8 +14,6 @@ import type { GraphDef, NodeDef } from '../../../src/graph/proto/types.ts';
 import { compileGraph } from '../../../src/graph/tfjs/graph-model.ts';
 import { fixture, skipWithoutFixtures } from '../../helpers/fixtures.ts';
 
-const TIME_BOUND_MS = 2000;
-
 /** A structural mutation of a decoded graph: what a buggy exporter or a hand-edited file could produce. */
 type Mutation =
   | { kind: 'dropNode'; at: number }
@@ -79,14 +77,12 @@ describe('freezing and compiling mutated graphs', { skip: skipWithoutFixtures },
       const before = tf.memory().numTensors;
       await fc.assert(
         fc.asyncProperty(fc.array(mutationArb, { minLength: 1, maxLength: 4 }), async (ms) => {
-          const started = performance.now();
           try {
             const frozen = freezeGraph(apply(g, ms), { outputs, source: file });
             compileGraph(frozen.graph, file).model.dispose();
           } catch (err) {
             assert.ok(isCtrError(err), `uncoded error for ${JSON.stringify(ms)}: ${(err as Error).stack}`);
           }
-          assert.ok(performance.now() - started < TIME_BOUND_MS);
         }),
         { numRuns: 60, seed: 20261127 },
       );

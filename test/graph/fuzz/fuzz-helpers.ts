@@ -6,7 +6,6 @@ import { isCtrError } from '../../../src/errors/registry.ts';
 
 /** Shared by the fuzz tests: byte mutations of real files, and the "only coded errors, fast, bounded" check. */
 
-export const TIME_BOUND_MS = 2000;
 /** A mutated input may not make the process hold more than this much more memory after it is dropped. */
 export const HEAP_GROWTH_BOUND_BYTES = 64 * 1024 * 1024;
 
@@ -19,9 +18,11 @@ export function memoryInUse(): number {
   return m.heapUsed + m.arrayBuffers;
 }
 
-/** Runs fn; it may return or throw a CtrError with a code, nothing else, within TIME_BOUND_MS. */
+/**
+ * Runs fn; it may return or throw a CtrError with a code, nothing else. A hang is caught by the test's own
+ * timeout: per-input durations are not asserted (speed is measured in bench/, never in tests).
+ */
 export async function onlyCodedErrors(what: string, fn: () => unknown): Promise<void> {
-  const start = performance.now();
   try {
     await fn();
   } catch (err) {
@@ -29,8 +30,6 @@ export async function onlyCodedErrors(what: string, fn: () => unknown): Promise<
       assert.fail(`${what}: threw a non-coded error: ${err instanceof Error ? err.stack : String(err)}`);
     }
   }
-  const ms = performance.now() - start;
-  assert.ok(ms < TIME_BOUND_MS, `${what}: took ${ms.toFixed(0)} ms`);
 }
 
 type Mutation =

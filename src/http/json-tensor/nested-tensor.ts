@@ -1,0 +1,131 @@
+import { CtrError } from '../../errors/registry.ts';
+import type { HostTensor, TfDtype } from '../../graph/model.ts';
+import { elementPosition } from '../../graph/tensor/element-position.ts';
+import { integerOf } from './dtype-range.ts';
+import { MAX_JSON_DEPTH } from './json-depth.ts';
+
+/**
+ * Typed decoding of one tensor given as nested JSON lists (TF Serving's row and columnar forms, and any protocol
+ * that carries tensors as nested lists): the shape comes from the nesting, the values are checked against the
+ * dtype while they are copied into a typed array, so nothing out of range is ever stored (see dtype-range.ts).
+ * The walk keeps its own stack of lists, so a value nested however deep costs no call-stack depth.
+ *
+ * Failures: CTR_ERR_BAD_REQUEST (ragged lists, a value of the wrong JSON type), CTR_ERR_DTYPE_RANGE (a number an
+ * integer dtype cannot hold), each naming the input and the element's position; CTR_ERR_JSON_TOO_DEEP (rank over
+ * MAX_JSON_DEPTH, for values that did not come through checkJsonDepth).
+ */
+export function decodeNestedTensor(value: unknown, dtype: TfDtype, name: string): HostTensor {
+  const shape = shapeOf(value);
+  if (shape.length > MAX_JSON_DEPTH) {
+    throw new CtrError(
+      'CTR_ERR_JSON_TOO_DEEP',
+      `input "${name}" nests lists ${shape.length} deep; the limit is ${MAX_JSON_DEPTH}`,
+    );
+  }
+  const leaves = leavesOf(value, shape, name);
+  return { dtype, shape, values: typedValues(leaves, dtype, name, shape) };
+}
+
+/**
+ * The values of a flat list as the typed array `dtype` is held in (HostTensor): integers range-checked,
+ * float32 for DT_FLOAT/DT_HALF, booleans and strings ({"b64": ...} decoded) as lists. `shape` only names
+ * positions in messages.
+ */
+export function typedValues(
+  flat: readonly unknown[],
+  dtype: TfDtype,
+  name: string,
+  shape: readonly number[] = [flat.length],
+): HostTensor['values'] {
+  const where = (i: number) => `input "${name}" element ${elementPosition(i, shape)}`;
+  switch (dtype) {
+    case 'DT_FLOAT':
+    case 'DT_HALF':
+    case 'DT_DOUBLE': {
+      const out = dtype === 'DT_DOUBLE' ? new Float64Array(flat.length) : new Float32Array(flat.length);
+      for (let i = 0; i < flat.length; i++) {
+        const v = flat[i];
+        if (typeof v !== 'number') bad(`${where(i)} needs a number; it is ${JSON.stringify(v) ?? v}`);
+        out[i] = v;
+      }
+      return out;
+    }
+    case 'DT_INT32':
+    case 'DT_INT16':
+    case 'DT_INT8':
+    case 'DT_UINT8': {
+      const out = dtype === 'DT_UINT8' ? new Uint8Array(flat.length) : new Int32Array(flat.length);
+      for (let i = 0; i < flat.length; i++) out[i] = integerOf(flat[i], dtype, where(i));
+      return out;
+    }
+    case 'DT_INT64':
+      return flat.map((v, i) => integerOf(v, dtype, where(i)));
+    case 'DT_BOOL':
+      return flat.map((v, i) => (typeof v === 'boolean' ? v : bad(`${where(i)} needs true/false`)));
+    case 'DT_STRING':
+      return flat.map((v, i) => {
+        if (typeof v === 'string') return v;
+        if (isB64(v)) return Buffer.from(v.b64, 'base64').toString('latin1');
+        return bad(`${where(i)} needs a string (or {"b64": ...})`);
+      });
+  }
+}
+
+/** The dims along the first element at every depth; leavesOf checks every other list against them. */
+function shapeOf(value: unknown): number[] {
+  const shape: number[] = [];
+  for (let v = value; Array.isArray(v); v = v[0]) {
+    shape.push(v.length);
+    if (v.length === 0) break;
+  }
+  return shape;
+}
+
+function leavesOf(value: unknown, shape: readonly number[], name: string): unknown[] {
+  if (shape.length === 0) return [value];
+  const leaves: unknown[] = [];
+  const lists: unknown[][] = [value as unknown[]];
+  const next: number[] = [0];
+  while (lists.length > 0) {
+    const d = lists.length - 1;
+    const list = lists[d]!;
+    const i = next[d]!;
+    if (i === list.length) {
+      lists.pop();
+      next.pop();
+      continue;
+    }
+    next[d] = i + 1;
+    const child = list[i];
+    if (d + 1 < shape.length) {
+      if (!Array.isArray(child))
+        bad(`input "${name}" is ragged: a scalar sits beside lists at depth ${d + 1}`);
+      if (child.length !== shape[d + 1]) {
+        bad(
+          `input "${name}" is ragged: lists at depth ${d + 1} have lengths ${shape[d + 1]} and ${child.length}`,
+        );
+      }
+      lists.push(child);
+      next.push(0);
+    } else {
+      if (Array.isArray(child))
+        bad(`input "${name}" is ragged: a list sits beside scalars at depth ${d + 1}`);
+      leaves.push(child);
+    }
+  }
+  return leaves;
+}
+
+export function isB64(v: unknown): v is { b64: string } {
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    !Array.isArray(v) &&
+    typeof (v as { b64?: unknown }).b64 === 'string' &&
+    Object.keys(v).length === 1
+  );
+}
+
+function bad(message: string): never {
+  throw new CtrError('CTR_ERR_BAD_REQUEST', message);
+}
