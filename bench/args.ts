@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { commandUsage, readFlags } from '../src/cli/parse-flags.ts';
 import { CtrError } from '../src/errors/registry.ts';
 import type { BenchOptions, BenchSection } from './bench.ts';
 
@@ -11,34 +11,14 @@ const DEFAULT_SECTIONS: readonly BenchSection[] = ['model', 'recurrent', 'http',
 const DEFAULT_REFERENCE = fileURLToPath(new URL('../../shared/bench-reference', import.meta.url));
 
 export function benchUsage(): string {
-  return [
-    'usage: ctr-serve bench [--sections=model,recurrent,http,memory,batching] [--quick] [--reference=DIR]',
-    '',
-    '  --sections   which benchmarks to run (default: model,recurrent,http,memory; batching sweeps the batcher settings)',
-    '  --quick      shorter runs for a smoke test; numbers are rougher',
-    `  --reference  the reference student's files (default: ${DEFAULT_REFERENCE})`,
-    '',
-  ].join('\n');
+  return commandUsage('bench');
 }
 
-/** Flags of `ctr-serve bench` / `npm run bench`; CTR_ERR_USAGE for anything malformed. */
+/** Flags of `ctr-serve bench` / `npm run bench` (src/config/flag-table.ts); CTR_ERR_USAGE for anything malformed. */
 export function parseBenchArgs(args: readonly string[], cwd: string): BenchOptions & { help: boolean } {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...args],
-      options: {
-        sections: { type: 'string' },
-        quick: { type: 'boolean', default: false },
-        reference: { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    throw new CtrError('CTR_ERR_USAGE', `${(err as Error).message}\n${benchUsage()}`, { cause: err });
-  }
+  const { values: v, help } = readFlags('bench', args);
+  const values = v as { sections?: string; quick?: boolean; reference?: string };
+  if (help) return { sections: [...DEFAULT_SECTIONS], quick: false, referenceDir: DEFAULT_REFERENCE, help };
   const sections = (values.sections ?? DEFAULT_SECTIONS.join(',')).split(',').map((s) => s.trim());
   const unknown = sections.filter((s) => !(BENCH_SECTIONS as readonly string[]).includes(s));
   if (unknown.length > 0 || sections.length === 0) {
@@ -48,11 +28,11 @@ export function parseBenchArgs(args: readonly string[], cwd: string): BenchOptio
     );
   }
   const referenceDir = values.reference ? resolve(cwd, values.reference) : DEFAULT_REFERENCE;
-  if (!values.help && !existsSync(resolve(referenceDir, 'weights.bin'))) {
+  if (!existsSync(resolve(referenceDir, 'weights.bin'))) {
     throw new CtrError(
       'CTR_ERR_USAGE',
       `no reference student at ${referenceDir} (weights.bin, inputs.bin, expected.f32, meta.json); pass --reference=DIR`,
     );
   }
-  return { sections: sections as BenchSection[], quick: values.quick, referenceDir, help: values.help };
+  return { sections: sections as BenchSection[], quick: values.quick ?? false, referenceDir, help };
 }

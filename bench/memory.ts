@@ -13,7 +13,7 @@ export type MemoryReport = {
   readonly rssMaxMiB: number;
   readonly numTensorsStart: number;
   readonly numTensorsEnd: number;
-  /** RSS stayed within ±10% of its post-warm-up value and no tensor leaked (DESIGN §10). */
+  /** RSS stayed within ±10% of its post-warm-up value and no tensor leaked (bench/README.md targets). */
   readonly flat: boolean;
 };
 

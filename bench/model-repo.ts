@@ -7,7 +7,7 @@ export const BENCH_MODEL = 'ctr-student';
 
 /**
  * Writes the reference student as a TF Serving model repository, `<root>/ctr-student/1/frozen_graph.pb` plus
- * the model.json naming its signature (DESIGN §4), so the benchmarks load it the way a user's model is loaded.
+ * the model.json naming its signature (docs/api.md), so the benchmarks load it the way a user's model is loaded.
  * Returns the model's base path (for the server) and its version directory (for loadModel).
  */
 export async function writeReferenceRepo(

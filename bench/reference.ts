@@ -5,7 +5,7 @@ import {
   parseReferenceWeights,
   type BenchReferenceMeta,
   type ReferenceStudentWeights,
-} from '../src/graph/builder/reference-student.ts';
+} from './reference-student.ts';
 import type { GraphDef } from '../src/graph/proto/types.ts';
 
 /** The reference student of ../shared/bench-reference (README there): weights, fixed inputs, expected outputs. */

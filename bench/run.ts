@@ -9,5 +9,5 @@ try {
   else await runBench(options, process.stdout);
 } catch (err) {
   process.stderr.write(isCtrError(err) ? `error ${err.code}: ${err.message}\n` : `${String(err)}\n`);
-  process.exitCode = 1;
+  process.exitCode = isCtrError(err) && err.code === 'CTR_ERR_USAGE' ? 2 : 1;
 }

@@ -9,10 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  buildReferenceStudentGraph,
-  type ReferenceStudentWeights,
-} from '../src/graph/builder/reference-student.ts';
+import { buildReferenceStudentGraph, type ReferenceStudentWeights } from './reference-student.ts';
 import { encodeGraphDef } from '../src/graph/proto/encode.ts';
 import { loadBenchReference } from './reference.ts';
 

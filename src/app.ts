@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { ServingConfig } from './config/serving-config.ts';
+import { CtrPredictor } from './ctr/ctr-predictor.ts';
 import { CtrError } from './errors/registry.ts';
 import { initBackend, skipped as backendsSkipped } from './graph/backend.ts';
 import type { LoadedModel } from './graph/model.ts';
@@ -100,7 +101,8 @@ export async function buildApp(config: ServingConfig, deps: AppDeps = {}): Promi
     workerSnapshots: () => link.collect('shadow') as Promise<ShadowPairSnapshot[][]>,
   });
   link.provide('shadow', () => shadow.scorer.snapshot());
-  service.onCtrScored = (event) => shadow.offer(event);
+  const ctr = new CtrPredictor(service, config);
+  ctr.onCtrScored = (event) => shadow.offer(event);
   const routes: { method: string; url: string }[] = [];
   app.addHook('onRoute', (route) => {
     const hidden = (route.schema as { hide?: boolean } | undefined)?.hide;
@@ -151,7 +153,7 @@ export async function buildApp(config: ServingConfig, deps: AppDeps = {}): Promi
   registerHealthRoutes(app, manager);
   registerMetricsRoutes(app, deps.metricsSource ?? metrics);
   registerTfServingRoutes(app, manager, service);
-  registerCtrRoutes(app, service, shadow);
+  registerCtrRoutes(app, ctr, shadow);
   registerShadowRoutes(app, shadow);
 
   try {

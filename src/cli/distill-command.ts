@@ -7,45 +7,19 @@ import { reportHtml } from '../training/report/report-html.ts';
 import { modelsReadme } from '../training/report/models-readme.ts';
 import type { Command } from './command.ts';
 import { parseFlags } from './parse-flags.ts';
-import { usageError } from './run-cli.ts';
 
-const USAGE = `usage: ctr-serve distill [--config F] [--quick] [--seed N] [--out DIR]
-
-Generates (or reads) click logs, pretrains and fine-tunes the BERT-style teacher, distils students with each loss,
-evaluates them, and exports the teacher (SavedModel) and the best distilled student (frozen graph) into DIR
-(default: models), with report.json, report.html and README.md. Progress goes to stderr, the table to stdout.
-
-  --config F   JSON or YAML overriding any default setting (docs/training.md)
-  --quick      a seconds-long configuration (tests, smoke checks)
-  --seed N     seed of every random draw (default 1); same seed and config, same models and metrics
-  --out DIR    model repository to write (default models)
-`;
-
-/** `ctr-serve distill` (DESIGN §9). */
+/** `ctr-serve distill` (docs/training.md). */
 const command: Command = {
   summary: 'distill',
   async run(args, io) {
-    const parsed = parseFlags(
-      args,
-      {
-        config: { type: 'string' },
-        quick: { type: 'boolean' },
-        seed: { type: 'string' },
-        out: { type: 'string' },
-      },
-      USAGE,
-      io,
-      false,
-    );
+    const parsed = parseFlags('distill', args, io);
     if (!parsed) return 0;
     const v = parsed.values;
-    let config = await readDistillConfigFile(v.config, io.cwd, v.quick ? QUICK_CONFIG : DEFAULT_CONFIG);
-    if (v.seed !== undefined) {
-      if (!/^\d+$/.test(v.seed)) throw usageError(`--seed must be an integer ≥ 0, got "${v.seed}"`);
-      config = { ...config, seed: Number(v.seed) };
-    }
-    config = validateConfig(config, v.config ?? 'defaults');
-    const outArg = v.out ?? 'models';
+    const configFile = v.config as string | undefined;
+    let config = await readDistillConfigFile(configFile, io.cwd, v.quick ? QUICK_CONFIG : DEFAULT_CONFIG);
+    if (v.seed !== undefined) config = { ...config, seed: v.seed as number };
+    config = validateConfig(config, configFile ?? 'defaults');
+    const outArg = v.out as string;
     const outDir = resolve(io.cwd, outArg);
     const cmd = ['npx ctr-serve distill', ...args].join(' ');
     await mkdir(outDir, { recursive: true });

@@ -1,31 +1,15 @@
 import { inspectModel, type ModelDescription, type TensorDescription } from '../graph/inspect-model.ts';
 import type { Command } from './command.ts';
 import { parseFlags } from './parse-flags.ts';
-import { usageError } from './run-cli.ts';
 
-const USAGE = `usage: ctr-serve inspect PATH [--json] [--tag_set serve]
-
-Describes a frozen GraphDef (.pb, with its model.json) or a SavedModel directory: format, tag sets, signatures
-(inputs and outputs with dtypes and shapes), op counts, and the ops that cannot run here.
-`;
-
-/** `ctr-serve inspect PATH [--json] [--tag_set a,b]` (DESIGN §6). */
+/** `ctr-serve inspect PATH [--json] [--tag_set a,b]` (docs/flags.md). */
 const command: Command = {
   summary: 'inspect',
   async run(args, io) {
-    const parsed = parseFlags(
-      args,
-      {
-        json: { type: 'boolean' },
-        tag_set: { type: 'string' },
-      },
-      USAGE,
-      io,
-    );
+    const parsed = parseFlags('inspect', args, io);
     if (!parsed) return 0;
-    if (parsed.positionals.length !== 1) throw usageError(`inspect takes one PATH\n\n${USAGE}`);
-    const tags = parsed.values.tag_set?.split(',').filter(Boolean);
-    const d = await inspectModel(parsed.positionals[0], tags);
+    const tags = (parsed.values.tag_set as string | undefined)?.split(',').filter(Boolean);
+    const d = await inspectModel(parsed.positionals[0]!, tags);
     io.stdout.write(parsed.values.json ? `${JSON.stringify(d, null, 2)}\n` : formatText(d));
     return 0;
   },

@@ -1,4 +1,4 @@
-import { CtrError, isCtrError } from '../errors/registry.ts';
+import { isCtrError } from '../errors/registry.ts';
 import type { CliIo, Command } from './command.ts';
 
 /** Commands load lazily so `ctr-serve inspect` does not pay for Fastify, nor `serve` for the trainer. */
@@ -49,9 +49,4 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     io.stderr.write(`error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     return 1;
   }
-}
-
-/** Wraps node:util parseArgs failures into CTR_ERR_USAGE. */
-export function usageError(message: string, cause?: unknown): CtrError {
-  return new CtrError('CTR_ERR_USAGE', message, { cause });
 }

@@ -4,27 +4,27 @@ import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { isAbsolute, join } from 'node:path';
 import { buildApp } from '../app.ts';
-import { FLAG_NAMES, loadConfig, type ServingConfig } from '../config/serving-config.ts';
+import { FLAG_TABLE } from '../config/flag-table.ts';
+import { loadConfig, type ServingConfig } from '../config/serving-config.ts';
 import { CtrError } from '../errors/registry.ts';
 import { clusterMetricsSource, localLink, workerLink } from '../http/cluster-link.ts';
-import { runPrimary } from '../http/cluster-primary.ts';
+import { runPrimary } from './cluster-primary.ts';
 import { Metrics } from '../metrics/metrics.ts';
 import type { CliIo, Command } from './command.ts';
-import { usageError } from './run-cli.ts';
+import { commandUsage, tokenizeFlags, usageError } from './parse-flags.ts';
 
 /**
- * `ctr-serve serve` (DESIGN §6): TF Serving's flag names, as `--flag=value` or `--flag value`. Listens until
+ * `ctr-serve serve` (docs/flags.md): TF Serving's flag names, as `--flag=value` or `--flag value`. Listens until
  * io.stopSignal, then stops accepting, lets in-flight requests finish, and returns 0. With `--workers` > 1 this
- * process becomes the cluster primary (src/http/cluster-primary.ts) and each worker runs this same command.
+ * process becomes the cluster primary (src/cli/cluster-primary.ts) and each worker runs this same command.
  */
-const BOOLEAN_FLAGS = new Set(['enable_batching']);
 export const DEFAULT_MODELS_DIR = fileURLToPath(new URL('../../models', import.meta.url));
 
 const command: Command = {
   summary: 'serve',
   async run(args, io) {
     if (args.includes('--help') || args.includes('-h')) {
-      io.stdout.write(usage());
+      io.stdout.write(commandUsage('serve'));
       return 0;
     }
     const config = await readConfig(args, io);
@@ -34,30 +34,11 @@ const command: Command = {
 };
 export default command;
 
-export function usage(): string {
-  const flags = FLAG_NAMES.map((f) => `  --${f}${BOOLEAN_FLAGS.has(f) ? '' : '=VALUE'}`);
-  return `usage: ctr-serve serve [flags]\n\nflags (TF Serving's names):\n${flags.join('\n')}\n`;
-}
-
+/** Raw serve flags (strings, `true` for a boolean alone); loadConfig validates them as config. */
 export function parseServeFlags(args: readonly string[]): Record<string, string | boolean> {
-  const flags: Record<string, string | boolean> = {};
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (!arg.startsWith('--'))
-      throw usageError(`unexpected argument "${arg}" (flags look like --name=value)`);
-    const eq = arg.indexOf('=');
-    const name = arg.slice(2, eq < 0 ? undefined : eq);
-    if (eq >= 0) {
-      flags[name] = arg.slice(eq + 1);
-    } else if (BOOLEAN_FLAGS.has(name)) {
-      const next = args[i + 1];
-      flags[name] = next === 'true' || next === 'false' ? args[++i]! : true;
-    } else {
-      const next = args[i + 1];
-      if (next === undefined || next.startsWith('--')) throw usageError(`--${name} needs a value`);
-      flags[name] = next;
-      i++;
-    }
+  const { flags, positionals } = tokenizeFlags(args, FLAG_TABLE.serve.flags);
+  if (positionals.length > 0) {
+    throw usageError(`unexpected argument "${positionals[0]}" (flags look like --name=value)`);
   }
   return flags;
 }

@@ -1,5 +1,17 @@
 import { CtrError } from '../errors/registry.ts';
-import type { BatchingConfig } from './serving-config.ts';
+
+export type BatchingConfig = {
+  /** Off: each request runs alone, at once (still bounded by maxEnqueuedBatches in flight). */
+  readonly enabled: boolean;
+  /** Rows (dim 0) merged into one model call at most; a single larger request runs alone. */
+  readonly maxBatchSize: number;
+  /** How long an open batch waits for more rows once a batch thread is free. */
+  readonly batchTimeoutMs: number;
+  /** Batches waiting per model+version+signature queue; beyond it requests are shed (CTR_ERR_QUEUE_FULL). */
+  readonly maxEnqueuedBatches: number;
+  /** Batches run concurrently (one tfjs backend thread per process, so 1 is usually right). */
+  readonly numBatchThreads: number;
+};
 
 /**
  * TF Serving's `--batching_parameters_file` (BatchingParameters), in its text-proto form

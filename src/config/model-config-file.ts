@@ -1,6 +1,22 @@
 import { parse as parseYaml } from 'yaml';
 import { CtrError } from '../errors/registry.ts';
-import type { ModelConfig, VersionPolicy } from './serving-config.ts';
+
+/** Which versions under `<basePath>/<version>/` are served (TF Serving's model_version_policy). */
+export type VersionPolicy =
+  | { readonly kind: 'latest'; readonly numVersions: number }
+  | { readonly kind: 'all' }
+  | { readonly kind: 'specific'; readonly versions: readonly number[] };
+
+export type ModelConfig = {
+  readonly name: string;
+  /** Directory holding one subdirectory per version (positive integers, zero padding allowed). */
+  readonly basePath: string;
+  readonly versionPolicy: VersionPolicy;
+  /** Teacher scored after the reply on a sample of this model's CTR traffic. */
+  readonly shadowModel?: string;
+  /** Fraction in [0, 1] of this model's CTR requests replayed on its shadow; default: the global rate. */
+  readonly shadowSampleRate?: number;
+};
 
 /**
  * TF Serving's ModelServerConfig (`--model_config_file`) as JSON or YAML:

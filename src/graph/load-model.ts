@@ -11,7 +11,8 @@ import { dtypeName } from './tensor/tensor-values.ts';
 import { compileGraph, type CompiledGraph } from './tfjs/graph-model.ts';
 import { segmentFeedsOf } from './tfjs/segment-feeds.ts';
 import { withSingleUserPath } from './single-user-path.ts';
-import { shapeIsContract, TfjsModel, type SignatureRuntime } from './tfjs/tfjs-model.ts';
+import { shapeIsContract } from './signature-shape.ts';
+import { TfjsModel, type SignatureRuntime } from './tfjs/tfjs-model.ts';
 
 export type FreezeOptions = {
   /** Output node names ("ctr") or tensor names ("ctr:0"); default: the signature's outputs. */

@@ -11,7 +11,7 @@ import { CtrError } from '../errors/registry.ts';
  *   "outputs": {"ctr": "ctr:0", "logit": "logit:0"},
  *   "vocab_size": 20000, "oov_id": 1 }
  * ```
- * Tensor names may omit ":0". `vocab_size` / `oov_id` (optional, integers ≥ 0) are the CTR metadata of DESIGN §5.
+ * Tensor names may omit ":0". `vocab_size` / `oov_id` (optional, integers ≥ 0) are the CTR metadata of docs/api.md.
  */
 export type ModelJson = {
   readonly inputs: Readonly<Record<string, string>>;

@@ -74,7 +74,7 @@ export type ModelInfo = {
   readonly tags: readonly string[];
   readonly signatures: Readonly<Record<string, SignatureSpec>>;
   readonly defaultSignature: string;
-  /** Optional CTR metadata from model.json (DESIGN §5): ids ≥ vocabSize map to oovId when set, else 400. */
+  /** Optional CTR metadata from model.json (docs/api.md): ids ≥ vocabSize map to oovId when set, else 400. */
   readonly vocabSize?: number;
   readonly oovId?: number;
   /** Backend that runs the model: 'tensorflow' | 'wasm' | 'cpu'. */

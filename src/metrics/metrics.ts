@@ -4,7 +4,7 @@ import type { ServableId } from '../serving/servable.ts';
 import type { LoadOutcome, ServingMetrics, ShedReason } from '../serving/serving-metrics.ts';
 
 /**
- * The one prom-client registry of a ctr-serve process and the metrics of DESIGN §8 that HTTP and serving record
+ * The one prom-client registry of a ctr-serve process and the metrics of docs/metrics.md that HTTP and serving record
  * (shadow scoring registers its own `ctr_shadow_*` metrics on `registry`).
  *
  * Lifecycle: one Metrics per app (buildApp creates it unless given one); nothing global, so tests can build many

@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { CtrError } from '../errors/registry.ts';
 import type { HostTensor, LoadedModel, SignatureSpec } from '../graph/model.ts';
-import { zeros } from './loader.ts';
+import { zeros } from './zero-inputs.ts';
 
 /**
  * A version loaded on a backend other than wasm (tfjs-node, cpu: `--backend`) is served only if it predicts what

@@ -1,19 +1,20 @@
 import type { BatchingConfig } from '../config/serving-config.ts';
 import { CtrError, isCtrError } from '../errors/registry.ts';
-import type { HostTensor, ModelInfo, SignatureSpec } from '../graph/model.ts';
+import type { HostTensor } from '../graph/model.ts';
 import type { Servable } from './servable.ts';
 import { QueueDelayAdmission } from './admission.ts';
+import { BatchQueues, type Batch, type Item, type Queue } from './batch-queues.ts';
+import { rowTask, type BatchTask } from './batch-task.ts';
 import { noopServingMetrics, type ServingMetrics } from './serving-metrics.ts';
-import { concatRows, concatSharedHistory, rowsOf, sliceRows } from './host-rows.ts';
 
 /**
- * The batcher of TF Serving: concurrent predictions on the same servable and signature (and the same
- * trailing input shapes) are merged along dim 0 into one model call, and the outputs are split back per request.
+ * The batcher of TF Serving: concurrent tasks (batch-task.ts) on the same servable with the same merge key are
+ * merged into one model call by the task's own merge, and the outputs split back by its split.
  *
  * Lifecycle: a request joins its queue's open batch, or opens a new one. A batch closes when it holds
  * `maxBatchSize` rows; an open batch runs when a batch thread is free and it has waited `batchTimeoutMs`
- * (while every thread is busy it keeps filling, which is where merging comes from under load). A request larger
- * than `maxBatchSize`, or on a signature whose dim 0 is not a free batch dim, runs alone. When a queue already
+ * (while every thread is busy it keeps filling, which is where merging comes from under load). A task larger
+ * than `maxBatchSize`, or without a merge key, runs alone. When a queue already
  * holds `maxEnqueuedBatches` batches the request is refused at once with CTR_ERR_QUEUE_FULL (load shedding);
  * a request that waited over `predictTimeoutMs` for a thread fails with CTR_ERR_TIMEOUT. With batching
  * disabled, requests run one event-loop turn after they arrive, at most `maxEnqueuedBatches` of them in flight.
@@ -30,30 +31,10 @@ export type BatcherConfig = BatchingConfig & {
   readonly maxQueueDelayMs?: number;
 };
 
-type Item = {
-  readonly inputs: Readonly<Record<string, HostTensor>>;
-  readonly rows: number;
-  readonly enqueuedMs: number;
-  resolve(outputs: Record<string, HostTensor>): void;
-  reject(err: unknown): void;
-};
-
-type Batch = { readonly items: Item[]; rows: number; readonly openedMs: number };
-
-type Queue = {
-  readonly key: string;
-  readonly servable: Servable;
-  readonly signatureName: string;
-  /** A CTR-shaped variant: merged with concatSharedHistory, rows counted on `user_index`. */
-  readonly shared: boolean;
-  open?: Batch;
-  readonly closed: Batch[];
-};
-
 export class Batcher {
   readonly #config: BatcherConfig;
   readonly #metrics: ServingMetrics;
-  readonly #queues = new Map<Servable, Map<string, Queue>>();
+  readonly #queues: BatchQueues;
   #running = 0;
   #direct = 0;
   #timer: NodeJS.Timeout | undefined;
@@ -66,6 +47,7 @@ export class Batcher {
   constructor(config: BatcherConfig, deps: { metrics?: ServingMetrics } = {}) {
     this.#config = config;
     this.#metrics = deps.metrics ?? noopServingMetrics;
+    this.#queues = new BatchQueues(config);
     this.#admission = new QueueDelayAdmission({
       maxQueueDelayMs: config.maxQueueDelayMs ?? 0,
       maxBatchSize: config.enabled ? config.maxBatchSize : undefined,
@@ -79,51 +61,42 @@ export class Batcher {
 
   /** Batches waiting or running, over all queues (for tests and metrics). */
   get pendingBatches(): number {
-    let n = this.#running;
-    for (const byKey of this.#queues.values()) {
-      for (const q of byKey.values()) n += q.closed.length + (q.open ? 1 : 0);
-    }
-    return n;
+    return this.#running + this.#queues.waiting;
   }
 
+  /** Runs TF Serving's dim-0 task (rowTask) for `inputs` on `signatureName`. */
   run(
     servable: Servable,
     signatureName: string,
     inputs: Readonly<Record<string, HostTensor>>,
   ): Promise<Record<string, HostTensor>> {
+    return this.runTask(
+      servable,
+      rowTask(servable.model.info.signatures[signatureName], signatureName, inputs),
+    );
+  }
+
+  runTask(servable: Servable, task: BatchTask): Promise<Record<string, HostTensor>> {
     if (this.#stopping) {
       this.#metrics.countShed('shutting_down');
       return Promise.reject(new CtrError('CTR_ERR_SHUTTING_DOWN', 'the server is shutting down'));
     }
-    const cost = rowsOf(inputs) ?? inputs.user_index?.shape[0] ?? 1;
+    const cost = task.rows;
     if (!this.#admission.admit(cost)) {
       this.#metrics.countShed('queue_full');
       return Promise.reject(this.#overloaded(servable.id.name));
     }
-    const done = this.#config.enabled
-      ? this.#runQueued(servable, signatureName, inputs)
-      : this.#runDirect(servable, signatureName, inputs);
+    const done = this.#config.enabled ? this.#runQueued(servable, task) : this.#runDirect(servable, task);
     return done.finally(() => this.#admission.finish(cost));
   }
 
-  #runQueued(
-    servable: Servable,
-    signatureName: string,
-    inputs: Readonly<Record<string, HostTensor>>,
-  ): Promise<Record<string, HostTensor>> {
-    const info = servable.model.info;
-    const signature = info.signatures[signatureName];
-    const shared = !signature && isSharedVariant(info, signatureName);
-    const rows = shared
-      ? inputs.user_index?.shape[0]
-      : signature && batchable(signature)
-        ? rowsOf(inputs)
-        : undefined;
+  #runQueued(servable: Servable, task: BatchTask): Promise<Record<string, HostTensor>> {
+    const key = task.mergeKey;
     return new Promise((resolve, reject) => {
-      const item: Item = { inputs, rows: rows ?? 0, enqueuedMs: performance.now(), resolve, reject };
-      const key = rows === undefined ? undefined : queueKey(signatureName, inputs);
-      const q = this.#queue(servable, signatureName, key ?? `solo:${signatureName}`, shared);
-      if (!this.#enqueue(q, item, rows === undefined || rows >= this.#config.maxBatchSize)) {
+      const rows = key === undefined ? 0 : task.rows;
+      const item: Item = { task, rows, enqueuedMs: performance.now(), resolve, reject };
+      const q = this.#queues.queue(servable, task.signatureName, key ?? `solo:${task.signatureName}`);
+      if (!this.#queues.enqueue(q, item, key === undefined || rows >= this.#config.maxBatchSize)) {
         this.#metrics.countShed('queue_full');
         reject(
           new CtrError(
@@ -175,11 +148,7 @@ export class Batcher {
     for (const resolve of this.#idleWaiters.splice(0)) resolve();
   }
 
-  async #runDirect(
-    servable: Servable,
-    signatureName: string,
-    inputs: Readonly<Record<string, HostTensor>>,
-  ): Promise<Record<string, HostTensor>> {
+  async #runDirect(servable: Servable, task: BatchTask): Promise<Record<string, HostTensor>> {
     if (this.#direct >= this.#config.maxEnqueuedBatches) {
       this.#metrics.countShed('queue_full');
       throw new CtrError(
@@ -191,51 +160,11 @@ export class Batcher {
     try {
       // One turn later: requests that arrived together are all admitted or refused before the model holds the loop.
       await new Promise((resolve) => setImmediate(resolve));
-      const rows = rowsOf(inputs) ?? inputs.user_index?.shape[0] ?? 1;
-      return await this.#call(servable, signatureName, inputs, rows);
+      return await this.#call(servable, task.signatureName, task.inputs, task.rows);
     } finally {
       this.#direct--;
       this.#notifyIfIdle();
     }
-  }
-
-  #queue(servable: Servable, signatureName: string, key: string, shared: boolean): Queue {
-    let byKey = this.#queues.get(servable);
-    if (!byKey) this.#queues.set(servable, (byKey = new Map()));
-    let q = byKey.get(key);
-    if (!q) byKey.set(key, (q = { key, servable, signatureName, shared, closed: [] }));
-    return q;
-  }
-
-  #enqueue(q: Queue, item: Item, alone: boolean): boolean {
-    const max = this.#config.maxBatchSize;
-    if (!alone && q.open && q.open.rows + item.rows <= max) {
-      q.open.items.push(item);
-      q.open.rows += item.rows;
-      if (q.open.rows >= max) this.#close(q);
-      return true;
-    }
-    if (q.open && !alone) this.#close(q);
-    if (q.closed.length + (q.open ? 1 : 0) >= this.#config.maxEnqueuedBatches) {
-      this.#dropIfEmpty(q);
-      return false;
-    }
-    const batch: Batch = { items: [item], rows: item.rows, openedMs: item.enqueuedMs };
-    if (alone || item.rows >= max) q.closed.push(batch);
-    else q.open = batch;
-    return true;
-  }
-
-  #close(q: Queue): void {
-    if (q.open) q.closed.push(q.open);
-    q.open = undefined;
-  }
-
-  #dropIfEmpty(q: Queue): void {
-    if (q.open || q.closed.length > 0) return;
-    const byKey = this.#queues.get(q.servable);
-    byKey?.delete(q.key);
-    if (byKey?.size === 0) this.#queues.delete(q.servable);
   }
 
   // Scheduling after the current event-loop turn lets requests that arrived in the same turn share a batch
@@ -251,28 +180,12 @@ export class Batcher {
 
   #schedule(): void {
     while (this.#running < this.#config.numBatchThreads) {
-      const now = performance.now();
-      let best: { q: Queue; batch: Batch } | undefined;
-      let nextDueMs = Infinity;
-      for (const byKey of this.#queues.values()) {
-        for (const q of byKey.values()) {
-          const head = q.closed[0];
-          if (head && (!best || head.openedMs < best.batch.openedMs)) best = { q, batch: head };
-          if (!head && q.open) {
-            const dueMs = q.open.openedMs + this.#config.batchTimeoutMs;
-            if (dueMs <= now && (!best || q.open.openedMs < best.batch.openedMs)) best = { q, batch: q.open };
-            else if (dueMs > now) nextDueMs = Math.min(nextDueMs, dueMs);
-          }
-        }
-      }
-      if (!best) {
-        this.#armTimer(nextDueMs);
+      const next = this.#queues.take(performance.now(), this.#config.batchTimeoutMs);
+      if (!('batch' in next)) {
+        this.#armTimer(next.nextDueMs);
         return;
       }
-      const { q, batch } = best;
-      if (q.open === batch) q.open = undefined;
-      else q.closed.shift();
-      this.#dropIfEmpty(q);
+      const { q, batch } = next;
       this.#running++;
       // The next batch starts at once, without a turn of I/O in between: under overload, clients that retry
       // at once on a 503 would otherwise get their refusals interleaved with every batch (measured: 128 connections
@@ -325,8 +238,7 @@ export class Batcher {
     const rows = live.reduce((n, item) => n + item.rows, 0);
     let outputs: Record<string, HostTensor>;
     try {
-      const parts = live.map((item) => item.inputs);
-      const merged = q.shared ? concatSharedHistory(parts) : concatRows(parts);
+      const merged = live[0]!.task.merge(live.map((item) => item.task.inputs));
       outputs = await this.#call(q.servable, q.signatureName, merged, rows);
     } catch {
       for (const item of live) await this.#runOne(q, item);
@@ -338,14 +250,14 @@ export class Batcher {
     }
     let offset = 0;
     for (const item of live) {
-      item.resolve(sliceRows(outputs, offset, item.rows));
+      item.resolve(item.task.split(outputs, offset, item.rows));
       offset += item.rows;
     }
   }
 
   async #runOne(q: Queue, item: Item): Promise<void> {
     try {
-      item.resolve(await this.#call(q.servable, q.signatureName, item.inputs, item.rows || 1));
+      item.resolve(await this.#call(q.servable, q.signatureName, item.task.inputs, item.rows || 1));
     } catch (err) {
       item.reject(err);
     }
@@ -372,24 +284,4 @@ export class Batcher {
     this.#metrics.observeInference(servable.id, ms / 1000, rows);
     return outputs;
   }
-}
-
-function isSharedVariant(info: ModelInfo, name: string): boolean {
-  return Object.values(info.sharedHistory ?? {}).some((spec) => spec.name === name);
-}
-
-/** Merging is safe only when dim 0 of every input and output is a free batch dim. */
-export function batchable(signature: SignatureSpec): boolean {
-  const free = (shape: readonly number[] | null) => shape !== null && shape.length >= 1 && shape[0]! < 0;
-  return (
-    Object.values(signature.inputs).every((s) => free(s.shape)) &&
-    Object.values(signature.outputs).every((s) => s.shape === null || free(s.shape))
-  );
-}
-
-function queueKey(signatureName: string, inputs: Readonly<Record<string, HostTensor>>): string {
-  const parts = Object.keys(inputs)
-    .sort()
-    .map((k) => `${k}:${inputs[k]!.dtype}:${inputs[k]!.shape.slice(1).join('x')}`);
-  return `${signatureName}|${parts.join(',')}`;
 }

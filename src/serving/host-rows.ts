@@ -1,7 +1,7 @@
 import type { HostTensor } from '../graph/model.ts';
 
 /**
- * Row (dim 0) arithmetic on host tensors, for the batcher: concatenating requests' inputs and slicing a merged
+ * Row (dim 0) arithmetic on host tensors, for batch tasks (batch-task.ts): concatenating requests' inputs and slicing a merged
  * output back per request. Typed arrays stay typed (one allocation per tensor); plain arrays (int64 as numbers
  * or bigints, bools, strings) stay plain.
  */
@@ -32,26 +32,6 @@ export function concatRows(
       shape: [rows, ...tensors[0]!.shape.slice(1)],
       values: concatValues(tensors.map((t) => t.values)),
     };
-  }
-  return out;
-}
-
-/**
- * Merges calls of a CTR-shaped variant (ModelInfo.sharedHistory): `history` stacks the users of every part, the
- * other inputs their rows, and each part's `user_index` moves past the users of the parts before it.
- */
-export function concatSharedHistory(
-  parts: readonly Readonly<Record<string, HostTensor>>[],
-): Record<string, HostTensor> {
-  const out = concatRows(parts);
-  const index = out.user_index!.values as Int32Array;
-  let at = 0;
-  let users = 0;
-  for (const part of parts) {
-    const rows = part.user_index!.shape[0]!;
-    for (let i = at; i < at + rows; i++) index[i]! += users;
-    at += rows;
-    users += part.history!.shape[0]!;
   }
   return out;
 }

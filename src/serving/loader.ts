@@ -1,6 +1,7 @@
 import { CtrError, isCtrError } from '../errors/registry.ts';
-import type { HostTensor, LoadedModel, SignatureSpec, TensorSpec } from '../graph/model.ts';
+import type { HostTensor, LoadedModel, SignatureSpec } from '../graph/model.ts';
 import { checkAgainstWasm } from './backend-check.ts';
+import { zeros } from './zero-inputs.ts';
 import type { Servable, ServableId } from './servable.ts';
 
 /**
@@ -93,33 +94,3 @@ export function verifyOutputs(signature: SignatureSpec, outputs: Record<string, 
 }
 
 const FLOAT_DTYPES = new Set(['DT_FLOAT', 'DT_DOUBLE', 'DT_HALF']);
-
-export function zeros(spec: TensorSpec): HostTensor {
-  const shape = spec.shape === null ? [1] : spec.shape.map((d) => (d < 0 ? 1 : d));
-  const size = shape.reduce((a, b) => a * b, 1);
-  let values: HostTensor['values'];
-  switch (spec.dtype) {
-    case 'DT_FLOAT':
-    case 'DT_HALF':
-      values = new Float32Array(size);
-      break;
-    case 'DT_DOUBLE':
-      values = new Float64Array(size);
-      break;
-    case 'DT_UINT8':
-      values = new Uint8Array(size);
-      break;
-    case 'DT_INT64':
-      values = new Array<number>(size).fill(0);
-      break;
-    case 'DT_BOOL':
-      values = new Array<boolean>(size).fill(false);
-      break;
-    case 'DT_STRING':
-      values = new Array<string>(size).fill('');
-      break;
-    default:
-      values = new Int32Array(size);
-  }
-  return { dtype: spec.dtype, shape, values };
-}

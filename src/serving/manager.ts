@@ -7,8 +7,9 @@ import { ServableRef } from './servable-ref.ts';
 import { noopServingMetrics, type ServingMetrics } from './serving-metrics.ts';
 import { aspiredVersions, scanVersions, type VersionDir } from './source.ts';
 import {
-  errorText,
-  tfStatusCode,
+  enterState,
+  servingEntry,
+  type VersionEntry,
   type VersionEvent,
   type VersionState,
   type VersionStatus,
@@ -44,18 +45,6 @@ export type ManagerDeps = {
   readonly loadModel: (path: string) => Promise<LoadedModel>;
   readonly metrics?: ServingMetrics;
   readonly logger?: Logger;
-};
-
-type VersionEntry = {
-  readonly version: number;
-  state: VersionState;
-  errorCode: string;
-  errorMessage: string;
-  current?: ServableRef;
-  /** Files of the servable in `current`. */
-  fingerprint?: string;
-  /** Files that failed to load: not retried until they change. */
-  failedFingerprint?: string;
 };
 
 type ModelEntry = {
@@ -95,25 +84,8 @@ export class ServableManager {
   acquire(name: string, version?: number): ServableHandle {
     if (this.#stopping) throw new CtrError('CTR_ERR_SHUTTING_DOWN', 'the server is shutting down');
     const model = this.#model(name);
-    let entry: VersionEntry | undefined;
-    if (version !== undefined) {
-      entry = model.versions.get(version);
-      if (entry?.state !== 'AVAILABLE' || !entry.current) {
-        throw new CtrError(
-          'CTR_ERR_VERSION_NOT_FOUND',
-          `model "${name}" has no available version ${version}` +
-            (entry ? ` (state ${entry.state}${entry.errorMessage ? `: ${entry.errorMessage}` : ''})` : ''),
-        );
-      }
-    } else {
-      for (const e of model.versions.values()) {
-        if (e.state === 'AVAILABLE' && e.current && (!entry || e.version > entry.version)) entry = e;
-      }
-      if (!entry) {
-        throw new CtrError('CTR_ERR_MODEL_UNAVAILABLE', `model "${name}" has no AVAILABLE version yet`);
-      }
-    }
-    return entry.current!.acquire();
+    const entry = servingEntry(name, model.versions, version);
+    return entry.current.acquire();
   }
 
   status(name: string, version?: number): VersionStatus[] {
@@ -306,17 +278,7 @@ export class ServableManager {
     err?: unknown,
     loadSeconds?: number,
   ): void {
-    entry.state = state;
-    entry.errorCode = err === undefined ? 'OK' : tfStatusCode(err);
-    entry.errorMessage = err === undefined ? '' : errorText(err);
-    const event: VersionEvent = {
-      model: model.config.name,
-      version: entry.version,
-      state,
-      errorCode: entry.errorCode,
-      errorMessage: entry.errorMessage,
-      ...(loadSeconds === undefined ? {} : { loadSeconds }),
-    };
+    const event = enterState(model.config.name, entry, state, err, loadSeconds);
     for (const listener of this.#listeners) {
       try {
         listener(event);

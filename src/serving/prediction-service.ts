@@ -1,21 +1,12 @@
 import type { ServingConfig } from '../config/serving-config.ts';
 import { CtrError } from '../errors/registry.ts';
-import {
-  buildCtrBatch,
-  ctrBatchInputs,
-  ctrHistoryLength,
-  ctrSharedHistoryInputs,
-  topK,
-  validateCtrRequests,
-  type CtrBatch,
-  type CtrUserRequest,
-} from '../features/ctr-batch.ts';
-import { checkIndexRanges } from '../graph/guard/check-index-ranges.ts';
 import type { HostTensor, SignatureSpec } from '../graph/model.ts';
-import { oovOf, shapeFitsSignature } from '../graph/tfjs/tfjs-model.ts';
+import { checkIndexRanges, oovOf } from '../graph/check-index-ranges.ts';
+import { shapeFitsSignature } from '../graph/signature-shape.ts';
 import { Batcher } from './batcher.ts';
+import { rowTask, type BatchTask } from './batch-task.ts';
 import type { ServableManager } from './manager.ts';
-import type { ServableId } from './servable.ts';
+import type { Servable, ServableId } from './servable.ts';
 import type { ServingMetrics } from './serving-metrics.ts';
 
 /**
@@ -25,7 +16,7 @@ import type { ServingMetrics } from './serving-metrics.ts';
  * Failures: those of ServableManager.acquire, CTR_ERR_SIGNATURE_NOT_FOUND, CTR_ERR_INPUT_MISMATCH,
  * CTR_ERR_INDEX_OUT_OF_RANGE (the signature's index guards, checked per request before batching),
  * CTR_ERR_QUEUE_FULL (shed at once), CTR_ERR_TIMEOUT, CTR_ERR_EXECUTION; predictCtr adds the CTR validation codes
- * of src/features/ctr-batch.ts and CTR_ERR_NOT_CTR_MODEL.
+ * of src/ctr/ctr-batch.ts and CTR_ERR_NOT_CTR_MODEL.
  */
 
 export type PredictRequest = {
@@ -33,6 +24,8 @@ export type PredictRequest = {
   readonly version?: number;
   readonly signatureName?: string;
   readonly inputs: Readonly<Record<string, HostTensor>>;
+  /** The batch task for these inputs; default: TF Serving's dim-0 rows (rowTask). */
+  readonly task?: (signatureName: string, inputs: Readonly<Record<string, HostTensor>>) => BatchTask;
 };
 
 export type PredictResult = {
@@ -41,43 +34,7 @@ export type PredictResult = {
   readonly signature: SignatureSpec;
 };
 
-export type CtrPredictRequest = {
-  readonly model?: string;
-  readonly version?: number;
-  /** Raw user rows as parsed from JSON (validated here: ids, emptiness, limits). */
-  readonly requests: readonly CtrUserRequest[] | unknown;
-  readonly topK?: number;
-  /** Adds each candidate's logit to its result when the model has a `logit` output. */
-  readonly explain?: boolean;
-};
-
-export type CtrResult = {
-  readonly id?: string;
-  readonly scores: number[];
-  readonly top?: number[];
-  readonly logits?: number[];
-};
-
-export type CtrPredictResult = {
-  readonly id: ServableId;
-  readonly results: CtrResult[];
-  readonly batch: CtrBatch;
-  /** All rows' probabilities, batch order (what onCtrScored receives). */
-  readonly scores: Float32Array;
-  /** The validated requests (ids mapped to oov_id where the model says so). */
-  readonly requests: readonly CtrUserRequest[];
-};
-
-export type CtrScoredEvent = {
-  readonly id: ServableId;
-  readonly batch: CtrBatch;
-  readonly scores: Float32Array;
-  readonly requests: readonly CtrUserRequest[];
-};
-
 export class PredictionService {
-  /** Called by the HTTP layer after a CTR reply is sent (the shadow scorer plugs in here); must not throw. */
-  onCtrScored?: (event: CtrScoredEvent) => void;
   readonly #manager: ServableManager;
   readonly #config: ServingConfig;
   readonly #batcher: Batcher;
@@ -114,96 +71,47 @@ export class PredictionService {
       checkInputs(signature, req.inputs);
       // Index guards per request, so one bad request fails alone before it joins a batch.
       const inputs = checkIndexRanges(signature.indexRanges, req.inputs, oovOf(info));
-      const outputs = await this.#batcher.run(servable, signatureName, inputs);
+      const task = req.task?.(signatureName, inputs) ?? rowTask(signature, signatureName, inputs);
+      const outputs = await this.#batcher.runTask(servable, task);
       return { id: servable.id, outputs, signature };
     } finally {
       handle.release();
     }
   }
 
-  async predictCtr(req: CtrPredictRequest): Promise<CtrPredictResult> {
-    if (req.topK !== undefined && !(Number.isInteger(req.topK) && req.topK >= 0)) {
-      throw new CtrError(
-        'CTR_ERR_BAD_REQUEST',
-        `top_k must be an integer >= 0, got ${JSON.stringify(req.topK)}`,
-      );
-    }
-    const handle = this.#manager.acquire(req.model ?? this.#manager.defaultModel, req.version);
+  /** Model of `/v1/ctr:predict` when a request names none (config.defaultModel). */
+  get defaultModel(): string {
+    return this.#manager.defaultModel;
+  }
+
+  /**
+   * Runs `work` with `model` (at `version`, default the latest) acquired, and releases it when `work` settles.
+   * With `refuseWhenOverloaded`, a request the batcher would refuse anyway fails first, before `work` decodes it.
+   */
+  async withServable<T>(
+    model: string,
+    version: number | undefined,
+    work: (servable: Servable) => Promise<T>,
+    opts: { refuseWhenOverloaded?: boolean } = {},
+  ): Promise<T> {
+    const handle = this.#manager.acquire(model, version);
     try {
-      const { servable } = handle;
-      this.#batcher.checkAdmission(servable.id.name);
-      const info = servable.model.info;
-      const signatureName = ctrSignatureName(info.signatures, info.defaultSignature);
-      const signature = info.signatures[signatureName]!;
-      const ranges = signature.indexRanges;
-      const vocab = { ...info, idRanges: { history: ranges?.history, candidate: ranges?.candidate } };
-      const requests = validateCtrRequests(req.requests, vocab, {
-        maxUsers: this.#config.maxUsersPerRequest,
-        maxCandidates: this.#config.maxCandidatesPerRequest,
-      });
-      let historyLength = ctrHistoryLength(signature);
-      if (historyLength < 0) historyLength = Math.max(1, ...requests.map((r) => r.history.length));
-      const batch = buildCtrBatch(requests, historyLength);
-      const dtypes = {
-        history: signature.inputs.history!.dtype,
-        candidate: signature.inputs.candidate!.dtype,
-      };
-      // Each user's history once when the graph allows it (ModelInfo.sharedHistory); the CtrBatch keeps the
-      // per-row history for the shadow replay.
-      const variant = this.#config.shareHistory ? info.sharedHistory?.[signatureName] : undefined;
-      const outputs = variant
-        ? await this.#batcher.run(servable, variant.name, ctrSharedHistoryInputs(batch, dtypes))
-        : await this.#batcher.run(servable, signatureName, ctrBatchInputs(batch, dtypes));
-      const scores = toFloat32(outputs.ctr!, batch.rows, 'ctr');
-      const logits = req.explain && outputs.logit ? toFloat32(outputs.logit, batch.rows, 'logit') : undefined;
-      const results = requests.map((user, u): CtrResult => {
-        const start = batch.offsets[u]!;
-        const end = batch.offsets[u + 1]!;
-        const userScores = scores.subarray(start, end);
-        return {
-          ...(user.id === undefined ? {} : { id: user.id }),
-          scores: Array.from(userScores),
-          ...(req.topK === undefined ? {} : { top: topK(userScores, req.topK) }),
-          ...(logits ? { logits: Array.from(logits.subarray(start, end)) } : {}),
-        };
-      });
-      return { id: servable.id, results, batch, scores, requests };
+      if (opts.refuseWhenOverloaded) this.#batcher.checkAdmission(handle.servable.id.name);
+      return await work(handle.servable);
     } finally {
       handle.release();
     }
+  }
+
+  /** Queues `task` on `servable`, which the caller holds (withServable) until this settles. */
+  runTask(servable: Servable, task: BatchTask): Promise<Record<string, HostTensor>> {
+    return this.#batcher.runTask(servable, task);
   }
 
   /** Stops taking requests (CTR_ERR_SHUTTING_DOWN) and waits for queued batches to finish. */
   stop(): Promise<void> {
     return this.#batcher.stop();
   }
-}
-
-/** The default signature when it is CTR-shaped, else the first one that is (CTR_ERR_NOT_CTR_MODEL if none). */
-function ctrSignatureName(signatures: Readonly<Record<string, SignatureSpec>>, defaultName: string): string {
-  const names = [defaultName, ...Object.keys(signatures).filter((n) => n !== defaultName)];
-  let firstError: unknown;
-  for (const name of names) {
-    const signature = signatures[name];
-    if (!signature) continue;
-    try {
-      ctrHistoryLength(signature);
-      return name;
-    } catch (err) {
-      firstError ??= err;
-    }
-  }
-  throw firstError ?? new CtrError('CTR_ERR_NOT_CTR_MODEL', 'the model has no signatures');
-}
-
-function toFloat32(t: HostTensor, rows: number, name: string): Float32Array {
-  if (t.values.length !== rows) {
-    throw new CtrError(
-      'CTR_ERR_EXECUTION',
-      `output "${name}" has ${t.values.length} values for ${rows} rows`,
-    );
-  }
-  return t.values instanceof Float32Array ? t.values : Float32Array.from(t.values as ArrayLike<number>);
 }
 
 /** Names, dtypes, value counts and contract shapes, so one bad request fails alone before it is batched. */

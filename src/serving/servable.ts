@@ -18,7 +18,3 @@ export interface Servable {
 
 /** A borrowed servable. `release()` is idempotent; forgetting it keeps the version from ever being disposed. */
 export type ServableHandle = { readonly servable: Servable; release(): void };
-
-export function servableIdString(id: ServableId): string {
-  return `${id.name}:${id.version}`;
-}

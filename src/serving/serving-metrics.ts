@@ -3,7 +3,7 @@ import type { ServableId } from './servable.ts';
 
 /**
  * What serving reports to metrics, without knowing Prometheus: the HTTP side implements it with prom-client in
- * src/metrics/ (ctr_* names of DESIGN §8) and passes it to ServableManager and PredictionService. Every method
+ * src/metrics/ (ctr_* names of docs/metrics.md) and passes it to ServableManager and PredictionService. Every method
  * is called on the request path or a load and must be cheap and never throw.
  */
 export interface ServingMetrics {

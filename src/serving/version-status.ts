@@ -1,4 +1,5 @@
-import { isCtrError } from '../errors/registry.ts';
+import { CtrError, isCtrError } from '../errors/registry.ts';
+import type { ServableRef } from './servable-ref.ts';
 
 /**
  * What the manager reports about each version, in TF Serving's words (GetModelStatus): a state, and a
@@ -45,4 +46,68 @@ export function tfStatusCode(err: unknown): string {
 export function errorText(err: unknown): string {
   if (isCtrError(err)) return `${err.code}: ${err.message}`;
   return err instanceof Error ? err.message : String(err);
+}
+
+/** The manager's record of one version (manager.ts). */
+export type VersionEntry = {
+  readonly version: number;
+  state: VersionState;
+  errorCode: string;
+  errorMessage: string;
+  current?: ServableRef;
+  /** Files of the servable in `current`. */
+  fingerprint?: string;
+  /** Files that failed to load: not retried until they change. */
+  failedFingerprint?: string;
+};
+
+/** Moves `entry` to `state` (with the error that caused it, if any) and returns the event listeners get. */
+export function enterState(
+  model: string,
+  entry: VersionEntry,
+  state: VersionState,
+  err?: unknown,
+  loadSeconds?: number,
+): VersionEvent {
+  entry.state = state;
+  entry.errorCode = err === undefined ? 'OK' : tfStatusCode(err);
+  entry.errorMessage = err === undefined ? '' : errorText(err);
+  return {
+    model,
+    version: entry.version,
+    state,
+    errorCode: entry.errorCode,
+    errorMessage: entry.errorMessage,
+    ...(loadSeconds === undefined ? {} : { loadSeconds }),
+  };
+}
+
+/**
+ * The version `acquire` serves: `version` when it is AVAILABLE (else CTR_ERR_VERSION_NOT_FOUND), or the latest
+ * AVAILABLE one (else CTR_ERR_MODEL_UNAVAILABLE).
+ */
+export function servingEntry(
+  name: string,
+  versions: ReadonlyMap<number, VersionEntry>,
+  version?: number,
+): VersionEntry & { current: ServableRef } {
+  let entry: VersionEntry | undefined;
+  if (version !== undefined) {
+    entry = versions.get(version);
+    if (entry?.state !== 'AVAILABLE' || !entry.current) {
+      throw new CtrError(
+        'CTR_ERR_VERSION_NOT_FOUND',
+        `model "${name}" has no available version ${version}` +
+          (entry ? ` (state ${entry.state}${entry.errorMessage ? `: ${entry.errorMessage}` : ''})` : ''),
+      );
+    }
+  } else {
+    for (const e of versions.values()) {
+      if (e.state === 'AVAILABLE' && e.current && (!entry || e.version > entry.version)) entry = e;
+    }
+    if (!entry) {
+      throw new CtrError('CTR_ERR_MODEL_UNAVAILABLE', `model "${name}" has no AVAILABLE version yet`);
+    }
+  }
+  return entry as VersionEntry & { current: ServableRef };
 }

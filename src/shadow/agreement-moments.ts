@@ -124,7 +124,7 @@ export function slice(values: ArrayLike<number>, from: number, to: number): Arra
     : Array.prototype.slice.call(values, from, to);
 }
 
-/** The statistics of DESIGN §7, as /v1/shadow prints them (null where undefined). */
+/** The statistics of docs/shadow.md, as /v1/shadow prints them (null where undefined). */
 export type AgreementStats = {
   readonly mae: number | null;
   readonly kl: number | null;

@@ -16,7 +16,7 @@ export const DEFAULT_TOP_K = 10;
 
 /**
  * Agreement between a student and its teacher on the same predictions: cumulative (streaming moments, since
- * start) and over a sliding window of the last `windowSize` predictions (DESIGN §7).
+ * start) and over a sliding window of the last `windowSize` predictions (docs/shadow.md).
  *
  * Lifecycle: one tracker per (student, teacher) pair, fed by the shadow scorer after each teacher run; read with
  * `snapshot()` (plain data that crosses worker boundaries) and `agreementReport()` (which merges one or more

@@ -2,7 +2,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { AgreementStats } from './agreement.ts';
 
 /**
- * The shadow scorer's Prometheus metrics (DESIGN §8), registered on the app's one registry (src/metrics/):
+ * The shadow scorer's Prometheus metrics (docs/metrics.md), registered on the app's one registry (src/metrics/):
  * `ctr_shadow_total{outcome}`, `ctr_shadow_abs_diff` (per prediction |student − teacher|) and
  * `ctr_shadow_agreement{stat}`, the window statistics of the default model's pair, computed at scrape time from
  * `windowStats()` (a Spearman sorts the window, so not per prediction).

@@ -12,7 +12,7 @@ import {
  * counts go on), so `cumulative` always describes the versions it names.
  *
  * `ShadowPairSnapshot` is plain data: workers send it to the primary, and `shadowPairsJson` merges any number of
- * them into the `GET /v1/shadow` body of DESIGN §7 (counts summed, agreement merged for the newest versions).
+ * them into the `GET /v1/shadow` body of docs/shadow.md (counts summed, agreement merged for the newest versions).
  */
 export type ShadowCounts = {
   sampled: number;
@@ -97,7 +97,7 @@ export type ShadowPairJson = {
 
 export type ShadowJson = { readonly pairs: ShadowPairJson[] };
 
-/** Merges one or more workers' pair snapshots into DESIGN §7's JSON (one entry per student/teacher pair). */
+/** Merges one or more workers' pair snapshots into the JSON of docs/shadow.md (one entry per student/teacher pair). */
 export function shadowPairsJson(workers: readonly (readonly ShadowPairSnapshot[])[]): ShadowJson {
   const byPair = new Map<string, ShadowPairSnapshot[]>();
   for (const pairs of workers) {

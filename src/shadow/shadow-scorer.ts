@@ -1,5 +1,5 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import type { CtrBatch, CtrUserRequest } from '../features/ctr-batch.ts';
+import type { CtrBatch, CtrUserRequest } from '../ctr/ctr-batch.ts';
 import type { ServableId } from '../serving/servable.ts';
 import type { AgreementStats } from './agreement.ts';
 import { windowStats } from './agreement-window.ts';
@@ -7,7 +7,7 @@ import { ShadowPair, type ShadowPairSnapshot } from './shadow-pair.ts';
 import type { ShadowMetrics } from './shadow-metrics.ts';
 
 /**
- * Scores a sample of the student's CTR traffic with its teacher after the reply was sent (DESIGN §7).
+ * Scores a sample of the student's CTR traffic with its teacher after the reply was sent (docs/shadow.md).
  *
  * Lifecycle: `offer(event)` is called by the HTTP layer after each CTR reply; it samples (per model rate, from an
  * injectable RNG), then enqueues the event into a bounded queue (full → dropped and counted; `offer` never waits
@@ -23,7 +23,7 @@ import type { ShadowMetrics } from './shadow-metrics.ts';
  */
 export type ShadowRequest = CtrUserRequest;
 
-/** What the CTR route hands over after its reply (PredictionService's onCtrScored event). */
+/** What the CTR route hands over after its reply (CtrPredictor's onCtrScored event). */
 export type ShadowEvent = {
   readonly id: ServableId;
   /** Student probabilities, user after user, each user's candidates in request order. */

@@ -1,17 +1,17 @@
 import type { Registry } from 'prom-client';
 import type { ServingConfig } from '../config/serving-config.ts';
 import { CtrError } from '../errors/registry.ts';
-import type { CtrBatch, CtrUserRequest } from '../features/ctr-batch.ts';
+import type { CtrBatch, CtrUserRequest } from '../ctr/ctr-batch.ts';
 import type { ServableId } from '../serving/servable.ts';
 import { ShadowMetrics } from './shadow-metrics.ts';
 import { shadowPairsJson, type ShadowJson, type ShadowPairSnapshot } from './shadow-pair.ts';
 import { ShadowScorer, type ShadowEvent, type ShadowLogger } from './shadow-scorer.ts';
-import { createTeacherRunner, scoreWithTeacher, type TeacherRunnerDeps } from './teacher-runner.ts';
+import { createTeacherRunner, scoreWithTeacher, type TeacherRunnerDeps } from '../ctr/teacher-replay.ts';
 
 /**
  * Shadow scoring as the app sees it: built from ServingConfig (every model with a `shadowModel` is a pair; its
  * rate is the model's own or the global `shadowSampleRate`), it registers the ctr_shadow_* metrics on the app's
- * registry, takes CTR replies through `offer` (PredictionService.onCtrScored), answers `GET /v1/shadow` through
+ * registry, takes CTR replies through `offer` (CtrPredictor.onCtrScored), answers `GET /v1/shadow` through
  * `json()` and `"explain": true` through `checkExplain` + `explain`.
  *
  * Lifecycle: one per app; `stop()` (app close) drops queued shadow work and waits for the running teacher job.

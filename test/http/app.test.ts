@@ -6,7 +6,7 @@ import { ERRORS } from '../../src/errors/registry.ts';
 import { loadOpenApiDocument, OPENAPI_FILE, openApiPath } from '../../src/http/openapi.ts';
 import { withRegistryErrorCodes } from '../../scripts/sync-openapi-error-codes.ts';
 import { fixture, skipWithoutFixtures } from '../helpers/fixtures.ts';
-import { appFor, call, post } from './app-helpers.ts';
+import { appFor, call, post } from '../helpers/app-helpers.ts';
 
 test('the ErrorCode enum of openapi.yaml is the error registry (npm run sync:openapi rewrites it)', () => {
   const spec = loadOpenApiDocument();

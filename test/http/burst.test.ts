@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { skipWithoutBenchReference } from '../helpers/fixtures.ts';
-import { appFor, post } from './app-helpers.ts';
-import { referenceRows, writeReferenceStudent } from './reference-model.ts';
+import { appFor, post } from '../helpers/app-helpers.ts';
+import { referenceRows, writeReferenceStudent } from '../helpers/reference-model.ts';
 
 // Capacity here: one batch thread, batches of at most 1000 rows, and 1 batch waiting. 200 concurrent requests of
 // 300 candidates are far above it: the excess must be refused at once (503 CTR_ERR_QUEUE_FULL, counted), the rest

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { skipWithoutBenchReference } from '../helpers/fixtures.ts';
-import { appFor, call, post } from './app-helpers.ts';
-import { REFERENCE_L, referenceRows, writeReferenceStudent } from './reference-model.ts';
+import { appFor, call, post } from '../helpers/app-helpers.ts';
+import { REFERENCE_L, referenceRows, writeReferenceStudent } from '../helpers/reference-model.ts';
 
 const L = REFERENCE_L;
 

@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import type { FastifyInstance } from 'fastify';
 import { REPO_ROOT } from '../helpers/fixtures.ts';
-import { appFor, call, post } from './app-helpers.ts';
+import { appFor, call, post } from '../helpers/app-helpers.ts';
 
 /**
  * The hostile-input classes of issue 9 on the bundled models/ (ctr-student: frozen graph, model.json with

@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { skipWithoutBenchReference } from '../helpers/fixtures.ts';
-import { appFor } from './app-helpers.ts';
-import { referenceRows, writeReferenceStudent } from './reference-model.ts';
+import { appFor } from '../helpers/app-helpers.ts';
+import { referenceRows, writeReferenceStudent } from '../helpers/reference-model.ts';
 
 type Reply = { status: number; body: string };
 

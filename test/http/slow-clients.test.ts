@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { test } from 'node:test';
 import { fixture, skipWithoutFixtures } from '../helpers/fixtures.ts';
-import { appFor } from './app-helpers.ts';
+import { appFor } from '../helpers/app-helpers.ts';
 
 /**
  * Opens a raw connection, sends a request line and maybe drips headers; resolves with ms until the server closed it and

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { assertClose, fixture, skipWithoutFixtures } from '../helpers/fixtures.ts';
-import { appFor, call, modelRepo, post } from './app-helpers.ts';
+import { appFor, call, modelRepo, post } from '../helpers/app-helpers.ts';
 
 // TF Serving feeds a request's tensors as given, so its README sends [1.0, 2.0, 5.0] (shape [3]) to half_plus_two,
 // whose signature says [-1, 1], and the tfjs fixtures send [1, 2, 3] to signatures of shape []: these tests send them

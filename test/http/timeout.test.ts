@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { fixture, skipWithoutFixtures } from '../helpers/fixtures.ts';
-import { appFor, call, post } from './app-helpers.ts';
+import { appFor, call, post } from '../helpers/app-helpers.ts';
 
 // A 300 ms batch timeout keeps a lone request waiting longer than predict_timeout_ms allows.
 test(

@@ -3,7 +3,7 @@ import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { assertClose, fixture, skipWithoutFixtures } from '../helpers/fixtures.ts';
-import { appFor, call, modelRepo, post } from './app-helpers.ts';
+import { appFor, call, modelRepo, post } from '../helpers/app-helpers.ts';
 
 test(
   'a new version and then a broken one arrive while requests run: none fails, the broken one shows END, the good one serves',

@@ -10,7 +10,7 @@ import type { HostTensor } from '../../src/graph/model.ts';
 import { checkAgainstWasm } from '../../src/serving/backend-check.ts';
 import { loadServable } from '../../src/serving/loader.ts';
 import { REPO_ROOT } from '../helpers/fixtures.ts';
-import { appFor, call } from '../http/app-helpers.ts';
+import { appFor, call } from '../helpers/app-helpers.ts';
 
 // This file runs in its own process (node --test): it sets the process's backend to cpu, the one non-wasm backend
 // installed everywhere, to run the load-time comparison with wasm (tfjs-node, when installed, takes the same path).

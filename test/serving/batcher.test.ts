@@ -7,7 +7,7 @@ import { initBackend } from '../../src/graph/backend.ts';
 import { Batcher, type BatcherConfig } from '../../src/serving/batcher.ts';
 import type { Servable } from '../../src/serving/servable.ts';
 import { noopServingMetrics, type ShedReason } from '../../src/serving/serving-metrics.ts';
-import { floats, TfjsTestModel, type TestModelSpec } from './helpers/tfjs-models.ts';
+import { floats, TfjsTestModel, type TestModelSpec } from '../helpers/tfjs-models.ts';
 
 before(async () => {
   await initBackend();

@@ -3,8 +3,9 @@ import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { isCtrError } from '../../src/errors/registry.ts';
 import { initBackend } from '../../src/graph/backend.ts';
-import { loadServable, zeros } from '../../src/serving/loader.ts';
-import { TfjsTestModel, type TestModelSpec } from './helpers/tfjs-models.ts';
+import { loadServable } from '../../src/serving/loader.ts';
+import { zeros } from '../../src/serving/zero-inputs.ts';
+import { TfjsTestModel, type TestModelSpec } from '../helpers/tfjs-models.ts';
 
 before(async () => {
   await initBackend();

@@ -8,7 +8,7 @@ import { isCtrError } from '../../src/errors/registry.ts';
 import { initBackend } from '../../src/graph/backend.ts';
 import { ServableManager, type VersionEvent } from '../../src/serving/manager.ts';
 import { noopServingMetrics, type ServingMetrics } from '../../src/serving/serving-metrics.ts';
-import { floats, testModelLoader, writeVersion, type TfjsTestModel } from './helpers/tfjs-models.ts';
+import { floats, testModelLoader, writeVersion, type TfjsTestModel } from '../helpers/tfjs-models.ts';
 
 const roots: string[] = [];
 before(async () => {

@@ -10,8 +10,9 @@ import type { HostTensor } from '../../src/graph/model.ts';
 import { initBackend } from '../../src/graph/backend.ts';
 import { ServableManager } from '../../src/serving/manager.ts';
 import { PredictionService } from '../../src/serving/prediction-service.ts';
+import { CtrPredictor } from '../../src/ctr/ctr-predictor.ts';
 import { assertClose } from '../helpers/fixtures.ts';
-import { floats, testModelLoader, writeVersion, type TestModelSpec } from './helpers/tfjs-models.ts';
+import { floats, testModelLoader, writeVersion, type TestModelSpec } from '../helpers/tfjs-models.ts';
 
 const roots: string[] = [];
 before(async () => {
@@ -42,11 +43,12 @@ async function serve(
   const manager = new ServableManager(config, { loadModel: loader.loadModel });
   await manager.start();
   const service = new PredictionService(manager, config);
+  const ctr = new CtrPredictor(service, config);
   const stop = async () => {
     await service.stop();
     await manager.stop();
   };
-  return { root, manager, service, loader, stop };
+  return { root, manager, service, ctr, loader, stop };
 }
 
 const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
@@ -91,7 +93,7 @@ test('predictCtr scores candidates in order, per user, with top_k by descending 
     { id: 'u1', history: [5, 17, 230, 400], candidates: [11, 42, 7] },
     { history: [], candidates: [100] },
   ];
-  const out = await s.service.predictCtr({ requests, topK: 2 });
+  const out = await s.ctr.predictCtr({ requests, topK: 2 });
   assert.deepEqual(out.id, { name: 'ctr-student', version: 1 });
   assert.equal(out.results[0]!.id, 'u1');
   assert.equal(out.results[1]!.id, undefined);
@@ -112,13 +114,13 @@ test('predictCtr maps out-of-vocabulary ids to oov_id when the model declares on
     oov: { 1: { kind: 'ctr', historyLength: 2, vocabSize: 50, oovId: 1 } },
     strict: { 1: { kind: 'ctr', historyLength: 2, vocabSize: 50 } },
   });
-  const out = await s.service.predictCtr({
+  const out = await s.ctr.predictCtr({
     model: 'oov',
     requests: [{ history: [60, 3], candidates: [70, 40] }],
   });
   assertClose(out.results[0]!.scores, [expectedCtr([1, 3], 1), expectedCtr([1, 3], 40)], 1e-5);
   await assert.rejects(
-    s.service.predictCtr({ model: 'strict', requests: [{ history: [], candidates: [50] }] }),
+    s.ctr.predictCtr({ model: 'strict', requests: [{ history: [], candidates: [50] }] }),
     code('CTR_ERR_INVALID_ID'),
   );
   await s.stop();
@@ -127,11 +129,11 @@ test('predictCtr maps out-of-vocabulary ids to oov_id when the model declares on
 test('predictCtr on a model without the CTR signature is CTR_ERR_NOT_CTR_MODEL', async () => {
   const s = await serve({ half: { 1: { kind: 'affine', a: 0.5, b: 2 } } });
   await assert.rejects(
-    s.service.predictCtr({ model: 'half', requests: [{ history: [], candidates: [1] }] }),
+    s.ctr.predictCtr({ model: 'half', requests: [{ history: [], candidates: [1] }] }),
     code('CTR_ERR_NOT_CTR_MODEL'),
   );
   await assert.rejects(
-    s.service.predictCtr({ model: 'missing', requests: [{ history: [], candidates: [1] }] }),
+    s.ctr.predictCtr({ model: 'missing', requests: [{ history: [], candidates: [1] }] }),
     code('CTR_ERR_MODEL_NOT_FOUND'),
   );
   await s.stop();
@@ -139,11 +141,11 @@ test('predictCtr on a model without the CTR signature is CTR_ERR_NOT_CTR_MODEL',
 
 test('explain adds logits and a bad top_k is CTR_ERR_BAD_REQUEST', async () => {
   const s = await serve({ 'ctr-student': { 1: { kind: 'ctr', historyLength: 2 } } });
-  const out = await s.service.predictCtr({ requests: [{ history: [1], candidates: [3] }], explain: true });
+  const out = await s.ctr.predictCtr({ requests: [{ history: [1], candidates: [3] }], explain: true });
   assertClose(out.results[0]!.logits!, [0.01 * 3 + 0.001 - 1], 1e-5);
   for (const topK of [-1, 1.5]) {
     await assert.rejects(
-      s.service.predictCtr({ requests: [{ history: [1], candidates: [3] }], topK }),
+      s.ctr.predictCtr({ requests: [{ history: [1], candidates: [3] }], topK }),
       code('CTR_ERR_BAD_REQUEST'),
     );
   }
@@ -201,12 +203,12 @@ test('a burst far above capacity gets fast 503s for the excess, right answers fo
     { enable_batching: true },
     'max_batch_size { value: 2000 } max_enqueued_batches { value: 4 }',
   );
-  const warm = await s.service.predictCtr({ requests: [{ history: [1], candidates: [2] }] });
+  const warm = await s.ctr.predictCtr({ requests: [{ history: [1], candidates: [2] }] });
   assert.equal(warm.results.length, 1);
   const baseline = tf.memory().numTensors;
   const results = await Promise.allSettled(
     Array.from({ length: 400 }, (_, i) =>
-      s.service.predictCtr({
+      s.ctr.predictCtr({
         requests: [{ history: [i, i + 1], candidates: Array.from({ length: 500 }, (_, c) => c) }],
       }),
     ),

@@ -6,15 +6,13 @@ import { after, before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { loadConfig } from '../../src/config/serving-config.ts';
 import { initBackend } from '../../src/graph/backend.ts';
-import {
-  buildReferenceStudentGraph,
-  parseReferenceWeights,
-} from '../../src/graph/builder/reference-student.ts';
+import { buildReferenceStudentGraph, parseReferenceWeights } from '../../bench/reference-student.ts';
 import { loadModel } from '../../src/graph/load-model.ts';
 import type { HostTensor, LoadedModel } from '../../src/graph/model.ts';
 import { encodeGraphDef } from '../../src/graph/proto/encode.ts';
 import { ServableManager } from '../../src/serving/manager.ts';
 import { PredictionService } from '../../src/serving/prediction-service.ts';
+import { CtrPredictor } from '../../src/ctr/ctr-predictor.ts';
 import {
   assertClose,
   BENCH_REFERENCE,
@@ -77,9 +75,11 @@ async function serveDir(
   const manager = new ServableManager(config, { loadModel: loader.loadModel });
   await manager.start();
   const service = new PredictionService(manager, config);
+  const ctr = new CtrPredictor(service, config);
   return {
     manager,
     service,
+    ctr,
     loader,
     stop: async () => {
       await service.stop();
@@ -245,11 +245,11 @@ describe('serving the reference student', { skip: skipWithoutBenchReference }, (
       candidates: [ints[B * L + r]!],
     }));
     const s = await serveDir('ctr-student', base, { latest: {} }, { enable_batching: true });
-    await s.service.predictCtr({ requests: users.slice(0, 1) });
+    await s.ctr.predictCtr({ requests: users.slice(0, 1) });
     const baseline = tf.memory().numTensors;
     const callsBefore = s.loader.calls[0]!;
     const chunks = Array.from({ length: 16 }, (_, i) => users.slice(i * 64, (i + 1) * 64));
-    const outs = await Promise.all(chunks.map((requests) => s.service.predictCtr({ requests, topK: 1 })));
+    const outs = await Promise.all(chunks.map((requests) => s.ctr.predictCtr({ requests, topK: 1 })));
     const scores = outs.flatMap((o) => o.results.map((r) => r.scores[0]!));
     for (let r = 0; r < B; r++) {
       assert.ok(Math.abs(scores[r]! - expected[r]!) <= 1e-5, `row ${r}: ${scores[r]} vs ${expected[r]}`);

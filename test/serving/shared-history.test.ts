@@ -5,14 +5,15 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { loadConfig } from '../../src/config/serving-config.ts';
-import { buildCtrBatch, ctrBatchInputs, type CtrUserRequest } from '../../src/features/ctr-batch.ts';
+import { buildCtrBatch, ctrBatchInputs, type CtrUserRequest } from '../../src/ctr/ctr-batch.ts';
 import { initBackend } from '../../src/graph/backend.ts';
 import { loadModel, sharedHistoryName } from '../../src/graph/load-model.ts';
 import type { LoadedModel } from '../../src/graph/model.ts';
 import { ServableManager } from '../../src/serving/manager.ts';
 import { PredictionService } from '../../src/serving/prediction-service.ts';
+import { CtrPredictor } from '../../src/ctr/ctr-predictor.ts';
 import { fixture, skipWithoutBenchReference, skipWithoutFixtures } from '../helpers/fixtures.ts';
-import { REFERENCE_L, referenceRows, writeReferenceStudent } from '../http/reference-model.ts';
+import { REFERENCE_L, referenceRows, writeReferenceStudent } from '../helpers/reference-model.ts';
 
 // CTR-shaped execution in serving: the reference student (../shared/bench-reference) fed each user's history
 // once must score exactly as the per-row graph fed the history repeated on every row (1e-6), and the per-row
@@ -51,8 +52,10 @@ async function serve(flags: Record<string, string>) {
   });
   await manager.start();
   const service = new PredictionService(manager, config);
+  const ctr = new CtrPredictor(service, config);
   return {
     service,
+    ctr,
     calls,
     stop: async () => {
       await service.stop();
@@ -100,8 +103,8 @@ test(
     const perRow = await serve({ enable_batching: 'false', share_history: 'false' });
     try {
       const requests = users();
-      const a = await shared.service.predictCtr({ requests, explain: true });
-      const b = await perRow.service.predictCtr({ requests, explain: true });
+      const a = await shared.ctr.predictCtr({ requests, explain: true });
+      const b = await perRow.ctr.predictCtr({ requests, explain: true });
       assert.deepEqual(shared.calls.at(-1), sharedHistoryName('serving_default'));
       assert.deepEqual(perRow.calls.at(-1), 'serving_default');
       assert.equal(a.scores.length, 468);
@@ -140,14 +143,14 @@ test(
       const want = (await model.predictHost(ctrBatchInputs(batch))).ctr!.values as Float32Array;
       model.dispose();
       const rows = referenceRows();
-      const anchor = await s.service.predictCtr({
+      const anchor = await s.ctr.predictCtr({
         requests: [{ history: rows[3]!.history, candidates: [rows[3]!.candidate] }],
       });
       assert.ok(Math.abs(anchor.scores[0]! - rows[3]!.expected) <= 1e-5);
 
       const before = tf.memory().numTensors;
       const callsBefore = s.calls.length;
-      const outs = await Promise.all(all.map((user) => s.service.predictCtr({ requests: [user] })));
+      const outs = await Promise.all(all.map((user) => s.ctr.predictCtr({ requests: [user] })));
       assert.ok(s.calls.length - callsBefore < all.length, 'the requests were merged');
       assert.ok(s.calls.slice(callsBefore).every((c) => c === sharedHistoryName('serving_default')));
       const got = outs.flatMap((o) => Array.from(o.scores));

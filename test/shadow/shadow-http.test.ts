@@ -6,14 +6,14 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as tf from '@tensorflow/tfjs';
 import type { FastifyInstance } from 'fastify';
-import { buildCtrBatch, ctrBatchInputs, type CtrUserRequest } from '../../src/features/ctr-batch.ts';
+import { buildCtrBatch, ctrBatchInputs, type CtrUserRequest } from '../../src/ctr/ctr-batch.ts';
 import { loadModel } from '../../src/graph/load-model.ts';
 import type { LoadedModel } from '../../src/graph/model.ts';
 import { fixture, skipWithoutFixtures, assertClose } from '../helpers/fixtures.ts';
 import { buildApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/serving-config.ts';
-import { appFor, call, post, type ModelSpec } from '../http/app-helpers.ts';
-import { ctrTraffic, writeCtrModel, type CtrModelSpec } from './helpers/ctr-models.ts';
+import { appFor, call, post, type ModelSpec } from '../helpers/app-helpers.ts';
+import { ctrTraffic, writeCtrModel, type CtrModelSpec } from '../helpers/ctr-models.ts';
 
 /**
  * Shadow scoring end to end: real frozen CTR graphs loaded through the normal model path, CTR requests through

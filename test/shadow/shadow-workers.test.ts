@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { buildCtrBatch, ctrBatchInputs, type CtrUserRequest } from '../../src/features/ctr-batch.ts';
+import { buildCtrBatch, ctrBatchInputs, type CtrUserRequest } from '../../src/ctr/ctr-batch.ts';
 import { loadModel } from '../../src/graph/load-model.ts';
 import { assertClose } from '../helpers/fixtures.ts';
-import { ctrTraffic, writeCtrModel } from './helpers/ctr-models.ts';
+import { ctrTraffic, writeCtrModel } from '../helpers/ctr-models.ts';
 import { startServer } from '../helpers/serve-process.ts';
 
 async function probabilities(dir: string, requests: CtrUserRequest[], L: number): Promise<number[]> {

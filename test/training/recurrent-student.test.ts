@@ -12,7 +12,7 @@ import { eagerOps } from '../../src/training/model/ops.ts';
 import { type HostParams, initHostParams, ParamStore } from '../../src/training/model/params.ts';
 import { type StudentConfig, studentForward, studentSpecs } from '../../src/training/model/student.ts';
 import { type TeacherConfig, teacherSpecs } from '../../src/training/model/teacher.ts';
-import { appFor, call, post } from '../http/app-helpers.ts';
+import { appFor, call, post } from '../helpers/app-helpers.ts';
 
 const V = 30;
 let dir: string;

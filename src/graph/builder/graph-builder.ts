@@ -2,7 +2,7 @@ import { DataType, type AttrValue, type FunctionDef, type GraphDef, type NodeDef
 import { attr, dtypeNumber, inputRef, nodeName, tensorName, type Dtype } from './attrs.ts';
 import { makeTensorProto, type ConstValues } from './tensor-proto.ts';
 
-export { attr, dtypeNumber, nodeName, type Dtype } from './attrs.ts';
+export { attr, type Dtype } from './attrs.ts';
 export type OpOptions = { readonly name?: string };
 /** A tensor name "node:0", or a number/number[] for small int32 operands (axes, shapes, perms). */
 export type Operand = string | number | readonly number[];
@@ -248,13 +248,7 @@ export class GraphBuilder {
       shared_name: attr.s(''),
     };
     const v = this.op('VariableV2', [], attrs, { name, outDtypes: [d + REF_OFFSET] })[0];
-    const read = this.op(
-      'Identity',
-      [v],
-      { T: attr.type(d) },
-      { name: `${nodeName(v)}/read`, outDtypes: [d] },
-    )[0];
-    return read;
+    return this.op('Identity', [v], { T: attr.type(d) }, { name: `${nodeName(v)}/read`, outDtypes: [d] })[0];
   }
 
   /** TF2 resource variable handle; `sharedName` defaults to the node name as tf.Variable does. */

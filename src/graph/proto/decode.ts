@@ -8,7 +8,6 @@ import type {
   GraphDef,
   MetaGraphDef,
   SavedModel,
-  TensorProto,
   TrackableObjectGraph,
 } from './types.ts';
 
@@ -99,10 +98,6 @@ export function decodeSavedModel(bytes: Uint8Array, source: string): SavedModel 
 
 export function decodeTrackableObjectGraph(bytes: Uint8Array, source: string): TrackableObjectGraph {
   return decodeAs('TrackableObjectGraph', bytes, source, false) as unknown as TrackableObjectGraph;
-}
-
-export function decodeTensorProto(bytes: Uint8Array, source: string): TensorProto {
-  return decodeAs('TensorProto', bytes, source, false) as unknown as TensorProto;
 }
 
 export function decodeBundleHeader(bytes: Uint8Array, source: string): BundleHeaderProto {

@@ -31,10 +31,6 @@ export function attrString(node: NodeDef, key: string): string | undefined {
   return s === undefined ? undefined : decoder.decode(s);
 }
 
-export function stringAttr(value: string): AttrValue {
-  return { s: encoder.encode(value) };
-}
-
 export function stringListAttr(values: readonly string[]): AttrValue {
   return { list: { s: values.map((v) => encoder.encode(v)) } };
 }

@@ -1,9 +1,5 @@
 import type { GraphDef } from '../proto/types.ts';
-import { rewriteEmbeddingBags } from './embedding-bag.ts';
-import { rewriteEmbeddingLookups } from './embedding-lookup.ts';
-import { foldConstants } from './fold-constants.ts';
-import { fuseMatMul } from './fuse-matmul.ts';
-import { normalizeGather } from './normalize-gather.ts';
+import { runPhase, type PassContext, type RewritePass } from './rewrite-passes.ts';
 import { shareHistory, type ShareHistoryOptions, type SharedHistoryGraph } from './share-history.ts';
 
 export type RewriteOptions = {
@@ -22,14 +18,11 @@ export type RewriteOptions = {
   readonly feedSegmentRows?: boolean;
 };
 
-export type RewritePass =
-  'foldConstants' | 'normalizeGather' | 'embeddingBag' | 'embeddingLookup' | 'fuseMatMul';
-
 /**
- * Load-time speed rewrites of a frozen GraphDef (DESIGN §3), applied by loadModel before tfjs sees the graph:
- * constant folding (evaluated with tfjs, so the backend must be initialised), gather variants → GatherV2,
- * embedding bags → SparseSegmentMean/Sum, other embedding lookups → SparseSegmentSum, MatMul+BiasAdd(+activation)
- * → _FusedMatMul. Each pass computes the same values as the graph it was given (tests run both through tfjs and
+ * Load-time speed rewrites of a frozen GraphDef (docs/architecture.md, rewrite), applied by loadModel before
+ * tfjs sees the graph: the passes of REWRITE_PASSES (rewrite-passes.ts) in order — constant folding (evaluated
+ * with tfjs, so the backend must be initialised), gather variants → GatherV2, embedding bags →
+ * SparseSegmentMean/Sum, other embedding lookups → SparseSegmentSum, MatMul+BiasAdd(+activation) → _FusedMatMul. Each pass computes the same values as the graph it was given (tests run both through tfjs and
  * compare within 1e-5), keeps the names of nodes others read, and leaves whatever it does not recognise alone.
  *
  * Pure: the result is a new GraphDef; the argument is not mutated (large tensor bytes are shared, read-only).
@@ -40,11 +33,7 @@ export function rewriteGraph(graph: GraphDef, options: RewriteOptions = {}): Gra
 }
 
 function beforeSharing(graph: GraphDef, options: RewriteOptions): GraphDef {
-  const on = (p: RewritePass) => options.passes?.[p] ?? true;
-  let g = graph;
-  if (on('foldConstants')) g = foldConstants(g, new Set(options.keepNodes ?? []));
-  if (on('normalizeGather')) g = normalizeGather(g);
-  return g;
+  return runPhase(graph, 'normalize', contextOf(options), enabledIn(options));
 }
 
 /**
@@ -64,12 +53,13 @@ export function rewriteSharedHistoryGraph(
 }
 
 function afterSharing(graph: GraphDef, options: RewriteOptions): GraphDef {
-  const on = (p: RewritePass) => options.passes?.[p] ?? true;
-  const keep = new Set(options.keepNodes ?? []);
-  let g = graph;
-  const fed = options.feedSegmentRows ?? false;
-  if (on('embeddingBag')) g = rewriteEmbeddingBags(g, keep, fed);
-  if (on('embeddingLookup')) g = rewriteEmbeddingLookups(g, fed);
-  if (on('fuseMatMul')) g = fuseMatMul(g, keep);
-  return g;
+  return runPhase(graph, 'lower', contextOf(options), enabledIn(options));
+}
+
+function contextOf(options: RewriteOptions): PassContext {
+  return { keep: new Set(options.keepNodes ?? []), feedSegmentRows: options.feedSegmentRows ?? false };
+}
+
+function enabledIn(options: RewriteOptions): (pass: RewritePass) => boolean {
+  return (pass) => options.passes?.[pass] ?? true;
 }

@@ -28,10 +28,6 @@ export function staticShape(g: GraphIndex, ref: string, depth = 0): number[] | n
   return null;
 }
 
-export function staticRank(g: GraphIndex, ref: string): number | null {
-  return staticShape(g, ref)?.length ?? null;
-}
-
 /** Resolves a possibly negative axis against a known rank; null when the rank is needed but unknown. */
 export function resolveAxis(axis: number, rank: number | null): number | null {
   if (axis >= 0) return rank === null || axis < rank ? axis : null;

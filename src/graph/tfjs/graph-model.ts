@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { CtrError } from '../../errors/registry.ts';
-import { DataType, type GraphDef, type NodeDef } from '../proto/types.ts';
+import type { GraphDef, NodeDef } from '../proto/types.ts';
 import { dtypeName, tensorProtoToValues, type DecodedTensor } from '../tensor/tensor-values.ts';
 import { functionTopology } from './function-topology.ts';
 import { lowerWhileLoops } from './lower-while.ts';
@@ -131,28 +131,4 @@ function weightBytes(t: DecodedTensor, where: string): { dtype: tf.DataType; byt
     'CTR_ERR_INVALID_GRAPH',
     `${where}: constants of ${dtypeName(t.dtype)} cannot be loaded`,
   );
-}
-
-/** tfjs dtype a TensorFlow dtype is computed in. */
-export function tfjsDtype(dtype: number): tf.DataType | undefined {
-  switch (dtype) {
-    case DataType.DT_FLOAT:
-    case DataType.DT_DOUBLE:
-    case DataType.DT_HALF:
-    case DataType.DT_BFLOAT16:
-      return 'float32';
-    case DataType.DT_INT32:
-    case DataType.DT_INT64:
-    case DataType.DT_INT16:
-    case DataType.DT_INT8:
-    case DataType.DT_UINT8:
-    case DataType.DT_UINT16:
-      return 'int32';
-    case DataType.DT_BOOL:
-      return 'bool';
-    case DataType.DT_STRING:
-      return 'string';
-    default:
-      return undefined;
-  }
 }

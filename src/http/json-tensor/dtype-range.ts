@@ -16,10 +16,6 @@ export const INTEGER_RANGES: Readonly<Partial<Record<TfDtype, readonly [number, 
   DT_INT64: [-(2 ** 63), 2 ** 63],
 };
 
-export function isIntegerDtype(dtype: TfDtype): boolean {
-  return dtype in INTEGER_RANGES;
-}
-
 /** Whether `v` is an integer `dtype` can hold (false for every non-integer dtype). */
 export function fitsIntegerDtype(v: number, dtype: TfDtype): boolean {
   const range = INTEGER_RANGES[dtype];

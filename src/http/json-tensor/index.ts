@@ -5,5 +5,5 @@
  * and nested lists → HostTensor without recursion (nested-tensor.ts).
  */
 export { checkJsonDepth, MAX_JSON_DEPTH } from './json-depth.ts';
-export { fitsIntegerDtype, integerOf, INTEGER_RANGES, isIntegerDtype } from './dtype-range.ts';
+export { fitsIntegerDtype } from './dtype-range.ts';
 export { decodeNestedTensor, isB64, typedValues } from './nested-tensor.ts';

@@ -1,6 +1,6 @@
 import { CtrError } from '../../errors/registry.ts';
 import type { HostTensor, TfDtype } from '../../graph/model.ts';
-import { elementPosition } from '../../graph/tensor/element-position.ts';
+import { elementPosition } from '../../graph/element-position.ts';
 import { integerOf } from './dtype-range.ts';
 import { MAX_JSON_DEPTH } from './json-depth.ts';
 

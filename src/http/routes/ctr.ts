@@ -1,15 +1,15 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { CtrError } from '../../errors/registry.ts';
-import type { CtrPredictResult, PredictionService } from '../../serving/prediction-service.ts';
+import type { CtrPredictor, CtrPredictResult } from '../../ctr/ctr-predictor.ts';
 import type { Explanation, ShadowService } from '../../shadow/shadow-service.ts';
 import { JsonBytes } from '../json-writer.ts';
 
 /**
- * The CTR-native batch API (DESIGN §5): `POST /v1/ctr:predict` (the default model) and
- * `POST /v1/ctr/{model}:predict`. The body's user rows are validated by the serving core (ids, emptiness,
- * limits → 400/413 with codes); here only the envelope (`requests`, `top_k`, `explain`, `version`). After the
- * reply has been sent, the scored batch goes to `service.onCtrScored` (shadow scoring), whose failures are
- * logged and never reach the client.
+ * The CTR-native batch API (docs/api.md): `POST /v1/ctr:predict` (the default model) and
+ * `POST /v1/ctr/{model}:predict`. The body's user rows are validated by the CTR adapter (src/ctr: ids,
+ * emptiness, limits → 400/413 with codes); here only the envelope (`requests`, `top_k`, `explain`, `version`).
+ * After the reply has been sent, the scored batch goes to `ctr.onCtrScored` (shadow scoring), whose failures
+ * are logged and never reach the client.
  */
 type Body = { requests?: unknown; top_k?: unknown; explain?: unknown; version?: unknown };
 
@@ -17,7 +17,7 @@ const scored = new WeakMap<FastifyRequest, CtrPredictResult>();
 
 export function registerCtrRoutes(
   app: FastifyInstance,
-  service: PredictionService,
+  service: CtrPredictor,
   shadow?: Pick<ShadowService, 'checkExplain' | 'explain'>,
 ): void {
   const handler = async (request: FastifyRequest<{ Params: { model?: string } }>, reply: FastifyReply) => {

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ShadowJson } from '../../shadow/shadow-pair.ts';
 
 /**
- * `GET /v1/shadow` (DESIGN §7): every student/teacher pair with its request counts and agreement, pooled over all
+ * `GET /v1/shadow` (docs/shadow.md): every student/teacher pair with its request counts and agreement, pooled over all
  * workers. Without shadow scoring configured the list is empty.
  */
 export function registerShadowRoutes(

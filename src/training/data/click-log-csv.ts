@@ -1,5 +1,6 @@
 import { CtrError } from '../../errors/registry.ts';
-import { type ClickLog, padLeft } from './click-log.ts';
+import { padHistoryInto } from '../../ctr/ctr-batch.ts';
+import type { ClickLog } from './click-log.ts';
 
 /**
  * Click logs as CSV (docs/training.md). Two layouts are read, told apart by the header:
@@ -63,7 +64,7 @@ export function readClickLogCsv(
       const line = r + 2;
       out.user[r] = userId(f[cu!]!.trim());
       const h = (f[ch!] ?? '').trim();
-      padLeft(
+      padHistoryInto(
         h === '' ? [] : h.split(/\s+/).map((s) => id(s, line)),
         historyLength,
         out.history,
@@ -92,7 +93,7 @@ export function readClickLogCsv(
   events.forEach((e, r) => {
     if (r === 0 || events[r - 1]!.user !== e.user) past = [];
     out.user[r] = userId(e.user);
-    padLeft(past, historyLength, out.history, r * historyLength);
+    padHistoryInto(past, historyLength, out.history, r * historyLength);
     out.candidate[r] = e.item;
     out.clicked[r] = e.clicked;
     if (e.clicked) past.push(e.item);

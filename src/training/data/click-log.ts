@@ -43,10 +43,3 @@ export function rowRange(log: ClickLog, start: number, end: number): ClickLog {
     Array.from({ length: end - start }, (_, i) => start + i),
   );
 }
-
-/** Left-pads (with 0) or keeps the newest `length` ids: the layout of DESIGN §4. */
-export function padLeft(ids: ArrayLike<number>, length: number, out: Int32Array, offset = 0): void {
-  const n = Math.min(ids.length, length);
-  out.fill(0, offset, offset + length - n);
-  for (let j = 0; j < n; j++) out[offset + length - n + j] = ids[ids.length - n + j]!;
-}

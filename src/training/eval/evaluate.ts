@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ClickLog } from '../data/click-log.ts';
-import { type Forward, predictLogits, sigmoidArray } from '../dataset.ts';
+import type { Forward } from '../dataset.ts';
 import { auc, calibration, logLoss, rocCurve } from './metrics.ts';
 
 /**
@@ -24,15 +24,6 @@ export function scoreProbs(name: string, probs: ArrayLike<number>, labels: Array
     roc: rocCurve(probs, labels),
     calibration: calibration(probs, labels),
   };
-}
-
-export function evaluateModel(
-  name: string,
-  forward: Forward,
-  test: ClickLog,
-): { score: ModelScore; logits: Float32Array } {
-  const logits = predictLogits(forward, test.history, test.candidate, test.historyLength);
-  return { score: scoreProbs(name, sigmoidArray(logits), test.clicked), logits };
 }
 
 /**

@@ -14,7 +14,7 @@ import { graphOps } from './graph-ops.ts';
 import { addTf1Saver } from './tf1-saver.ts';
 
 /**
- * Exports the trained models in TensorFlow's formats, with the CTR signature of DESIGN §4 (`history` int32
+ * Exports the trained models in TensorFlow's formats, with the CTR signature of docs/api.md (`history` int32
  * [?, L], `candidate` int32 [?] → `ctr`, `logit` float32 [?]):
  * - the teacher as a TF1-style SavedModel: VariableV2 nodes named by their checkpoint keys, a Saver
  *   (RestoreV2 → Assign), and the `variables/` tensor bundle;

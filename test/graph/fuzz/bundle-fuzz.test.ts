@@ -18,7 +18,7 @@ import {
   mutate,
   mutationArb,
   onlyCodedErrors,
-} from './fuzz-helpers.ts';
+} from '../../helpers/fuzz-helpers.ts';
 
 const opts = { skip: skipWithoutFixtures };
 const tmp = mkdtempSync(join(tmpdir(), 'ctr-bundle-fuzz-'));

@@ -16,7 +16,7 @@ import {
   mutate,
   mutationArb,
   onlyCodedErrors,
-} from './fuzz-helpers.ts';
+} from '../../helpers/fuzz-helpers.ts';
 
 const opts = { skip: skipWithoutFixtures };
 /** Small enough that a fuzzed `shape: [2^20]` with one float_val does not stress the machine. */

@@ -6,7 +6,7 @@ import { GraphBuilder } from '../../../src/graph/builder/graph-builder.ts';
 import type { GraphDef } from '../../../src/graph/proto/types.ts';
 import { rewriteEmbeddingLookups } from '../../../src/graph/rewrite/embedding-lookup.ts';
 import { randomFloats, randomHistories, rng } from '../../helpers/random.ts';
-import { runGraph } from './run-graph.ts';
+import { runGraph } from '../../helpers/run-graph.ts';
 
 before(async () => {
   await initBackend('wasm');

@@ -14,7 +14,7 @@ import { foldUserDense, userDenseProbes } from '../../../src/graph/rewrite/fold-
 import { rewriteSharedHistoryGraph } from '../../../src/graph/rewrite/rewrite-graph.ts';
 import { BENCH_REFERENCE, assertClose, skipWithoutBenchReference } from '../../helpers/fixtures.ts';
 import { randomFloats, randomHistories, rng } from '../../helpers/random.ts';
-import { runGraph } from './run-graph.ts';
+import { runGraph } from '../../helpers/run-graph.ts';
 
 let ref: BenchReference;
 before(async () => {

@@ -7,7 +7,7 @@ import type { GraphDef } from '../../../src/graph/proto/types.ts';
 import { fuseMatMul } from '../../../src/graph/rewrite/fuse-matmul.ts';
 import { assertClose } from '../../helpers/fixtures.ts';
 import { randomFloats, rng } from '../../helpers/random.ts';
-import { runGraph } from './run-graph.ts';
+import { runGraph } from '../../helpers/run-graph.ts';
 
 before(async () => {
   await initBackend('wasm');

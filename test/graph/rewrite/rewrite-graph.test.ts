@@ -8,7 +8,7 @@ import { rewriteGraph, rewriteSharedHistoryGraph } from '../../../src/graph/rewr
 import { TFJS_OPS } from '../../../src/graph/tfjs/supported-ops.ts';
 import { BENCH_REFERENCE, assertClose, skipWithoutBenchReference } from '../../helpers/fixtures.ts';
 import { randomFloats, rng } from '../../helpers/random.ts';
-import { runGraph } from './run-graph.ts';
+import { runGraph } from '../../helpers/run-graph.ts';
 
 let ref: BenchReference;
 before(async () => {

@@ -5,9 +5,14 @@ import { initBackend } from '../../../src/graph/backend.ts';
 import { GraphBuilder } from '../../../src/graph/builder/graph-builder.ts';
 import type { GraphDef } from '../../../src/graph/proto/types.ts';
 import { rewriteGraph } from '../../../src/graph/rewrite/rewrite-graph.ts';
+import {
+  REWRITE_PASSES,
+  verifyPass,
+  type RewritePassSpec,
+} from '../../../src/graph/rewrite/rewrite-passes.ts';
 import { assertClose } from '../../helpers/fixtures.ts';
 import { randomFloats, randomHistories, rng } from '../../helpers/random.ts';
-import { runGraph } from './run-graph.ts';
+import { runGraph } from '../../helpers/run-graph.ts';
 
 before(async () => {
   await initBackend('wasm');
@@ -82,4 +87,28 @@ test('rewritten random students equal the graphs they came from at any batch siz
     ),
     { numRuns: 30, seed: 20261127 },
   );
+});
+
+test('every registered pass, run alone, keeps the values and passes its own checks', async () => {
+  const keep = new Set(['history', 'candidate', 'out']);
+  for (const [seed, reduce] of [
+    [3, 'mean'],
+    [5, 'maskedMean'],
+    [8, 'sum'],
+  ] as const) {
+    const graph = student({ vocab: 12, dim: 3, length: 4, hidden: 2, reduce, activation: 'Relu', seed });
+    const next = rng(seed);
+    const feeds = {
+      history: { values: randomHistories(next, 5, 4, 12), shape: [5, 4] },
+      candidate: { values: Int32Array.from({ length: 5 }, (_, i) => (i * 5) % 12), shape: [5] },
+    };
+    const [want] = await runGraph(graph, feeds, ['out']);
+    for (const pass of REWRITE_PASSES as readonly RewritePassSpec[]) {
+      const ctx = { keep, feedSegmentRows: false };
+      const result = pass.applies(graph) ? pass.run(graph, ctx) : graph;
+      assert.deepEqual(verifyPass(pass, result, ctx), []);
+      const [got] = await runGraph(result, feeds, ['out']);
+      assertClose(got, want, 1e-5, 1e-6);
+    }
+  }
 });

@@ -9,7 +9,7 @@ import { rewriteGraph, rewriteSharedHistoryGraph } from '../../../src/graph/rewr
 import { shareHistory } from '../../../src/graph/rewrite/share-history.ts';
 import { BENCH_REFERENCE, assertClose, skipWithoutBenchReference } from '../../helpers/fixtures.ts';
 import { randomFloats, randomHistories, rng } from '../../helpers/random.ts';
-import { runGraph } from './run-graph.ts';
+import { runGraph } from '../../helpers/run-graph.ts';
 
 let ref: BenchReference;
 before(async () => {

@@ -5,7 +5,7 @@ import { initBackend } from '../../../src/graph/backend.ts';
 import { GraphBuilder } from '../../../src/graph/builder/graph-builder.ts';
 import { compileGraph } from '../../../src/graph/tfjs/graph-model.ts';
 import { TFJS_OPS } from '../../../src/graph/tfjs/supported-ops.ts';
-import { shapeFitsSignature } from '../../../src/graph/tfjs/tfjs-model.ts';
+import { shapeFitsSignature } from '../../../src/graph/signature-shape.ts';
 
 before(async () => {
   await initBackend();

@@ -8,7 +8,7 @@ import { rewriteGraph } from '../../../src/graph/rewrite/index.ts';
 import { SegmentRowsCache, segmentFeedsOf } from '../../../src/graph/tfjs/segment-feeds.ts';
 import { assertClose } from '../../helpers/fixtures.ts';
 import { randomFloats, randomHistories, rng } from '../../helpers/random.ts';
-import { runGraph } from '../rewrite/run-graph.ts';
+import { runGraph } from '../../helpers/run-graph.ts';
 
 before(async () => {
   await initBackend('wasm');

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { ERRORS } from '../../../src/errors/registry.ts';
 import { loadOpenApiDocument, openApiPath } from '../../../src/http/openapi.ts';
 import { REPO_ROOT } from '../../helpers/fixtures.ts';
-import { appFor, call } from '../app-helpers.ts';
+import { appFor, call } from '../../helpers/app-helpers.ts';
 import { CONTENT_TYPES, mutatedBytes, mutatedText, textMutationArb, valueMutationArb } from './mutations.ts';
 import { resolveRef, schemaArbitrary } from './schema-arbitrary.ts';
 

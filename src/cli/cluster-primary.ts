@@ -1,7 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
-import type { CliIo } from '../cli/command.ts';
+import { servePrimaryCollect } from '../http/cluster-link.ts';
+import type { CliIo } from './command.ts';
 import type { ServingConfig } from '../config/serving-config.ts';
-import { servePrimaryCollect } from './cluster-link.ts';
 
 /**
  * The cluster primary of `ctr-serve serve --workers=N`: it serves no HTTP itself. It forks N workers that run

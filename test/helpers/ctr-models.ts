@@ -1,11 +1,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  buildReferenceStudentGraph,
-  type ReferenceStudentWeights,
-} from '../../../src/graph/builder/reference-student.ts';
-import { encodeGraphDef } from '../../../src/graph/proto/encode.ts';
-import { rng } from '../../helpers/random.ts';
+import { buildReferenceStudentGraph, type ReferenceStudentWeights } from '../../bench/reference-student.ts';
+import { encodeGraphDef } from '../../src/graph/proto/encode.ts';
+import { rng } from './random.ts';
 
 /**
  * Small CTR models for shadow tests, written as real frozen GraphDefs (embedding + MLP, the reference student's

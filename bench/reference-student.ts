@@ -1,6 +1,6 @@
-import { CtrError } from '../../errors/registry.ts';
-import type { GraphDef } from '../proto/types.ts';
-import { GraphBuilder } from './graph-builder.ts';
+import { CtrError } from '../src/errors/registry.ts';
+import type { GraphDef } from '../src/graph/proto/types.ts';
+import { GraphBuilder } from '../src/graph/builder/graph-builder.ts';
 
 /** The reference student's weights (../shared/bench-reference/README.md), float32 row-major. */
 export type ReferenceStudentWeights = {

@@ -4,14 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import {
-  buildReferenceStudentGraph,
-  parseReferenceWeights,
-} from '../../../src/graph/builder/reference-student.ts';
-import { loadModel } from '../../../src/graph/load-model.ts';
-import type { LoadedModel } from '../../../src/graph/model.ts';
-import { encodeGraphDef } from '../../../src/graph/proto/encode.ts';
-import { BENCH_REFERENCE, skipWithoutBenchReference } from '../../helpers/fixtures.ts';
+import { buildReferenceStudentGraph, parseReferenceWeights } from '../../bench/reference-student.ts';
+import { loadModel } from '../../src/graph/load-model.ts';
+import type { LoadedModel } from '../../src/graph/model.ts';
+import { encodeGraphDef } from '../../src/graph/proto/encode.ts';
+import { BENCH_REFERENCE, skipWithoutBenchReference } from '../helpers/fixtures.ts';
 
 const B = 1024;
 const L = 50;

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import type { GraphDef } from '../../../src/graph/proto/types.ts';
-import { compileGraph } from '../../../src/graph/tfjs/graph-model.ts';
+import type { GraphDef } from '../../src/graph/proto/types.ts';
+import { compileGraph } from '../../src/graph/tfjs/graph-model.ts';
 
 /**
  * Runs `graph` through the same GraphDef → tfjs GraphModel path loadModel uses, on host inputs, and returns host

@@ -1,5 +1,8 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { CtrError } from '../errors/registry.ts';
+import type { PredictionService } from '../serving/prediction-service.ts';
+import type { ServableManager } from '../serving/manager.ts';
+import type { ServableId } from '../serving/servable.ts';
 import {
   buildCtrBatch,
   ctrBatchInputs,
@@ -7,11 +10,8 @@ import {
   ctrSharedHistoryInputs,
   type CtrBatch,
   type CtrUserRequest,
-} from '../features/ctr-batch.ts';
-import type { ServableManager } from '../serving/manager.ts';
-import type { PredictionService } from '../serving/prediction-service.ts';
-import type { ServableId } from '../serving/servable.ts';
-import type { TeacherRunner } from './shadow-scorer.ts';
+} from './ctr-batch.ts';
+import { sharedHistoryTask } from './shared-history-task.ts';
 
 /**
  * Runs the teacher on a student's CTR batch through the normal serving path: acquire the teacher's latest
@@ -38,7 +38,13 @@ export const DEFAULT_TEACHER_CHUNK_ROWS = 512;
 
 export type TeacherScores = { readonly id: ServableId; readonly scores: Float32Array };
 
-export function createTeacherRunner(deps: TeacherRunnerDeps): TeacherRunner {
+/** The shadow scorer's TeacherRunner (src/shadow/shadow-scorer.ts): the teacher on a student's scored batch. */
+export function createTeacherRunner(
+  deps: TeacherRunnerDeps,
+): (
+  teacher: string,
+  event: { readonly requests: readonly CtrUserRequest[]; readonly batch?: CtrBatch },
+) => Promise<TeacherScores> {
   return (teacher, event) => scoreWithTeacher(deps, teacher, event.requests, event.batch);
 }
 
@@ -72,6 +78,7 @@ export async function scoreWithTeacher(
         version: id.version,
         signatureName: variant?.name ?? signature.name,
         inputs: variant ? ctrSharedHistoryInputs(chunk, dtypes) : ctrBatchInputs(chunk, dtypes),
+        ...(variant ? { task: sharedHistoryTask } : {}),
       });
       const ctr = result.outputs.ctr;
       if (!ctr || ctr.values.length !== chunk.rows) {

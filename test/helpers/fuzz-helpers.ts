@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import fc from 'fast-check';
-import { isCtrError } from '../../../src/errors/registry.ts';
+import { isCtrError } from '../../src/errors/registry.ts';
 
 /** Shared by the fuzz tests: byte mutations of real files, and the "only coded errors, fast, bounded" check. */
 

@@ -1,9 +1,16 @@
-import { CtrError } from '../../errors/registry.ts';
-import type { HostTensor, IndexRange } from '../model.ts';
-import { elementPosition } from '../tensor/element-position.ts';
+import { CtrError } from '../errors/registry.ts';
+import type { HostTensor, IndexRange, ModelInfo } from './model.ts';
+import { elementPosition } from './element-position.ts';
 
 /** model.json's out-of-vocabulary contract: ids ≥ vocabSize are read as oovId (docs/api.md). */
 export type OovMapping = { readonly vocabSize: number; readonly oovId: number };
+
+/** model.json's out-of-vocabulary mapping, when it declares both halves. */
+export function oovOf(info: ModelInfo): OovMapping | undefined {
+  return info.vocabSize !== undefined && info.oovId !== undefined
+    ? { vocabSize: info.vocabSize, oovId: info.oovId }
+    : undefined;
+}
 
 /**
  * Applies a signature's index guards (derive-index-ranges.ts) to host inputs before any tensor is made: with

@@ -1,11 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  buildReferenceStudentGraph,
-  parseReferenceWeights,
-} from '../../src/graph/builder/reference-student.ts';
+import { buildReferenceStudentGraph, parseReferenceWeights } from '../../bench/reference-student.ts';
 import { encodeGraphDef } from '../../src/graph/proto/encode.ts';
-import { BENCH_REFERENCE } from '../helpers/fixtures.ts';
+import { BENCH_REFERENCE } from './fixtures.ts';
 import { writeModelDir } from './app-helpers.ts';
 
 /**

@@ -2,8 +2,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { CtrError } from '../../../src/errors/registry.ts';
-import type { HostTensor, LoadedModel, ModelInfo, SignatureSpec } from '../../../src/graph/model.ts';
+import { CtrError } from '../../src/errors/registry.ts';
+import type { HostTensor, LoadedModel, ModelInfo, SignatureSpec } from '../../src/graph/model.ts';
 
 /**
  * Real tfjs models for serving tests while they do not need TensorFlow files: a version directory holds

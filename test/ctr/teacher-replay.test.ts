@@ -5,13 +5,13 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { loadConfig } from '../../src/config/serving-config.ts';
-import { buildCtrBatch, ctrBatchInputs } from '../../src/features/ctr-batch.ts';
+import { buildCtrBatch, ctrBatchInputs } from '../../src/ctr/ctr-batch.ts';
 import { loadModel } from '../../src/graph/load-model.ts';
 import { ServableManager } from '../../src/serving/manager.ts';
 import { PredictionService } from '../../src/serving/prediction-service.ts';
-import { rowRange, scoreWithTeacher } from '../../src/shadow/teacher-runner.ts';
+import { rowRange, scoreWithTeacher } from '../../src/ctr/teacher-replay.ts';
 import { assertClose } from '../helpers/fixtures.ts';
-import { ctrTraffic, writeCtrModel } from './helpers/ctr-models.ts';
+import { ctrTraffic, writeCtrModel } from '../helpers/ctr-models.ts';
 
 let base: string;
 let manager: ServableManager;

@@ -1,16 +1,17 @@
 import { CtrError } from '../errors/registry.ts';
-import type { HostTensor, IndexRange, SignatureSpec } from '../graph/model.ts';
+import type { HostTensor, SignatureSpec } from '../graph/model.ts';
 
 /**
- * CTR request rows ↔ model tensors (DESIGN §4–§5), shared by serving and training so both pad and trim
- * histories identically. Pure functions over host arrays: no tensors are created here.
+ * CTR request rows ↔ model tensors (the CTR signature of docs/api.md), shared by serving and training
+ * (src/training/data) so both pad and trim histories identically. Pure functions over host arrays: no tensors
+ * are created here.
  *
  * A CtrBatch is what one CTR call feeds the model: each user's history, padded/trimmed to the model's L and
  * repeated once per candidate, so row r is (history of its user, candidate r). `offsets[u]..offsets[u+1]` are the
  * rows of user u. The shadow scorer replays the same batch on the teacher.
  *
- * Failures: CTR_ERR_EMPTY_REQUEST, CTR_ERR_INVALID_ID, CTR_ERR_PAYLOAD_TOO_LARGE, CTR_ERR_BAD_REQUEST (malformed
- * rows), CTR_ERR_NOT_CTR_MODEL (signature without history/candidate → ctr).
+ * Failures: CTR_ERR_NOT_CTR_MODEL (signature without history/candidate → ctr); request validation is in
+ * ctr-request.ts.
  */
 
 export type CtrUserRequest = {
@@ -33,106 +34,20 @@ export type CtrBatch = {
 };
 
 /**
- * Ids ≥ vocabSize map to oovId when it is set, else they are refused (model.json's vocab_size/oov_id). `idRanges`
- * are the model's index guards on its history and candidate inputs (src/graph/guard): an id at or beyond the
- * table it indexes is CTR_ERR_INDEX_OUT_OF_RANGE (after the OOV mapping).
+ * The history layout shared by serving and training: the newest `length` ids, oldest first, left-padded with 0,
+ * written at `out[offset .. offset + length)`: [5, 17, 230] with length 5 → [0, 0, 5, 17, 230].
  */
-export type Vocab = {
-  readonly vocabSize?: number;
-  readonly oovId?: number;
-  readonly idRanges?: { readonly history?: IndexRange; readonly candidate?: IndexRange };
-};
+export function padHistoryInto(ids: ArrayLike<number>, length: number, out: Int32Array, offset = 0): void {
+  const n = Math.min(ids.length, length);
+  out.fill(0, offset, offset + length - n);
+  for (let j = 0; j < n; j++) out[offset + length - n + j] = ids[ids.length - n + j]!;
+}
 
-export type CtrLimits = { readonly maxUsers: number; readonly maxCandidates: number };
-
-export const PADDING_ID = 0;
-const INT32_MAX = 2 ** 31 - 1;
-
-/** Newest `length` ids, left-padded with 0: [5, 17, 230] with length 5 → [0, 0, 5, 17, 230]. */
-export function padHistory(history: readonly number[], length: number): Int32Array {
+/** padHistoryInto into a new array. */
+export function padHistory(history: ArrayLike<number>, length: number): Int32Array {
   const out = new Int32Array(length);
-  const take = Math.min(history.length, length);
-  out.set(history.slice(history.length - take), length - take);
+  padHistoryInto(history, length, out);
   return out;
-}
-
-/**
- * Checks the shape and ids of raw (JSON-parsed) user requests, maps out-of-vocabulary ids, and returns clean
- * requests. Ids must be JSON integers ≥ 0: strings, booleans, null and floats are refused, not coerced.
- */
-export function validateCtrRequests(raw: unknown, vocab: Vocab, limits: CtrLimits): CtrUserRequest[] {
-  if (!Array.isArray(raw)) throw new CtrError('CTR_ERR_BAD_REQUEST', '"requests" must be a list of users');
-  if (raw.length === 0) throw new CtrError('CTR_ERR_EMPTY_REQUEST', '"requests" is empty');
-  if (raw.length > limits.maxUsers) {
-    throw new CtrError(
-      'CTR_ERR_PAYLOAD_TOO_LARGE',
-      `${raw.length} users in one request; the limit is ${limits.maxUsers}`,
-    );
-  }
-  let total = 0;
-  for (const user of raw) {
-    const n = isRecord(user) && Array.isArray(user.candidates) ? user.candidates.length : 0;
-    total += n;
-  }
-  if (total > limits.maxCandidates) {
-    throw new CtrError(
-      'CTR_ERR_PAYLOAD_TOO_LARGE',
-      `${total} candidates in one request; the limit is ${limits.maxCandidates}`,
-    );
-  }
-  return raw.map((user, u) => {
-    const where = `requests[${u}]`;
-    if (!isRecord(user)) throw new CtrError('CTR_ERR_BAD_REQUEST', `${where} must be an object`);
-    const { id, history = [], candidates } = user;
-    if (id !== undefined && typeof id !== 'string') {
-      throw new CtrError('CTR_ERR_BAD_REQUEST', `${where}.id must be a string`);
-    }
-    if (!Array.isArray(history)) throw new CtrError('CTR_ERR_BAD_REQUEST', `${where}.history must be a list`);
-    if (!Array.isArray(candidates)) {
-      throw new CtrError('CTR_ERR_BAD_REQUEST', `${where}.candidates must be a list`);
-    }
-    if (candidates.length === 0) throw new CtrError('CTR_ERR_EMPTY_REQUEST', `${where}.candidates is empty`);
-    return {
-      ...(id === undefined ? {} : { id }),
-      history: history.map((v, i) => checkId(v, where, 'history', i, vocab)),
-      candidates: candidates.map((v, i) => checkId(v, where, 'candidates', i, vocab)),
-    };
-  });
-}
-
-/**
- * One id of `requests[u].{history,candidates}[i]`; the place is spelled out only when the id is refused. Ids are
- * int32 whatever the model (tfjs computes int64 as int32): beyond that range they are refused, never folded.
- */
-function checkId(value: unknown, user: string, list: string, i: number, vocab: Vocab): number {
-  const range = list === 'history' ? vocab.idRanges?.history : vocab.idRanges?.candidate;
-  const limit = Math.min(vocab.vocabSize ?? INT32_MAX + 1, range?.limit ?? INT32_MAX + 1);
-  if (typeof value === 'number' && value >= 0 && value < limit && Number.isInteger(value)) return value;
-  const where = `${user}.${list}[${i}]`;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > INT32_MAX) {
-    throw new CtrError(
-      'CTR_ERR_INVALID_ID',
-      `${where} is ${JSON.stringify(value)}, not an integer id in [0, ${INT32_MAX}] (int32)`,
-    );
-  }
-  let id = value;
-  if (vocab.vocabSize !== undefined && value >= vocab.vocabSize) {
-    if (vocab.oovId === undefined) {
-      throw new CtrError(
-        'CTR_ERR_INVALID_ID',
-        `${where} is ${value}, not below the model's vocab_size ${vocab.vocabSize} (it has no oov_id)`,
-      );
-    }
-    id = vocab.oovId;
-  }
-  if (range && (id < 0 || id >= range.limit)) {
-    throw new CtrError(
-      'CTR_ERR_INDEX_OUT_OF_RANGE',
-      `${where} is ${value}, not in [0, ${range.limit}): it indexes the ${range.limit} rows read by ` +
-        `${range.op} "${range.node}"`,
-    );
-  }
-  return id;
 }
 
 /** Builds the model's input rows from validated requests (see validateCtrRequests). */
@@ -207,7 +122,7 @@ export function ctrSharedHistoryInputs(
 }
 
 /**
- * The CTR signature of DESIGN §4: inputs `history` [batch, L] and `candidate` [batch] of int32 (int64 accepted),
+ * The CTR signature (docs/api.md, CTR batch API): inputs `history` [batch, L] and `candidate` [batch] of int32 (int64 accepted),
  * output `ctr` (and usually `logit`). Returns L, or -1 when the model takes any L.
  */
 export function ctrHistoryLength(signature: SignatureSpec): number {
@@ -247,8 +162,4 @@ export function splitByUser(batch: CtrBatch, scores: Float32Array): Float32Array
     out.push(scores.subarray(batch.offsets[u], batch.offsets[u + 1]));
   }
   return out;
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

@@ -9,8 +9,8 @@ import {
   padHistory,
   splitByUser,
   topK,
-  validateCtrRequests,
-} from '../../src/features/ctr-batch.ts';
+} from '../../src/ctr/ctr-batch.ts';
+import { validateCtrRequests } from '../../src/ctr/ctr-request.ts';
 import type { SignatureSpec } from '../../src/graph/model.ts';
 
 const limits = { maxUsers: 10, maxCandidates: 100 };
