@@ -8,10 +8,11 @@ import { runHttp, type HttpRow } from './http.ts';
 import { runMemory, type MemoryReport } from './memory.ts';
 import { writeReferenceRepo } from './model-repo.ts';
 import { runModelOnly, type ModelRow } from './model-only.ts';
+import { runRecurrent, type RecurrentRow } from './recurrent.ts';
 import { loadBenchReference } from './reference.ts';
 import { formatTable } from './table.ts';
 
-export type BenchSection = 'model' | 'http' | 'memory' | 'batching';
+export type BenchSection = 'model' | 'recurrent' | 'http' | 'memory' | 'batching';
 
 export type BenchOptions = {
   readonly sections: readonly BenchSection[];
@@ -26,6 +27,7 @@ export type BenchReport = {
   readonly http?: HttpRow[];
   readonly memory?: MemoryReport;
   readonly batching?: BatchingRow[];
+  readonly recurrent?: RecurrentRow[];
 };
 
 /**
@@ -37,8 +39,13 @@ export async function runBench(options: BenchOptions, out: NodeJS.WritableStream
   const backend = await initBackend();
   const ref = await loadBenchReference(options.referenceDir);
   const root = await mkdtemp(join(tmpdir(), 'ctr-bench-'));
-  const report: { model?: ModelRow[]; http?: HttpRow[]; memory?: MemoryReport; batching?: BatchingRow[] } =
-    {};
+  const report: {
+    model?: ModelRow[];
+    http?: HttpRow[];
+    memory?: MemoryReport;
+    batching?: BatchingRow[];
+    recurrent?: RecurrentRow[];
+  } = {};
   try {
     const repo = await writeReferenceRepo(ref, root);
     out.write(
@@ -62,6 +69,22 @@ export async function runBench(options: BenchOptions, out: NodeJS.WritableStream
       });
       report.model = rows;
       out.write(`${modelTable(rows)}\n`);
+    }
+    if (options.sections.includes('recurrent')) {
+      out.write(
+        '\n## Recurrent student (one core; pooled vs BiLSTM student as `distill` exports them, one user × 1000 candidates, L = 50)\n\n',
+      );
+      const rows = await runRecurrent(root, {
+        repeats: options.quick ? 1 : 3,
+        minMs: options.quick ? 200 : 800,
+      });
+      report.recurrent = rows;
+      out.write(
+        `${formatTable(
+          ['student', 'graph', 'ms per 1000 candidates', 'CPU ms per 1000'],
+          rows.map((r) => [r.student, r.graph, r.msPer1000, r.cpuMsPer1000]),
+        )}\n`,
+      );
     }
     if (options.sections.includes('http')) {
       const workers = 2;

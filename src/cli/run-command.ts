@@ -14,7 +14,12 @@ const command: Command = {
     const parsed = parseFlags('run', args, io);
     if (!parsed) return 0;
     const { positionals } = parsed;
-    const values = parsed.values as { tag_set?: string; signature_def?: string; inputs: string };
+    const values = parsed.values as {
+      tag_set?: string;
+      signature_def?: string;
+      inputs: string;
+      outputs?: string;
+    };
     const text = values.inputs.startsWith('@')
       ? await readFile(values.inputs.slice(1), 'utf8')
       : values.inputs;
@@ -24,7 +29,11 @@ const command: Command = {
     } catch (err) {
       throw usageError(`--inputs is not valid JSON: ${(err as Error).message}`, err);
     }
-    const model = await loadModel(positionals[0]!, { tags: values.tag_set?.split(',').filter(Boolean) });
+    const names = values.outputs?.split(',').filter(Boolean);
+    const model = await loadModel(positionals[0]!, {
+      tags: values.tag_set?.split(',').filter(Boolean),
+      ...(names?.length ? { outputs: { names, signature: values.signature_def } } : {}),
+    });
     try {
       const name = values.signature_def ?? model.info.defaultSignature;
       const sig = model.info.signatures[name];

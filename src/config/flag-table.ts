@@ -62,16 +62,25 @@ export const FLAG_TABLE = {
     ],
   },
   run: {
-    synopsis: 'ctr-serve run PATH [--tag_set serve] [--signature_def serving_default] --inputs JSON',
+    synopsis:
+      'ctr-serve run PATH [--tag_set serve] [--signature_def serving_default] [--outputs a,b] --inputs JSON',
     description:
       'Runs one prediction without a server, like saved_model_cli run. JSON is an object of named tensors as nested\n' +
       "arrays (TF Serving's columnar form), e.g. --inputs '{\"x\": [[1.0], [2.0]]}'; a model with one input also takes\n" +
-      'the bare array. --inputs @FILE reads the JSON from FILE. Prints {"outputs": {name: nested array}} on stdout.',
+      'the bare array. --inputs @FILE reads the JSON from FILE. --outputs names the tensors to compute instead of the\n' +
+      "signature's outputs: node names (ctr) or tensor names (ctr:0), as freeze takes them. Prints\n" +
+      '{"outputs": {name: nested array}} on stdout.',
     positional: 'PATH',
     flags: [
       TAG_SET,
       SIGNATURE_DEF,
       { name: 'inputs', type: 'string', required: true, arg: 'JSON', help: 'the input tensors, or @FILE' },
+      {
+        name: 'outputs',
+        type: 'string',
+        arg: 'a,b',
+        help: "tensors to compute instead of the signature's outputs (node or tensor names)",
+      },
     ],
   },
   freeze: {
@@ -134,13 +143,13 @@ export const FLAG_TABLE = {
     ],
   },
   bench: {
-    synopsis: 'ctr-serve bench [--sections=model,http,memory,batching] [--quick] [--reference=DIR]',
+    synopsis: 'ctr-serve bench [--sections=model,recurrent,http,memory,batching] [--quick] [--reference=DIR]',
     description: 'The benchmarks of bench/README.md, the same as `npm run bench` (needs bench/, a checkout).',
     flags: [
       {
         name: 'sections',
         type: 'string',
-        default: 'model,http,memory',
+        default: 'model,recurrent,http,memory',
         arg: 'LIST',
         help: 'which benchmarks to run; batching sweeps the batcher settings',
       },

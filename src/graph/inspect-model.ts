@@ -64,6 +64,7 @@ export async function inspectModel(path: string, tags?: readonly string[]): Prom
         checkpoint: model.checkpoint,
         source: model.source,
         checkpointSource: model.checkpointSource,
+        initOps: model.initOps,
       });
       d.unsupportedOps = unsupportedOps(frozen.graph);
       for (const u of d.unsupportedOps) missing.add(u.op);

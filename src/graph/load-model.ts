@@ -4,7 +4,7 @@ import { freezeGraph, type Feed } from './freeze/freeze-graph.ts';
 import { deriveIndexRanges } from './guard/derive-index-ranges.ts';
 import { parseRef } from './freeze/tensor-ref.ts';
 import type { LoadedModel, LoadOptions, SignatureSpec, TensorSpec, TfDtype } from './model.ts';
-import { prepareModel, type PreparedModel, type SourceSignature } from './prepare-model.ts';
+import { prepareModel, tensorInfoOf, type PreparedModel, type SourceSignature } from './prepare-model.ts';
 import type { GraphDef, TensorInfo } from './proto/types.ts';
 import { rewriteGraph, rewriteSharedHistoryGraph } from './rewrite/index.ts';
 import { dtypeName } from './tensor/tensor-values.ts';
@@ -32,7 +32,7 @@ export type FreezeOptions = {
  */
 export async function loadModel(path: string, opts: LoadOptions = {}): Promise<LoadedModel> {
   const backend = await initBackend();
-  const model = await prepareModel(path, opts.tags);
+  const model = withOutputs(await prepareModel(path, opts.tags), opts.outputs);
   const rewrite = opts.rewrite ?? true;
   const runtimes = new Map<string, SignatureRuntime>();
   const shared = new Map<string, SignatureRuntime>();
@@ -95,6 +95,23 @@ export async function loadModel(path: string, opts: LoadOptions = {}): Promise<L
   }
 }
 
+/** `model` with the named tensors as the outputs of one signature (LoadOptions.outputs). */
+function withOutputs(model: PreparedModel, outputs: LoadOptions['outputs']): PreparedModel {
+  if (!outputs?.names.length) return model;
+  const names = Object.keys(model.signatures);
+  const name = outputs.signature ?? (names.includes('serving_default') ? 'serving_default' : names.sort()[0]);
+  const sig = name === undefined ? undefined : model.signatures[name];
+  if (!sig) {
+    throw new CtrError(
+      'CTR_ERR_SIGNATURE_NOT_FOUND',
+      `${model.source} has no signature ${name ?? ''}; it has ${names.join(', ') || 'none'}`,
+    );
+  }
+  const nodes = new Map(model.graph.node.map((n) => [n.name, n]));
+  const named = Object.fromEntries(outputs.names.map((o) => [o, tensorInfoOf(nodes, o, model.source)]));
+  return { ...model, signatures: { ...model.signatures, [sig.name]: { ...sig, outputs: named } } };
+}
+
 /** The signature's fed tensors that are not Placeholders: freezing cuts the graph there. */
 function cutKey(model: PreparedModel, sig: SourceSignature): string {
   const ops = new Map(model.graph.node.map((n) => [n.name, n.op]));
@@ -122,6 +139,7 @@ async function compileGroup(
     checkpoint: model.checkpoint,
     source: model.source,
     checkpointSource: model.checkpointSource,
+    initOps: model.initOps,
   });
   const fed = new Set([...frozen.feeds.values()].map((t) => parseRef(t).node));
   const keepNodes = [...fed, ...[...frozen.outputs.values()].map((t) => parseRef(t).node)];
@@ -208,11 +226,17 @@ function runtimeOf(spec: SignatureSpec, compiled: CompiledGraph, graph: GraphDef
     const alias = aliasOf.get(sf.of);
     return alias ? [{ placeholder: sf.placeholder, alias, axis: sf.axis }] : [];
   });
+  // An input the outputs do not need was pruned by freezing: it is still checked, then not fed (as a Session
+  // ignores feeds its fetches do not depend on).
+  const present = new Set(graph.node.map((n) => n.name));
+  const used = Object.fromEntries(
+    Object.entries(spec.inputs).filter(([, t]) => present.has(parseRef(t.tensorName).node)),
+  );
   const indexRanges = deriveIndexRanges(graph, aliasOf);
   return {
     spec: Object.keys(indexRanges).length === 0 ? spec : { ...spec, indexRanges },
     compiled,
-    feeds: tensorNames(spec.inputs),
+    feeds: tensorNames(used),
     fetches: tensorNames(spec.outputs),
     segmentFeeds,
   };
@@ -290,6 +314,7 @@ export async function freezeModel(path: string, opts: FreezeOptions = {}): Promi
     checkpoint: model.checkpoint,
     source: model.source,
     checkpointSource: model.checkpointSource,
+    initOps: model.initOps,
     resolveOutputs: false,
   }).graph;
 }

@@ -33,6 +33,8 @@ export type PreparedModel = {
   readonly signatures: Readonly<Record<string, SourceSignature>>;
   readonly checkpoint?: TensorBundle;
   readonly checkpointSource?: string;
+  /** The init op TensorFlow's loader runs after the restore (TF1 collections, TF2 __saved_model_init_op). */
+  readonly initOps?: readonly string[];
   readonly modelJson?: ModelJson;
 };
 
@@ -94,7 +96,16 @@ export async function prepareModel(
     signatures: signaturesOf(meta),
     checkpoint,
     checkpointSource: checkpoint ? prefix : undefined,
+    initOps: initOpsOf(meta),
   };
+}
+
+/** tensorflow/cc/saved_model/loader.cc GetInitOp: the init signature, else main_op, else legacy_init_op. */
+function initOpsOf(meta: MetaGraphDef): string[] {
+  const sig = meta.signatureDef?.__saved_model_init_op;
+  if (sig) return Object.values(sig.outputs ?? {}).flatMap((t) => (t.name ? [t.name] : []));
+  const lists = meta.collectionDef ?? {};
+  return (lists.saved_model_main_op ?? lists.legacy_init_op)?.nodeList?.value ?? [];
 }
 
 function signaturesOf(meta: MetaGraphDef): Record<string, SourceSignature> {

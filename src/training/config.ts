@@ -4,6 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { CtrError } from '../errors/registry.ts';
 import { type ClickModelConfig, DEFAULT_CLICK_MODEL } from './data/click-model.ts';
 import type { LossKind } from './losses.ts';
+import type { StudentKind } from './model/student.ts';
 import type { StudentTrainConfig } from './student-training.ts';
 import type { TeacherTrainConfig } from './teacher-training.ts';
 import type { TransferConfig } from './transfer-set.ts';
@@ -17,7 +18,7 @@ import type { TransferConfig } from './transfer-set.ts';
 export type StudentVariant = {
   /** Row name in the report ("pooled/hinton"). */
   readonly name: string;
-  readonly kind: 'pooled' | 'gru';
+  readonly kind: StudentKind;
   readonly loss: LossKind;
 };
 
@@ -49,7 +50,7 @@ export type DistillConfig = {
     /** Loss weights: α and T per loss. */
     readonly hinton: { readonly alpha: number; readonly temperature: number };
     readonly tang: { readonly alpha: number };
-    /** Steps for the slower GRU variant (it trains on the same sets). */
+    /** Steps for the slower recurrent variants, gru and bilstm (they train on the same sets). */
     readonly gruSteps: number;
   };
   readonly transfer: TransferConfig;
@@ -124,6 +125,7 @@ export const QUICK_CONFIG: DistillConfig = merge(DEFAULT_CONFIG, {
   student: {
     dim: 8,
     hidden: [8],
+    variants: [...DEFAULT_CONFIG.student.variants, { name: 'bilstm/tang', kind: 'bilstm', loss: 'tang' }],
     train: { batchSize: 64, steps: 40, learningRate: 1e-2 },
     gruSteps: 8,
   },
@@ -187,13 +189,16 @@ export function validateConfig(c: DistillConfig, source: string): DistillConfig 
   posInt(c.student.dim, 'student.dim');
   posInt(c.export.version, 'export.version');
   if (!Number.isInteger(c.seed) || c.seed < 0) throw bad('seed must be an integer ≥ 0');
-  const kinds = ['pooled', 'gru'];
+  const kinds = ['pooled', 'gru', 'bilstm'];
   const losses = ['none', 'hinton', 'tang'];
   if (!c.student.variants.length) throw bad('student.variants is empty');
   for (const v of c.student.variants) {
     if (!kinds.includes(v.kind) || !losses.includes(v.loss)) {
-      throw bad(`student variant ${JSON.stringify(v)}: kind is pooled|gru, loss is none|hinton|tang`);
+      throw bad(`student variant ${JSON.stringify(v)}: kind is pooled|gru|bilstm, loss is none|hinton|tang`);
     }
+  }
+  if (c.student.variants.some((v) => v.kind === 'bilstm') && c.student.dim % 2 !== 0) {
+    throw bad('student.dim must be even for a bilstm variant (dim/2 units per direction)');
   }
   if (!c.student.variants.some((v) => v.kind === 'pooled' && v.loss === 'none')) {
     throw bad('student.variants needs the baseline {kind: pooled, loss: none}');

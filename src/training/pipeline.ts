@@ -114,9 +114,9 @@ export async function runDistill(run: DistillRun): Promise<DistillReport> {
     // Same initial weights for every variant of a kind, so losses are compared from one starting point.
     const store = createParams(
       studentSpecs(scfg),
-      new Prng(c.seed * 1000 + (variant.kind === 'gru' ? 2 : 1)),
+      new Prng(c.seed * 1000 + { pooled: 1, gru: 2, bilstm: 3 }[variant.kind]),
     );
-    const steps = variant.kind === 'gru' ? c.student.gruSteps : c.student.train.steps;
+    const steps = variant.kind === 'pooled' ? c.student.train.steps : c.student.gruSteps;
     const loss =
       variant.loss === 'hinton' ? c.student.hinton : { alpha: c.student.tang.alpha, temperature: 1 };
     const set = variant.loss === 'none' ? trainSetOf(train) : labelled;

@@ -29,7 +29,7 @@ test(
   { skip: skipWithoutBenchReference },
   () => {
     const opts = parseBenchArgs([`--reference=${BENCH_REFERENCE}`], '/');
-    assert.deepEqual(opts.sections, ['model', 'http', 'memory']);
+    assert.deepEqual(opts.sections, ['model', 'recurrent', 'http', 'memory']);
     assert.equal(opts.quick, false);
     assert.deepEqual(
       parseBenchArgs(['--sections=memory,model', '--quick', `--reference=${BENCH_REFERENCE}`], '/').sections,
@@ -109,6 +109,6 @@ test('ctr-serve bench prints its usage for --help and refuses bad flags with CTR
   });
   const io = { stdout, stderr: stdout, env: {}, cwd: '/', stopSignal: new Promise<string>(() => {}) };
   assert.equal(await command.run(['--help'], io), 0);
-  assert.match(printed, /--sections=model,http,memory,batching/);
+  assert.match(printed, /--sections=model,recurrent,http,memory,batching/);
   await assert.rejects(command.run(['--sections=everything'], io), { code: 'CTR_ERR_USAGE' });
 });

@@ -74,9 +74,9 @@ function eagerLogits(
   }
 }
 
-for (const kind of ['pooled', 'gru'] as const) {
+for (const kind of ['pooled', 'gru', 'bilstm'] as const) {
   test(`the exported teacher and ${kind} student, loaded by loadModel, predict what the training code predicts (1e-5)`, async () => {
-    const rng = new Prng(kind === 'pooled' ? 1 : 2);
+    const rng = new Prng({ pooled: 1, gru: 2, bilstm: 3 }[kind]);
     const studentCfg: StudentConfig = { kind, vocabSize: V, historyLength: L, dim: 8, hidden: [8, 4] };
     const tp = randomParams(teacherSpecs(teacherCfg), rng);
     const sp = randomParams(studentSpecs(studentCfg), rng);

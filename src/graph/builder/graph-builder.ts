@@ -1,4 +1,4 @@
-import { DataType, type AttrValue, type GraphDef, type NodeDef } from '../proto/types.ts';
+import { DataType, type AttrValue, type FunctionDef, type GraphDef, type NodeDef } from '../proto/types.ts';
 import { attr, dtypeNumber, inputRef, nodeName, tensorName, type Dtype } from './attrs.ts';
 import { makeTensorProto, type ConstValues } from './tensor-proto.ts';
 
@@ -21,6 +21,7 @@ export class GraphBuilder {
   readonly #nodes: NodeDef[] = [];
   readonly #used = new Set<string>();
   readonly #dtypes = new Map<string, number>();
+  readonly #library: FunctionDef[] = [];
 
   /** Adds any op: inputs are tensor names, attrs as given; returns its output tensor names. */
   op(
@@ -281,10 +282,23 @@ export class GraphBuilder {
     return this.op('ResourceGather', [handle, indices], attrs, { ...o, outDtypes: [dtypeNumber(dtype)] })[0];
   }
 
+  /** Reserves `name` for a tensor made outside this builder (a function argument); returns "name:0". */
+  bind(name: string, dtype: Dtype): string {
+    this.#used.add(name);
+    this.#dtypes.set(`${name}:0`, dtypeNumber(dtype));
+    return `${name}:0`;
+  }
+
+  /** Adds a function (function-builder.ts) to the graph's library, for While/If attrs to name. */
+  addFunction(fn: FunctionDef): void {
+    this.#library.push(fn);
+  }
+
   toGraphDef(): GraphDef {
     return {
       node: this.#nodes.map((n) => structuredClone(n)),
       versions: { producer: 1205, minConsumer: 12 },
+      ...(this.#library.length ? { library: { function: structuredClone(this.#library) } } : {}),
     };
   }
 

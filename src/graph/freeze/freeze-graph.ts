@@ -1,10 +1,12 @@
 import { CtrError } from '../../errors/registry.ts';
 import type { GraphDef, NodeDef, TensorShapeProto } from '../proto/types.ts';
 import { tensorProtoToValues } from '../tensor/tensor-values.ts';
+import { reachableLibrary } from './function-library.ts';
 import { inlineFunctions } from './inline-functions.ts';
 import { parseRef, tensorName } from './tensor-ref.ts';
-import { restoreKeys } from './restore-keys.ts';
-import { variablesToConstants, type Checkpoint } from './variables-to-constants.ts';
+import { initAssignments, restoreKeys } from './restore-keys.ts';
+import { freezeLoopResources } from './freeze-loop-resources.ts';
+import { VARIABLE_OPS, variablesToConstants, type Checkpoint } from './variables-to-constants.ts';
 
 export type Feed = {
   /** Tensor name in the source graph ("x:0"); need not be a Placeholder. */
@@ -21,6 +23,8 @@ export type FreezeGraphOptions = {
   /** File names for messages. */
   readonly source: string;
   readonly checkpointSource?: string;
+  /** The SavedModel's init op(s), run by TensorFlow's loader after the restore (restore-keys.ts). */
+  readonly initOps?: readonly string[];
   /**
    * true (default): outputs are rewired to the tensors that compute them (a call's result goes straight to the
    * body's tensor). false: requested output nodes keep their names in the result, for files written by `freeze`.
@@ -29,7 +33,10 @@ export type FreezeGraphOptions = {
 };
 
 export type FrozenGraph = {
-  /** Plain GraphDef: no library, no variables, no control inputs, only what the outputs need. */
+  /**
+   * Plain GraphDef: no variables, no control inputs, only what the outputs need; its library holds only the
+   * functions of the functional ops (While, If) kept.
+   */
   readonly graph: GraphDef;
   /** Requested output → its tensor name in `graph`, in request order. */
   readonly outputs: ReadonlyMap<string, string>;
@@ -135,8 +142,13 @@ export function freezeGraph(source: GraphDef, opts: FreezeGraphOptions): FrozenG
   }
   const restored = opts.checkpoint ? restoreKeys(graph.node) : new Map<string, string>();
   const where = { source: opts.source, checkpoint: opts.checkpointSource };
-  const node = variablesToConstants(pruned, opts.checkpoint, where, restored);
-  return { graph: { node, versions: source.versions }, outputs, feeds };
+  const initialized = initAssignments(graph.node, opts.initOps ?? []);
+  const converted = variablesToConstants(pruned, opts.checkpoint, where, restored, initialized);
+  const wereVariables = new Set(pruned.filter((n) => VARIABLE_OPS.has(n.op)).map((n) => n.name));
+  const loops = freezeLoopResources(converted, graph.library, wereVariables);
+  const node = loops.nodes;
+  const library = reachableLibrary(node, loops.library);
+  return { graph: { node, versions: source.versions, ...(library ? { library } : {}) }, outputs, feeds };
 }
 
 function validateConst(n: NodeDef, source: string): void {

@@ -1,5 +1,6 @@
 import { CtrError } from '../../errors/registry.ts';
 import type { AttrValue, FunctionDef, FunctionDefLibrary, GraphDef, NodeDef } from '../proto/types.ts';
+import { reachableLibrary } from './function-library.ts';
 import { flatOutputIndex } from './op-output-args.ts';
 import { inputRef, parseRef, tensorName } from './tensor-ref.ts';
 
@@ -7,7 +8,10 @@ const CALL_OPS = new Set(['StatefulPartitionedCall', 'PartitionedCall']);
 const MAX_CALL_DEPTH = 64;
 
 export type InlinedGraph = {
-  /** The graph without function calls or library; call nodes survive as IdentityN of their results. */
+  /**
+   * The graph without function calls; call nodes survive as IdentityN of their results. Its library keeps only
+   * the functions that remaining nodes still name (While/If bodies, calls left as calls).
+   */
   readonly graph: GraphDef;
   /** Resolves a tensor name through inlined calls ("StatefulPartitionedCall:0" → the body's result tensor). */
   readonly resolve: (tensor: string) => string;
@@ -84,7 +88,8 @@ export function inlineFunctions(graph: GraphDef, source: string): InlinedGraph {
       return inputRef(t.node, t.index);
     });
   }
-  return { graph: { node: out, versions: graph.versions }, resolve };
+  const library = reachableLibrary(out, graph.library);
+  return { graph: { node: out, versions: graph.versions, ...(library ? { library } : {}) }, resolve };
 }
 
 function calleeOf(

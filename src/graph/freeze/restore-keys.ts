@@ -13,19 +13,7 @@ const PASS_THROUGH = new Set(['Identity', 'IdentityN']);
  * Variables the restore path does not reach are absent from the map.
  */
 export function restoreKeys(nodes: readonly NodeDef[]): Map<string, string> {
-  const byName = new Map(nodes.map((n) => [n.name, n]));
-  const follow = (ref: string): { node: NodeDef; index: number } | undefined => {
-    let r = parseRef(ref);
-    for (let hops = 0; hops < 64; hops++) {
-      const node = byName.get(r.node);
-      if (!node) return undefined;
-      if (!PASS_THROUGH.has(node.op)) return { node, index: r.index };
-      const next = node.op === 'IdentityN' ? node.input[r.index] : node.input[0];
-      if (next === undefined) return undefined;
-      r = parseRef(next);
-    }
-    return undefined;
-  };
+  const follow = follower(new Map(nodes.map((n) => [n.name, n])));
   const names = new Map<string, string[]>();
   const keysOf = (restore: NodeDef): string[] | undefined => {
     if (names.has(restore.name)) return names.get(restore.name);
@@ -50,6 +38,47 @@ export function restoreKeys(nodes: readonly NodeDef[]): Map<string, string> {
     if (!variable || !value || value.node.op !== 'RestoreV2') continue;
     const key = keysOf(value.node)?.[value.index];
     if (key !== undefined && !out.has(variable.name)) out.set(variable.name, key);
+  }
+  return out;
+}
+
+/** Resolves a tensor reference through Identity/IdentityN to the node that makes it. */
+function follower(byName: ReadonlyMap<string, NodeDef>) {
+  return (ref: string): { node: NodeDef; index: number } | undefined => {
+    let r = parseRef(ref);
+    for (let hops = 0; hops < 64; hops++) {
+      const node = byName.get(r.node);
+      if (!node) return undefined;
+      if (!PASS_THROUGH.has(node.op)) return { node, index: r.index };
+      const next = node.op === 'IdentityN' ? node.input[r.index] : node.input[0];
+      if (next === undefined) return undefined;
+      r = parseRef(next);
+    }
+    return undefined;
+  };
+}
+
+/**
+ * Variable node → the Const its SavedModel init op assigns it (TF1: collection_def "legacy_init_op" /
+ * "saved_model_main_op"; TF2: the "__saved_model_init_op" signature), found by walking the init op's inputs,
+ * control and data, to its Assign / AssignVariableOp nodes. TensorFlow's loader runs that op after restoring the
+ * checkpoint, so such a value wins over the checkpoint's. Assigns of computed values are left out.
+ */
+export function initAssignments(nodes: readonly NodeDef[], initOps: readonly string[]): Map<string, NodeDef> {
+  const byName = new Map(nodes.map((n) => [n.name, n]));
+  const follow = follower(byName);
+  const out = new Map<string, NodeDef>();
+  const seen = new Set<string>();
+  const stack = initOps.map((o) => parseRef(o).node);
+  while (stack.length) {
+    const n = byName.get(stack.pop()!);
+    if (!n || seen.has(n.name)) continue;
+    seen.add(n.name);
+    for (const i of n.input) stack.push(parseRef(i).node);
+    if (!ASSIGN_OPS.has(n.op) || n.input.length < 2) continue;
+    const variable = follow(n.input[0]!)?.node;
+    const value = follow(n.input[1]!)?.node;
+    if (variable && value?.op === 'Const' && !out.has(variable.name)) out.set(variable.name, value);
   }
   return out;
 }

@@ -15,7 +15,10 @@ export const VARIABLE_OPS = new Set([...TF1_VARIABLE_OPS, 'VarHandleOp']);
 const dec = new TextDecoder();
 
 /**
- * Replaces variables by constants holding their checkpoint values. The key of a variable is the one its restore op
+ * Replaces variables by constants holding their values after TensorFlow's SavedModel loader ran the restore op
+ * and then the init op (tensorflow/cc/saved_model/loader.cc: RunRestore, then RunInitOp): a variable the init op
+ * assigns a constant (`initialized`, e.g. the asset-file name a TF1 export's legacy_init_op sets) takes that
+ * constant; the others their checkpoint value. The key of a variable is the one its restore op
  * reads (`restored`, see restore-keys.ts); failing that, for VariableV2/Variable the node name, and for
  * VarHandleOp the key from the checkpoint's TrackableObjectGraph, whose VARIABLE_VALUE attributes map a
  * variable's full name, i.e. its shared_name, to its key; else the shared_name, else the node name) become Const;
@@ -28,13 +31,15 @@ export function variablesToConstants(
   checkpoint: Checkpoint | undefined,
   where: { source: string; checkpoint?: string },
   restored: ReadonlyMap<string, string> = new Map(),
+  initialized: ReadonlyMap<string, NodeDef> = new Map(),
 ): NodeDef[] {
   const variables = nodes.filter((n) => VARIABLE_OPS.has(n.op));
   if (variables.length === 0) return [...nodes];
-  if (!checkpoint) {
+  const unset = variables.filter((v) => !initialized.has(v.name));
+  if (!checkpoint && unset.length > 0) {
     throw new CtrError(
       'CTR_ERR_NOT_FROZEN',
-      `${where.source} reads ${variables.length} variable(s) (${variables
+      `${where.source} reads ${unset.length} variable(s) (${unset
         .slice(0, 5)
         .map((v) => v.name)
         .join(
@@ -42,10 +47,13 @@ export function variablesToConstants(
         )}) and has no checkpoint: freeze it first (ctr-serve freeze, or TensorFlow's convert_variables_to_constants)`,
     );
   }
-  const keyOf = checkpointKeys(checkpoint.objectGraph);
+  const keyOf = checkpointKeys(checkpoint?.objectGraph);
   const out: NodeDef[] = [];
   for (const node of nodes) {
-    if (VARIABLE_OPS.has(node.op)) {
+    const init = initialized.get(node.name);
+    if (VARIABLE_OPS.has(node.op) && init) {
+      out.push(initValue(node, init));
+    } else if (VARIABLE_OPS.has(node.op) && checkpoint) {
       const shared = node.attr.shared_name?.s ? dec.decode(node.attr.shared_name.s) : '';
       const candidates = TF1_VARIABLE_OPS.has(node.op)
         ? [restored.get(node.name), node.name, shared]
@@ -54,7 +62,7 @@ export function variablesToConstants(
       if (key === undefined) {
         throw new CtrError(
           'CTR_ERR_MISSING_VARIABLE',
-          `variable ${node.name}${shared && shared !== node.name ? ` (shared_name ${shared})` : ''} is not in the checkpoint ${where.checkpoint ?? '(unnamed)'}`,
+          `variable ${node.name}${shared && shared !== node.name ? ` (shared_name ${shared})` : ''} is not in the checkpoint ${where.checkpoint ?? '(unnamed)'} and the init op does not assign it a constant`,
         );
       }
       const value = checkpoint.read(key);
@@ -107,6 +115,23 @@ export function variablesToConstants(
     }
   }
   return out;
+}
+
+/** The variable as the Const its init op assigns (restore-keys.ts initAssignments). */
+function initValue(variable: NodeDef, init: NodeDef): NodeDef {
+  const dtype = variable.attr.dtype?.type ?? init.attr.dtype?.type;
+  if (dtype !== init.attr.dtype?.type) {
+    throw new CtrError(
+      'CTR_ERR_INVALID_GRAPH',
+      `variable ${variable.name} is ${dtypeName(dtype ?? 0)} but its init op assigns ${init.name}, of ${dtypeName(init.attr.dtype?.type ?? 0)}`,
+    );
+  }
+  return {
+    name: variable.name,
+    op: 'Const',
+    input: [],
+    attr: { dtype: { type: dtype! }, value: init.attr.value! },
+  };
 }
 
 /** fullName (the variable's shared_name) → checkpoint key, from the TF2 checkpoint's object graph. */

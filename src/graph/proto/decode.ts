@@ -62,15 +62,21 @@ export function decodeGraphDef(bytes: Uint8Array, source: string): GraphDef {
 }
 
 type AnyProto = { typeUrl: string; value?: Uint8Array };
-type RawMetaGraph = MetaGraphDef & { collectionDef?: Record<string, { anyList?: { value: AnyProto[] } }> };
+type RawMetaGraph = Omit<MetaGraphDef, 'collectionDef'> & {
+  collectionDef?: Record<string, { anyList?: { value: AnyProto[] }; nodeList?: { value: string[] } }>;
+};
 
 /**
  * TF1 exports list their assets only in collection_def["saved_model_assets"]; TensorFlow's loader falls back to
- * it when asset_file_def is empty, and so does this decoder. The collection itself is not returned.
+ * it when asset_file_def is empty, and so does this decoder. Of the collections only node lists are returned.
  */
 function assetsFromCollection(mg: RawMetaGraph, source: string): void {
   const anys = mg.collectionDef?.saved_model_assets?.anyList?.value ?? [];
-  delete mg.collectionDef;
+  const lists = Object.entries(mg.collectionDef ?? {}).flatMap(([k, c]) =>
+    c.nodeList ? [[k, { nodeList: { value: c.nodeList.value ?? [] } }] as const] : [],
+  );
+  if (lists.length) mg.collectionDef = Object.fromEntries(lists);
+  else delete mg.collectionDef;
   if (mg.assetFileDef.length > 0) return;
   for (const any of anys) {
     if (!any.typeUrl.endsWith('/tensorflow.AssetFileDef')) continue;

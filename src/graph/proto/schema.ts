@@ -163,15 +163,20 @@ message MetaGraphDef {
   SavedObjectGraph object_graph_def = 7;
 }
 
-// Only any_list (= 5) of CollectionDef: TF1 exports keep their AssetFileDefs in collection_def
-// "saved_model_assets" as google.protobuf.Any (type_url = 1, value = 2).
+// node_list (= 1) and any_list (= 5) of CollectionDef: TF1 exports name their init op in collection_def
+// "legacy_init_op" / "saved_model_main_op" (node_list) and keep their AssetFileDefs in "saved_model_assets" as
+// google.protobuf.Any (type_url = 1, value = 2).
 message Any {
   string type_url = 1;
   bytes value = 2;
 }
 message CollectionDef {
+  message NodeList { repeated string value = 1; }
   message AnyList { repeated Any value = 1; }
-  oneof kind { AnyList any_list = 5; }
+  oneof kind {
+    NodeList node_list = 1;
+    AnyList any_list = 5;
+  }
 }
 
 // saver.proto

@@ -178,6 +178,8 @@ export type MetaGraphDef = {
   signatureDef: Record<string, SignatureDef>;
   assetFileDef: AssetFileDef[];
   objectGraphDef?: SavedObjectGraph;
+  /** Node-list collections only (TF1 "legacy_init_op", "saved_model_main_op", …). */
+  collectionDef?: Record<string, { nodeList?: { value: string[] } }>;
 };
 
 export type SavedModel = { savedModelSchemaVersion: number; metaGraphs: MetaGraphDef[] };

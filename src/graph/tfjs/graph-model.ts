@@ -1,7 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { CtrError } from '../../errors/registry.ts';
-import { DataType, type AttrValue, type GraphDef, type NodeDef } from '../proto/types.ts';
+import type { GraphDef, NodeDef } from '../proto/types.ts';
 import { dtypeName, tensorProtoToValues, type DecodedTensor } from '../tensor/tensor-values.ts';
+import { functionTopology } from './function-topology.ts';
+import { lowerWhileLoops } from './lower-while.ts';
+import { topologyNode } from './topology-node.ts';
 import { ASYNC_OPS, describeUnsupported, unsupportedOps } from './supported-ops.ts';
 
 const INT32_MIN = -(2n ** 31n);
@@ -28,34 +31,27 @@ export function compileGraph(g: GraphDef, source: string): CompiledGraph {
       `${source} uses ops that cannot run here: ${describeUnsupported(missing)}`,
     );
   }
-  const specs: tf.io.WeightsManifestEntry[] = [];
-  const chunks: Uint8Array[] = [];
-  const nodes = g.node.map((n) => {
-    if (n.op !== 'Const') return topologyNode(n);
-    const t = n.attr.value?.tensor;
-    if (!t) throw new CtrError('CTR_ERR_INVALID_GRAPH', `${source}: Const node ${n.name} has no value`);
-    const { dtype, bytes } = weightBytes(
-      tensorProtoToValues(t, `${source}: Const ${n.name}`),
-      `${source}: Const ${n.name}`,
-    );
-    specs.push({ name: n.name, shape: (t.tensorShape?.dim ?? []).map((d) => d.size), dtype });
-    chunks.push(bytes);
-    const { value: _value, ...attr } = n.attr;
-    return topologyNode({ ...n, attr });
-  });
-  const total = chunks.reduce((a, c) => a + c.byteLength, 0);
-  const weightData = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    weightData.set(c, at);
-    at += c.byteLength;
-  }
-  const modelTopology = { node: nodes, versions: g.versions ?? { producer: 0, minConsumer: 0 } };
+  const lowered = lowerWhileLoops(g, source);
+  const weights = new Weights(source);
+  const nodes = lowered.node.map((n) => (n.op === 'Const' ? weights.add(n.name, n) : topologyNode(n)));
+  const library = lowered.library?.function.length
+    ? {
+        function: lowered.library.function.map((f) =>
+          functionTopology(f, lowered.library, source, (name, n) => weights.add(name, n)),
+        ),
+      }
+    : undefined;
+  const modelTopology = {
+    node: nodes,
+    versions: lowered.versions ?? { producer: 0, minConsumer: 0 },
+    ...(library ? { library } : {}),
+  };
+  const { specs: weightSpecs, data: weightData } = weights.build();
   let model: tf.GraphModel<tf.io.IOHandlerSync>;
   try {
     model = tf.loadGraphModelSync({
       modelTopology,
-      weightSpecs: specs,
+      weightSpecs,
       weightData: weightData.buffer,
       format: 'graph-model',
     });
@@ -66,7 +62,36 @@ export function compileGraph(g: GraphDef, source: string): CompiledGraph {
       { cause: err },
     );
   }
-  return { model, needsAsync: g.node.some((n) => ASYNC_OPS.has(n.op)) };
+  return { model, needsAsync: lowered.node.some((n) => ASYNC_OPS.has(n.op)) };
+}
+
+/** Const values, moved out of the topology into one weight buffer, keyed by the (topology) node name. */
+class Weights {
+  readonly #specs: tf.io.WeightsManifestEntry[] = [];
+  readonly #chunks: Uint8Array[] = [];
+  constructor(readonly source: string) {}
+
+  /** Records `n`'s value under `name`; returns the topology node (named `name`) without its value. */
+  add(name: string, n: NodeDef): unknown {
+    const where = `${this.source}: Const ${n.name}`;
+    const t = n.attr.value?.tensor;
+    if (!t) throw new CtrError('CTR_ERR_INVALID_GRAPH', `${where} has no value`);
+    const { dtype, bytes } = weightBytes(tensorProtoToValues(t, where), where);
+    this.#specs.push({ name, shape: (t.tensorShape?.dim ?? []).map((d) => d.size), dtype });
+    this.#chunks.push(bytes);
+    const { value: _value, ...attr } = n.attr;
+    return topologyNode({ ...n, name, attr });
+  }
+
+  build(): { specs: tf.io.WeightsManifestEntry[]; data: Uint8Array<ArrayBuffer> } {
+    const data = new Uint8Array(this.#chunks.reduce((a, c) => a + c.byteLength, 0));
+    let at = 0;
+    for (const c of this.#chunks) {
+      data.set(c, at);
+      at += c.byteLength;
+    }
+    return { specs: this.#specs, data };
+  }
 }
 
 function weightBytes(t: DecodedTensor, where: string): { dtype: tf.DataType; bytes: Uint8Array } {
@@ -106,29 +131,4 @@ function weightBytes(t: DecodedTensor, where: string): { dtype: tf.DataType; byt
     'CTR_ERR_INVALID_GRAPH',
     `${where}: constants of ${dtypeName(t.dtype)} cannot be loaded`,
   );
-}
-
-const b64 = (s: Uint8Array) => Buffer.from(s).toString('base64');
-const lowerType = (t: number) => (t === DataType.DT_INT64 ? DataType.DT_INT32 : t);
-
-function topologyAttr(v: AttrValue): unknown {
-  if (v.s !== undefined) return { s: b64(v.s) };
-  if (v.type !== undefined) return { type: lowerType(v.type) };
-  if (v.list) {
-    const { s, type, tensor: _tensor, ...rest } = v.list;
-    return {
-      list: { ...rest, ...(s ? { s: s.map(b64) } : {}), ...(type ? { type: type.map(lowerType) } : {}) },
-    };
-  }
-  if (v.tensor) return {};
-  return v;
-}
-
-function topologyNode(n: NodeDef): unknown {
-  const attr: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(n.attr)) {
-    if (k === '_output_shapes' || k === '_class') continue;
-    attr[k] = topologyAttr(v);
-  }
-  return { name: n.name, op: n.op, input: [...n.input], attr };
 }

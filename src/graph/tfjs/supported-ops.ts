@@ -17,7 +17,8 @@ import { json as sparse } from '@tensorflow/tfjs-converter/dist/operations/op_li
 import { json as spectral } from '@tensorflow/tfjs-converter/dist/operations/op_list/spectral.js';
 import { json as string } from '@tensorflow/tfjs-converter/dist/operations/op_list/string.js';
 import { json as transformation } from '@tensorflow/tfjs-converter/dist/operations/op_list/transformation.js';
-import type { GraphDef } from '../proto/types.ts';
+import { calledFunctions, FUNCTIONAL_OPS, reachableLibrary } from '../freeze/function-library.ts';
+import type { GraphDef, NodeDef } from '../proto/types.ts';
 
 /**
  * The TensorFlow ops tfjs-converter's GraphModel can execute: the converter's own op catalogue (the same lists
@@ -59,16 +60,24 @@ export const ASYNC_OPS: ReadonlySet<string> = new Set(
  */
 const TABLES_NEEDING_INIT = new Set(['HashTable', 'HashTableV2', 'MutableHashTable', 'MutableHashTableV2']);
 
-/** Each op of `g` tfjs cannot run (here), with the nodes that use it, sorted by op name. */
+/**
+ * Each op of `g` tfjs cannot run (here), with the nodes that use it, sorted by op name; nodes inside the library
+ * functions that While/If run are checked too and named "<function>/<node>". A node calling functions is
+ * runnable only if it is a functional op tfjs executes (FUNCTIONAL_OPS) and every function is in the library.
+ */
 export function unsupportedOps(g: GraphDef): { op: string; nodes: string[] }[] {
   const byOp = new Map<string, string[]>();
-  for (const n of g.node) {
-    // Functional control flow (If, While...) needs the function library, which a frozen graph no longer has.
-    const callsFunction = Object.values(n.attr).some(
-      (v) => v.func !== undefined || (v.list?.func?.length ?? 0) > 0,
-    );
-    if (TFJS_OPS.has(n.op) && !callsFunction && !TABLES_NEEDING_INIT.has(n.op)) continue;
-    byOp.set(n.op, [...(byOp.get(n.op) ?? []), n.name]);
+  const functions = new Set((g.library?.function ?? []).map((f) => f.signature.name));
+  const check = (n: NodeDef, name: string) => {
+    const called = calledFunctions(n);
+    const callsOk =
+      called.length === 0 || (FUNCTIONAL_OPS.has(n.op) && called.every((f) => functions.has(f)));
+    if (TFJS_OPS.has(n.op) && callsOk && !TABLES_NEEDING_INIT.has(n.op)) return;
+    byOp.set(n.op, [...(byOp.get(n.op) ?? []), name]);
+  };
+  for (const n of g.node) check(n, n.name);
+  for (const f of reachableLibrary(g.node, g.library)?.function ?? []) {
+    for (const n of f.nodeDef) check(n, `${f.signature.name}/${n.name}`);
   }
   return [...byOp].sort(([a], [b]) => a.localeCompare(b)).map(([op, nodes]) => ({ op, nodes }));
 }

@@ -11,6 +11,7 @@ import { SegmentRowsCache } from './segment-feeds.ts';
 export type SignatureRuntime = {
   readonly spec: SignatureSpec;
   readonly compiled: CompiledGraph;
+  /** Input alias → fed tensor; inputs the outputs do not need (pruned when freezing) are absent. */
   readonly feeds: Readonly<Record<string, string>>;
   readonly fetches: Readonly<Record<string, string>>;
   /** Segment-row Placeholders computed from the input `alias` on every call (segment-feeds.ts). */
@@ -40,7 +41,10 @@ export async function executeRuntime(
   segmentRows: SegmentRowsCache,
 ): Promise<tf.Tensor[]> {
   const feed: tf.NamedTensorMap = {};
-  for (const [alias, t] of Object.entries(inputs)) feed[rt.feeds[alias]!] = t;
+  for (const [alias, t] of Object.entries(inputs)) {
+    const name = rt.feeds[alias];
+    if (name !== undefined) feed[name] = t;
+  }
   const derived = (rt.segmentFeeds ?? []).flatMap((sf) => {
     const ids = inputs[sf.alias];
     return ids ? [[sf.placeholder, segmentRows.tensorFor(ids, sf.axis)] as const] : [];

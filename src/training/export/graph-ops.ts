@@ -1,5 +1,6 @@
 import type { GraphBuilder } from '../../graph/builder/graph-builder.ts';
 import type { Ops } from '../model/ops.ts';
+import { emitScan } from './graph-scan.ts';
 
 /**
  * `Ops` over tensor names: each call adds the TensorFlow node(s) TensorFlow itself would write for the op to a
@@ -41,5 +42,6 @@ export function graphOps(b: GraphBuilder, prefix: string): Ops<string> {
     scalar: (v) => b.constant('DT_FLOAT', [], [v], n('Const')),
     int32: (v) => b.constant('DT_INT32', [v.length], v, n('Const')),
     named: (x, name) => b.identity(x, { name }),
+    scan: (spec) => emitScan(b, prefix, spec, graphOps),
   };
 }

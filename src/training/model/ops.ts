@@ -43,7 +43,26 @@ export interface Ops<T> {
   int32(values: number[]): T;
   /** Identity that gives a tensor its public name (a graph node name; a no-op when eager). */
   named(x: T, name: string): T;
+  /**
+   * A recurrence over the time axis (axis 1) of `sequences` ([B, L, …] each): states ← step(ops, the sequences'
+   * slices at t, states, captures) for t oldest to newest (newest first with `reverse`); returns the last
+   * states. Eager: a loop of tfjs ops (differentiable). Graph: a StatelessWhile over the time axis whose cond and
+   * body are library functions, as TensorFlow's while_v2 writes a Keras recurrent layer (export/graph-scan.ts),
+   * the same `step` written into the body. `captures` are the tensors the step reads besides its inputs (weights).
+   */
+  scan(spec: ScanSpec<T>): T[];
 }
+
+export type ScanSpec<T> = {
+  /** Scope of the loop's nodes and functions ("gru", "bilstm/forward"). */
+  readonly name: string;
+  /** [B, L, …] tensors and the shape of one time step with -1 for the batch ([-1, dim], [-1]). */
+  readonly sequences: readonly { readonly tensor: T; readonly stepShape: readonly number[] }[];
+  readonly initial: readonly T[];
+  readonly captures: readonly T[];
+  readonly reverse?: boolean;
+  readonly step: <U>(o: Ops<U>, xs: readonly U[], states: readonly U[], captures: readonly U[]) => U[];
+};
 
 /**
  * Embedding tables up to this many rows are looked up eagerly as oneHot(ids)·table: tfjs-backend-wasm's GatherV2
@@ -90,6 +109,21 @@ export const eagerOps: Ops<tf.Tensor> = {
   scalar: (v) => tf.scalar(v),
   int32: (v) => tf.tensor1d(v, 'int32'),
   named: (x) => x,
+  scan: (spec) => {
+    const slices = spec.sequences.map((q) => tf.unstack(q.tensor, 1));
+    const L = slices[0]?.length ?? 0;
+    let states = [...spec.initial];
+    for (let k = 0; k < L; k++) {
+      const t = spec.reverse ? L - 1 - k : k;
+      states = spec.step(
+        eagerOps,
+        slices.map((u) => u[t]!),
+        states,
+        spec.captures,
+      );
+    }
+    return states;
+  },
 };
 
 /** x·W + b on [rows, in] inputs. */

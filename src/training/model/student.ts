@@ -3,14 +3,17 @@ import { type Ops, dense } from './ops.ts';
 
 /**
  * The student (Tang et al. 2019, adapted to CTR): encode the history to h and the candidate to c with one item
- * embedding table, feed [h, c, h⊙c, |h−c|] to an MLP, output a logit. Two encoders:
+ * embedding table, feed [h, c, h⊙c, |h−c|] to an MLP, output a logit. Three encoders:
  * - 'pooled' (default, fast): h = masked mean of the history's embeddings (padding excluded);
- * - 'gru': a GRU over the history, oldest to newest, that skips padding steps (Tang used a BiLSTM; a GRU keeps
- *   the same idea — an order-aware recurrent encoder — with fewer ops).
- * Written against `Ops` so the same code trains (tfjs) and exports (TensorFlow graph).
+ * - 'bilstm' (Tang's): a forward and a backward LSTM (dim/2 units each) over the history that skip padding steps,
+ *   each direction's outputs mean-pooled over the non-padding steps, the two concatenated;
+ * - 'gru': a GRU over the history, oldest to newest, that skips padding steps; h = its last state.
+ * The recurrent encoders run through Ops.scan, so they train as a loop and export as a While loop over the time
+ * axis (not unrolled). Written against `Ops` so the same code trains (tfjs) and exports (TensorFlow graph).
  */
+export type StudentKind = 'pooled' | 'gru' | 'bilstm';
 export type StudentConfig = {
-  readonly kind: 'pooled' | 'gru';
+  readonly kind: StudentKind;
   readonly vocabSize: number;
   readonly historyLength: number;
   readonly dim: number;
@@ -22,6 +25,28 @@ export function studentSpecs(c: StudentConfig, prefix = 'student'): ParamSpec[] 
   const specs: ParamSpec[] = [
     { name: `${prefix}/embeddings/item`, shape: [c.vocabSize, d], init: 'normal', scale: 0.05 },
   ];
+  if (c.kind === 'bilstm') {
+    const u = d / 2;
+    for (const dir of ['forward', 'backward'])
+      for (const g of ['input', 'forget', 'cell', 'output']) {
+        specs.push(
+          {
+            name: `${prefix}/bilstm/${dir}/${g}/input_kernel`,
+            shape: [d, u],
+            init: 'normal',
+            scale: Math.sqrt(1 / d),
+          },
+          {
+            name: `${prefix}/bilstm/${dir}/${g}/recurrent_kernel`,
+            shape: [u, u],
+            init: 'normal',
+            scale: Math.sqrt(1 / u),
+          },
+          // Jozefowicz et al.'s forget-gate bias of 1, as Keras's unit_forget_bias.
+          { name: `${prefix}/bilstm/${dir}/${g}/bias`, shape: [u], init: g === 'forget' ? 'ones' : 'zeros' },
+        );
+      }
+  }
   if (c.kind === 'gru') {
     for (const g of ['update', 'reset', 'candidate']) {
       specs.push(
@@ -61,36 +86,86 @@ function pooled<T>(o: Ops<T>, table: T, history: T, mask: T): T {
   return o.div(sum, o.maximum(o.sum(mask, 1, true), o.scalar(1)));
 }
 
+const GRU_GATES = ['update', 'reset', 'candidate'] as const;
+const LSTM_GATES = ['input', 'forget', 'cell', 'output'] as const;
+
+/** Per-gate [input_kernel, recurrent_kernel, bias] of one recurrent layer, in `gates` order. */
+function gateWeights<T>(w: Record<string, T>, scope: string, gates: readonly string[]): T[] {
+  return gates.flatMap((g) =>
+    ['input_kernel', 'recurrent_kernel', 'bias'].map((k) => w[`${scope}/${g}/${k}`]!),
+  );
+}
+
+/** A state that is all zeros, shaped [B, units] from x [B, L, d] without a Shape op. */
+function zeros<T>(o: Ops<T>, x: T, d: number, units: number): T {
+  const first = o.reshape(o.gather(x, o.int32([0]), 1), [-1, d]);
+  return o.mul(units === d ? first : o.gather(first, o.int32([...Array(units).keys()]), 1), o.scalar(0));
+}
+
+/** m·next + (1−m)·prev: a padding step (m = 0) leaves the state as it was. */
+function keepOnPadding<U>(o: Ops<U>, m: U, next: U, prev: U): U {
+  return o.add(o.mul(m, next), o.mul(o.sub(o.scalar(1), m), prev));
+}
+
+function gateOf<U>(o: Ops<U>, ws: readonly U[], k: number, x: U, h: U): U {
+  return o.add(o.add(o.matMul(x, ws[3 * k]!), o.matMul(h, ws[3 * k + 1]!)), ws[3 * k + 2]!);
+}
+
 function gru<T>(o: Ops<T>, w: Record<string, T>, p: string, c: StudentConfig, history: T, mask: T): T {
   const x = o.gather(w[`${p}/embeddings/item`]!, history);
-  const gate = (g: string, xt: T, h: T) =>
-    o.add(
-      o.add(
-        o.matMul(xt, w[`${p}/gru/${g}/input_kernel`]!),
-        o.matMul(h, w[`${p}/gru/${g}/recurrent_kernel`]!),
-      ),
-      w[`${p}/gru/${g}/bias`]!,
-    );
-  // h0 = 0 shaped [B, d] without a Shape op.
-  let h = o.mul(o.reshape(o.gather(x, o.int32([0]), 1), [-1, c.dim]), o.scalar(0));
-  for (let t = 0; t < c.historyLength; t++) {
-    const xt = o.reshape(o.gather(x, o.int32([t]), 1), [-1, c.dim]);
-    const m = o.gather(mask, o.int32([t]), 1);
-    const z = o.sigmoid(gate('update', xt, h));
-    const r = o.sigmoid(gate('reset', xt, h));
-    const n = o.tanh(
-      o.add(
-        o.add(
-          o.matMul(xt, w[`${p}/gru/candidate/input_kernel`]!),
-          o.mul(r, o.matMul(h, w[`${p}/gru/candidate/recurrent_kernel`]!)),
-        ),
-        w[`${p}/gru/candidate/bias`]!,
-      ),
-    );
-    const next = o.add(o.mul(o.sub(o.scalar(1), z), n), o.mul(z, h));
-    h = o.add(o.mul(m, next), o.mul(o.sub(o.scalar(1), m), h));
-  }
-  return h;
+  const [h] = o.scan({
+    name: 'gru',
+    sequences: [
+      { tensor: x, stepShape: [-1, c.dim] },
+      { tensor: mask, stepShape: [-1] },
+    ],
+    initial: [zeros(o, x, c.dim, c.dim)],
+    captures: gateWeights(w, `${p}/gru`, GRU_GATES),
+    step: (q, [xt, mt], [prev], ws) => {
+      const z = q.sigmoid(gateOf(q, ws, 0, xt!, prev!));
+      const r = q.sigmoid(gateOf(q, ws, 1, xt!, prev!));
+      const n = q.tanh(q.add(q.add(q.matMul(xt!, ws[6]!), q.mul(r, q.matMul(prev!, ws[7]!))), ws[8]!));
+      const next = q.add(q.mul(q.sub(q.scalar(1), z), n), q.mul(z, prev!));
+      return [keepOnPadding(q, q.expandDims(mt!, 1), next, prev!)];
+    },
+  });
+  return h!;
+}
+
+/** Tang et al.'s BiLSTM encoder, each direction mean-pooled over the non-padding steps. */
+function bilstm<T>(o: Ops<T>, w: Record<string, T>, p: string, c: StudentConfig, history: T, mask: T): T {
+  const x = o.gather(w[`${p}/embeddings/item`]!, history);
+  const u = c.dim / 2;
+  const count = o.maximum(o.sum(mask, 1, true), o.scalar(1));
+  const direction = (dir: 'forward' | 'backward') => {
+    const zero = zeros(o, x, c.dim, u);
+    const [, , sum] = o.scan({
+      name: `bilstm/${dir}`,
+      sequences: [
+        { tensor: x, stepShape: [-1, c.dim] },
+        { tensor: mask, stepShape: [-1] },
+      ],
+      initial: [zero, zero, zero],
+      captures: gateWeights(w, `${p}/bilstm/${dir}`, LSTM_GATES),
+      reverse: dir === 'backward',
+      step: (q, [xt, mt], [h, cell, acc], ws) => {
+        const i = q.sigmoid(gateOf(q, ws, 0, xt!, h!));
+        const f = q.sigmoid(gateOf(q, ws, 1, xt!, h!));
+        const g = q.tanh(gateOf(q, ws, 2, xt!, h!));
+        const out = q.sigmoid(gateOf(q, ws, 3, xt!, h!));
+        const nextC = q.add(q.mul(f, cell!), q.mul(i, g));
+        const nextH = q.mul(out, q.tanh(nextC));
+        const m = q.expandDims(mt!, 1);
+        return [
+          keepOnPadding(q, m, nextH, h!),
+          keepOnPadding(q, m, nextC, cell!),
+          q.add(acc!, q.mul(m, nextH)),
+        ];
+      },
+    });
+    return o.div(sum!, count);
+  };
+  return o.concat([direction('forward'), direction('backward')], 1);
 }
 
 /** history [B, L] int32, candidate [B] int32 → logit [B], ctr [B]. */
@@ -104,7 +179,12 @@ export function studentForward<T>(
 ): { logit: T; ctr: T } {
   const table = w[`${prefix}/embeddings/item`]!;
   const mask = o.nonPaddingMask(history);
-  const h = c.kind === 'gru' ? gru(o, w, prefix, c, history, mask) : pooled(o, table, history, mask);
+  const h =
+    c.kind === 'gru'
+      ? gru(o, w, prefix, c, history, mask)
+      : c.kind === 'bilstm'
+        ? bilstm(o, w, prefix, c, history, mask)
+        : pooled(o, table, history, mask);
   const cand = o.gather(table, candidate);
   let x = o.concat([h, cand, o.mul(h, cand), o.abs(o.sub(h, cand))], 1);
   c.hidden.forEach((_, i) => {

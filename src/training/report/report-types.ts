@@ -9,7 +9,7 @@ import type { CurvePoint } from '../trainer.ts';
 export type ModelRow = ModelScore & {
   /** 'bayes' | 'teacher' | a student variant name ("pooled/hinton"). */
   readonly role: 'bayes' | 'teacher' | 'student';
-  readonly kind?: 'pooled' | 'gru';
+  readonly kind?: 'pooled' | 'gru' | 'bilstm';
   readonly loss?: string;
   readonly params?: number;
   readonly validAuc?: number;
