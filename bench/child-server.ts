@@ -24,7 +24,14 @@ export async function startCtrServe(flags: readonly string[], timeoutMs = 120_00
   const port = await freePort();
   const child = spawn(
     process.execPath,
-    ['bin/ctr-serve.js', 'serve', `--rest_api_port=${port}`, '--rest_api_host=127.0.0.1', ...flags],
+    [
+      'bin/ctr-serve.js',
+      'serve',
+      `--rest_api_port=${port}`,
+      '--port=0',
+      '--rest_api_host=127.0.0.1',
+      ...flags,
+    ],
     { cwd: REPO, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NODE_ENV: 'production' } },
   );
   const url = `http://127.0.0.1:${port}`;

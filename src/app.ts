@@ -1,15 +1,15 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { ServingConfig } from './config/serving-config.ts';
 import { CtrPredictor } from './ctr/ctr-predictor.ts';
-import { CtrError } from './errors/registry.ts';
 import { initBackend, skipped as backendsSkipped } from './graph/backend.ts';
 import type { LoadedModel } from './graph/model.ts';
 import { localLink, type ClusterLink } from './http/cluster-link.ts';
 import { registerErrorHandlers } from './http/error-reply.ts';
-import { parseJsonBody } from './http/json-body.ts';
-import { loadOpenApiDocument, openApiPath, registerOpenApi } from './http/openapi.ts';
+import { loadOpenApiDocument, registerOpenApi } from './http/openapi.ts';
+import { installRequestPipeline } from './http/request-pipeline.ts';
 import { registerCtrRoutes } from './http/routes/ctr.ts';
 import { registerHealthRoutes } from './http/routes/health.ts';
+import { registerKserveV2Routes } from './http/routes/kserve-v2.ts';
 import { registerMetricsRoutes } from './http/routes/metrics.ts';
 import { registerShadowRoutes } from './http/routes/shadow.ts';
 import { registerTfServingRoutes } from './http/routes/tf-serving.ts';
@@ -103,45 +103,8 @@ export async function buildApp(config: ServingConfig, deps: AppDeps = {}): Promi
   link.provide('shadow', () => shadow.scorer.snapshot());
   const ctr = new CtrPredictor(service, config);
   ctr.onCtrScored = (event) => shadow.offer(event);
-  const routes: { method: string; url: string }[] = [];
-  app.addHook('onRoute', (route) => {
-    const hidden = (route.schema as { hide?: boolean } | undefined)?.hide;
-    for (const method of [route.method].flat()) {
-      if (method !== 'HEAD' && !hidden) routes.push({ method, url: route.url });
-    }
-  });
-  let closing = false;
-  const stopTaking = () => {
-    closing = true;
-  };
+  const { routes, stopTaking } = installRequestPipeline(app, metrics);
   app.decorate('ctr', { config, metrics, manager, service, link, routes, stopTaking });
-
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => {
-    try {
-      done(null, parseJsonBody(body as string));
-    } catch (err) {
-      done(err as Error, undefined);
-    }
-  });
-
-  app.addHook('onRequest', async () => {
-    if (closing) throw new CtrError('CTR_ERR_SHUTTING_DOWN', 'the server is shutting down');
-  });
-  app.addHook('onSend', async (request, reply) => {
-    void reply.header('x-request-id', request.id);
-    // Node's server.close() only drops connections idle at that moment; a keep-alive connection busy then would
-    // otherwise linger until keepAliveTimeout after its last reply.
-    if (closing) void reply.header('connection', 'close');
-  });
-  app.addHook('onResponse', async (request, reply) => {
-    const url = request.routeOptions.url;
-    const route = url === undefined ? 'unmatched' : openApiPath(url);
-    metrics.observeHttp(route, request.method, reply.statusCode, reply.elapsedTime / 1000);
-  });
-  app.addHook('preClose', async () => {
-    closing = true;
-  });
   app.addHook('onClose', async () => {
     await shadow.stop();
     await service.stop();
@@ -153,6 +116,7 @@ export async function buildApp(config: ServingConfig, deps: AppDeps = {}): Promi
   registerHealthRoutes(app, manager);
   registerMetricsRoutes(app, deps.metricsSource ?? metrics);
   registerTfServingRoutes(app, manager, service);
+  registerKserveV2Routes(app, manager, service);
   registerCtrRoutes(app, ctr, shadow);
   registerShadowRoutes(app, shadow);
 

@@ -7,6 +7,7 @@ import { buildApp } from '../app.ts';
 import { FLAG_TABLE } from '../config/flag-table.ts';
 import { loadConfig, type ServingConfig } from '../config/serving-config.ts';
 import { CtrError } from '../errors/registry.ts';
+import { startGrpcServer, type GrpcServer } from '../grpc/grpc-server.ts';
 import { clusterMetricsSource, localLink, workerLink } from '../http/cluster-link.ts';
 import { runPrimary } from './cluster-primary.ts';
 import { Metrics } from '../metrics/metrics.ts';
@@ -97,17 +98,34 @@ async function runServer(config: ServingConfig, io: CliIo): Promise<number> {
     metricsSource: worker ? clusterMetricsSource(link) : metrics,
   });
   const address = await app.listen({ port: config.restApiPort, host: config.restApiHost });
+  const grpc = await startGrpc(app);
   if (worker) {
-    worker.send({ ctr: 'listening', address });
+    worker.send({ ctr: 'listening', address, grpcPort: grpc?.port });
   } else {
+    if (grpc) io.stdout.write(`ctr-serve gRPC listening on ${config.restApiHost}:${grpc.port}\n`);
     io.stdout.write(`ctr-serve listening on ${address}\n`);
   }
   const reason = await stopRequested;
   app.log.info({ reason }, 'shutting down: finishing in-flight requests');
   app.ctr.stopTaking();
-  await acceptQueueDrained(app.server);
+  await Promise.all([acceptQueueDrained(app.server), grpc?.stop()]);
   await app.close();
   return 0;
+}
+
+/** The gRPC server beside the HTTP one (--port; 0 = none), over the same app (src/grpc/grpc-server.ts). */
+async function startGrpc(app: Awaited<ReturnType<typeof buildApp>>): Promise<GrpcServer | undefined> {
+  const { config, manager, service, metrics } = app.ctr;
+  if (config.grpc.port === 0) return undefined;
+  try {
+    return await startGrpcServer(
+      { config, manager, service, metrics, logger: app.log },
+      { host: config.restApiHost },
+    );
+  } catch (err) {
+    await app.close();
+    throw err;
+  }
 }
 
 // Closing the listening socket resets the connections the kernel (or, with --workers, the cluster primary) has
