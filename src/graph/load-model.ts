@@ -2,6 +2,7 @@ import { CtrError, isCtrError } from '../errors/registry.ts';
 import { initBackend } from './backend.ts';
 import { freezeGraph } from './freeze/freeze-graph.ts';
 import { parseRef } from './freeze/tensor-ref.ts';
+import { ResourceScope } from './op/resources.ts';
 import type { LoadedModel, LoadOptions, ModelInfo, SignatureSpec } from './model.ts';
 import { prepareModel, tensorInfoOf, type PreparedModel, type SourceSignature } from './prepare-model.ts';
 import type { GraphDef } from './proto/types.ts';
@@ -51,6 +52,8 @@ export async function loadModel(path: string, opts: LoadModelOptions = {}): Prom
   const runtimes = new Map<string, SignatureRuntime>();
   const extra: Variants = new Map();
   const unavailable = new Map<string, CtrError>();
+  // The version's stateful resources (lookup tables), freed with it (TfjsModel.dispose).
+  const resources = new ResourceScope();
   try {
     const groups = new Map<string, SourceSignature[]>();
     for (const sig of Object.values(model.signatures)) {
@@ -96,10 +99,11 @@ export async function loadModel(path: string, opts: LoadModelOptions = {}): Prom
       backend,
       ...variantInfo(extra),
     };
-    return new TfjsModel(info, runtimes, unavailable, variantRuntimes(extra));
+    return new TfjsModel(info, runtimes, unavailable, variantRuntimes(extra), resources);
   } catch (err) {
     const all = [...runtimes.values(), ...variantRuntimes(extra)];
     for (const m of new Set(all.map((rt) => rt.compiled.model))) m.dispose();
+    resources.dispose();
     throw err;
   }
 }

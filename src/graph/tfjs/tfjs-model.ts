@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { CtrError, isCtrError } from '../../errors/registry.ts';
 import { checkIndexRanges, oovOf } from '../check-index-ranges.ts';
+import type { ResourceScope } from '../op/resources.ts';
 import type { HostTensor, LoadedModel, ModelInfo, SignatureSpec, TensorSpec } from '../model.ts';
 import { shapeFitsSignature } from '../signature-shape.ts';
 import type { CompiledGraph } from './graph-model.ts';
@@ -72,7 +73,8 @@ export async function executeRuntime(
  * (and its weights). Signatures that cannot run here (ops tfjs lacks) stay listed in `unavailable` and answer
  * CTR_ERR_UNSUPPORTED_OP when asked for. Inputs are checked before tfjs sees them (CTR_ERR_INPUT_MISMATCH); a
  * failure inside tfjs becomes CTR_ERR_EXECUTION. dispose() frees every GraphModel's weights once; predict after
- * dispose answers CTR_ERR_EXECUTION. Variants (signature-variant.ts) run under their own spec's name
+ * dispose answers CTR_ERR_EXECUTION; the version's resources (lookup tables: ../op/resources.ts) go with it.
+ * Variants (signature-variant.ts) run under their own spec's name
  * (ModelInfo.variants) and are not listed among the signatures.
  */
 export class TfjsModel implements LoadedModel {
@@ -81,6 +83,7 @@ export class TfjsModel implements LoadedModel {
   readonly #unavailable: ReadonlyMap<string, CtrError>;
   readonly #variants: ReadonlyMap<string, SignatureRuntime>;
   readonly #segmentRows = new SegmentRowsCache();
+  readonly #resources: ResourceScope | undefined;
   #disposed = false;
 
   constructor(
@@ -88,8 +91,10 @@ export class TfjsModel implements LoadedModel {
     runtimes: ReadonlyMap<string, SignatureRuntime>,
     unavailable: ReadonlyMap<string, CtrError>,
     variants: Iterable<SignatureRuntime> = [],
+    resources?: ResourceScope,
   ) {
     this.info = info;
+    this.#resources = resources;
     this.#runtimes = runtimes;
     this.#unavailable = unavailable;
     this.#variants = new Map([...variants].map((rt) => [rt.spec.name, rt]));
@@ -204,6 +209,7 @@ export class TfjsModel implements LoadedModel {
     // Signatures may share one GraphModel: free each once.
     const all = [...this.#runtimes.values(), ...this.#variants.values()];
     for (const m of new Set(all.map((rt) => rt.compiled.model))) m.dispose();
+    this.#resources?.dispose();
   }
 }
 
