@@ -6,6 +6,7 @@ import { initBackend, skipped as backendsSkipped } from './graph/backend.ts';
 import type { LoadedModel } from './graph/model.ts';
 import { localLink, type ClusterLink } from './http/cluster-link.ts';
 import { registerErrorHandlers } from './http/error-reply.ts';
+import { parseExamplesBody, takesExamples } from './http/example-json.ts';
 import { parseJsonBody } from './http/json-body.ts';
 import { loadOpenApiDocument, openApiPath, registerOpenApi } from './http/openapi.ts';
 import { registerCtrRoutes } from './http/routes/ctr.ts';
@@ -117,9 +118,12 @@ export async function buildApp(config: ServingConfig, deps: AppDeps = {}): Promi
   app.decorate('ctr', { config, metrics, manager, service, link, routes, stopTaking });
 
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => {
+  app.addContentTypeParser('*', { parseAs: 'string' }, (request, body, done) => {
     try {
-      done(null, parseJsonBody(body as string));
+      done(
+        null,
+        takesExamples(request.url) ? parseExamplesBody(body as string) : parseJsonBody(body as string),
+      );
     } catch (err) {
       done(err as Error, undefined);
     }

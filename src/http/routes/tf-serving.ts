@@ -3,13 +3,14 @@ import { CtrError } from '../../errors/registry.ts';
 import type { ModelInfo, SignatureSpec, TensorSpec } from '../../graph/model.ts';
 import type { ServableManager } from '../../serving/manager.ts';
 import type { PredictionService } from '../../serving/prediction-service.ts';
+import { registerExampleRoutes } from './tf-serving-examples.ts';
 import { decodePredictBody, encodePredictResponse, readPredictEnvelope } from '../tf-serving-codec.ts';
 
 /**
  * TF Serving's REST API with its URLs, bodies and status codes (tensorflow_serving/g3doc/api_rest.md):
  * model status, signature metadata and `:predict`, each with an optional `/versions/{v}`. The colon verbs use
  * regex params because find-my-way reads `:name::predict` as one param named "name::predict".
- * `:classify` and `:regress` (tf.Example inputs) answer a 400 naming `:predict`.
+ * `:classify` and `:regress` (tf.Example inputs) are in tf-serving-examples.ts.
  */
 type Params = { name: string; version?: string };
 
@@ -84,17 +85,13 @@ export function registerTfServingRoutes(
   app.post(`/v1/models/${NAME}::predict`, predict);
   app.post(`${VERSIONED}::predict`, predict);
 
-  const unsupported = async (request: FastifyRequest) => {
-    const verb = request.url.slice(request.url.lastIndexOf(':') + 1);
-    throw new CtrError(
-      'CTR_ERR_BAD_REQUEST',
-      `:${verb} takes serialized tf.Example inputs, which ctr-serve does not parse; use :predict`,
-    );
-  };
-  for (const verb of ['classify', 'regress']) {
-    app.post(`/v1/models/${NAME}::${verb}`, unsupported);
-    app.post(`${VERSIONED}::${verb}`, unsupported);
-  }
+  registerExampleRoutes(
+    app,
+    manager,
+    service,
+    { name: `/v1/models/${NAME}`, versioned: VERSIONED },
+    parseVersion,
+  );
 }
 
 function parseVersion(text: string | undefined): number | undefined {
