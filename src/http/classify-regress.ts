@@ -1,6 +1,8 @@
 import { CtrError } from '../errors/registry.ts';
 import type { HostTensor, SignatureSpec } from '../graph/model.ts';
-import { formatNumber, formatScalar } from './json-writer.ts';
+import { formatScalar, numberWriter } from './json-writer.ts';
+
+const writeFloat = numberWriter('DT_FLOAT');
 
 /**
  * TF Serving's classify and regress methods over a signature (tensorflow_serving/servables/tensorflow/
@@ -73,7 +75,7 @@ export function encodeClassifyResponse(
     for (let c = 0; c < numClasses; c++) {
       const at = i * numClasses + c;
       const label = classes ? formatScalar(classes, at) : '""';
-      const score = scores ? formatNumber(Number(scores.values[at]), true) : '0';
+      const score = scores ? writeFloat(Number(scores.values[at])) : writeFloat(0);
       pairs.push(`[${label},${score}]`);
     }
     rows.push(`[${pairs.join(',')}]`);
@@ -94,7 +96,7 @@ export function encodeRegressResponse(
   if (t.shape[0] !== examples) {
     fail(`Input batch size did not match output batch size: ${examples} vs. ${t.shape[0]}`);
   }
-  const values = Array.from({ length: examples }, (_, i) => formatNumber(Number(t.values[i]), true));
+  const values = Array.from({ length: examples }, (_, i) => writeFloat(Number(t.values[i])));
   return `{"results":[${values.join(',')}]}`;
 }
 

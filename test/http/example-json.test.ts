@@ -126,7 +126,7 @@ test('results are written as TF Serving writes ClassificationResult and Regressi
   });
   // scores only (half_plus_two's classify_x_to_y): labels are ""
   const y = { dtype: 'DT_FLOAT' as const, shape: [1, 1], values: Float32Array.of(3) };
-  assert.equal(encodeClassifyResponse({ scores: y }, 1), '{"results":[[["",3]]]}');
+  assert.equal(encodeClassifyResponse({ scores: y }, 1), '{"results":[[["",3.0]]]}');
   const outputs = { dtype: 'DT_FLOAT' as const, shape: [3], values: Float32Array.of(0.2, 0.9, 1) };
   assert.deepEqual(f32(encodeRegressResponse({ outputs }, 3)), { results: [0.2, 0.9, 1].map(Math.fround) });
   const nonFinite = {

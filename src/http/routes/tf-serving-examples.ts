@@ -9,6 +9,7 @@ import {
   type ExampleMethod,
 } from '../classify-regress.ts';
 import { decodeExamplesRequest } from '../example-json.ts';
+import { NAME, parseVersion, VERSIONED } from './tf-serving.ts';
 
 /**
  * TF Serving's `:classify` and `:regress` REST verbs (tensorflow_serving/g3doc/api_rest.md, "Classify and
@@ -22,8 +23,6 @@ export function registerExampleRoutes(
   app: FastifyInstance,
   manager: ServableManager,
   service: PredictionService,
-  routes: { readonly name: string; readonly versioned: string },
-  parseVersion: (text: string | undefined) => number | undefined,
 ): void {
   const handler =
     (method: ExampleMethod) => async (request: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => {
@@ -58,7 +57,7 @@ export function registerExampleRoutes(
       }
     };
   for (const method of ['classify', 'regress'] as const) {
-    app.post(`${routes.name}::${method}`, handler(method));
-    app.post(`${routes.versioned}::${method}`, handler(method));
+    app.post(`/v1/models/${NAME}::${method}`, handler(method));
+    app.post(`${VERSIONED}::${method}`, handler(method));
   }
 }

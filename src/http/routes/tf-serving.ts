@@ -3,7 +3,6 @@ import { CtrError } from '../../errors/registry.ts';
 import type { ModelInfo, SignatureSpec, TensorSpec } from '../../graph/model.ts';
 import type { ServableManager } from '../../serving/manager.ts';
 import type { PredictionService } from '../../serving/prediction-service.ts';
-import { registerExampleRoutes } from './tf-serving-examples.ts';
 import { decodePredictBody, encodePredictResponse, readPredictEnvelope } from '../tf-serving-codec.ts';
 
 /**
@@ -14,8 +13,9 @@ import { decodePredictBody, encodePredictResponse, readPredictEnvelope } from '.
  */
 type Params = { name: string; version?: string };
 
-const NAME = ':name(^[^/:]+)';
-const VERSIONED = `/v1/models/:name/versions/:version(^[^/:]+)`;
+/** The colon-verb route prefixes, shared with tf-serving-examples.ts. */
+export const NAME = ':name(^[^/:]+)';
+export const VERSIONED = `/v1/models/:name/versions/:version(^[^/:]+)`;
 
 export function registerTfServingRoutes(
   app: FastifyInstance,
@@ -84,17 +84,9 @@ export function registerTfServingRoutes(
   };
   app.post(`/v1/models/${NAME}::predict`, predict);
   app.post(`${VERSIONED}::predict`, predict);
-
-  registerExampleRoutes(
-    app,
-    manager,
-    service,
-    { name: `/v1/models/${NAME}`, versioned: VERSIONED },
-    parseVersion,
-  );
 }
 
-function parseVersion(text: string | undefined): number | undefined {
+export function parseVersion(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   if (!/^\d+$/.test(text) || Number(text) < 1 || !Number.isSafeInteger(Number(text))) {
     throw new CtrError(
