@@ -48,8 +48,6 @@ export function tfDtypeOf(dtype: number, where: string): TfDtype {
   return name;
 }
 
-const utf8 = new TextDecoder();
-
 /** A request tensor; `where` names it for messages ("input \"x\""). */
 export function hostFromTensorProto(t: TensorProto, where: string): HostTensor {
   const dtype = tfDtypeOf(t.dtype, where);
@@ -61,7 +59,8 @@ export function hostFromTensorProto(t: TensorProto, where: string): HostTensor {
     case 'DT_BOOL':
       return { dtype, shape, values: Array.from(values as Uint8Array, (v) => v !== 0) };
     case 'DT_STRING':
-      return { dtype, shape, values: (values as Uint8Array[]).map((b) => utf8.decode(b)) };
+      // Raw bytes, as TensorFlow's strings are (model.ts HostTensor): a serialized tf.Example stays intact.
+      return { dtype, shape, values: values as Uint8Array[] };
     case 'DT_UINT8':
       return { dtype, shape, values: Uint8Array.from(values as Int32Array) };
     default:
@@ -81,7 +80,10 @@ export function hostToTensorProto(h: HostTensor, asContent: boolean): TensorProt
   const tensorShape = { dim: h.shape.map((size) => ({ size })), unknownRank: false };
   const v = h.values;
   if (h.dtype === 'DT_STRING') {
-    return { dtype, tensorShape, stringVal: (v as string[]).map((s) => utf8Encoder.encode(s)) };
+    const bytes = (v as (string | Uint8Array)[]).map((x) =>
+      typeof x === 'string' ? utf8Encoder.encode(x) : x,
+    );
+    return { dtype, tensorShape, stringVal: bytes };
   }
   if (asContent) {
     const decoded: DecodedTensor = { dtype, shape: [...h.shape], values: storageOf(h) };

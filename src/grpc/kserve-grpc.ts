@@ -138,7 +138,9 @@ function contentsOf(tensor: HostTensor, datatype: V2Datatype): Contents {
 function rawOf(tensor: HostTensor): Uint8Array {
   if (tensor.dtype !== 'DT_STRING') return hostToWire(tensor, true).tensor_content ?? new Uint8Array(0);
   // Triton's documented raw layout for BYTES (no library writes it): each element prefixed by its length.
-  const parts = (tensor.values as string[]).map((s) => Buffer.from(s, 'utf8'));
+  const parts = (tensor.values as (string | Uint8Array)[]).map((s) =>
+    typeof s === 'string' ? Buffer.from(s, 'utf8') : Buffer.from(s.buffer, s.byteOffset, s.byteLength),
+  );
   const out = Buffer.alloc(parts.reduce((n, p) => n + 4 + p.length, 0));
   let at = 0;
   for (const p of parts) {

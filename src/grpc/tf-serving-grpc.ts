@@ -5,6 +5,7 @@ import type { HostTensor } from '../graph/model.ts';
 import { signatureDefMap } from '../http/routes/tf-serving.ts';
 import type { ServableManager } from '../serving/manager.ts';
 import type { PredictionService } from '../serving/prediction-service.ts';
+import { runExampleCall, runMultiInference } from './examples-grpc.ts';
 import { unaryService, type UnaryDeps } from './unary.ts';
 import { hostFromWire, hostToWire, type WireTensor } from './wire-tensor.ts';
 
@@ -13,8 +14,9 @@ import { hostFromWire, hostToWire, type WireTensor } from './wire-tensor.ts';
  * same manager and PredictionService as the REST API: Predict runs through the batcher with its admission control
  * and metrics exactly as `:predict` does. Semantics follow TF Serving's servables/tensorflow/predict_util.cc and
  * model_servers/get_model_status_impl.cc: an empty signature_name is the default signature, `output_filter` keeps
- * the named outputs, the response's model_spec names the version that ran. Classify, Regress, MultiInference
- * (tf.Example inputs) and HandleReloadConfigRequest answer UNIMPLEMENTED with a message naming what to use.
+ * the named outputs, the response's model_spec names the version that ran. Classify, Regress and MultiInference
+ * take tf.Examples (src/grpc/examples-grpc.ts, the runner of REST's :classify/:regress);
+ * HandleReloadConfigRequest answers UNIMPLEMENTED with a message naming what to use.
  */
 export type TfServingGrpcDeps = UnaryDeps & {
   readonly config: ServingConfig;
@@ -30,18 +32,13 @@ type ModelSpec = {
 };
 
 export function predictionServiceImpl(deps: TfServingGrpcDeps): UntypedServiceImplementation {
-  const unimplemented = (what: string) => async () => {
-    throw new CtrError(
-      'CTR_ERR_ROUTE_NOT_FOUND',
-      `${what} takes tf.Example inputs, which ctr-serve does not serve over gRPC; use Predict`,
-    );
-  };
+  type ExampleRequest = { model_spec?: ModelSpec; input?: Parameters<typeof runExampleCall>[3] };
   return unaryService('tensorflow.serving.PredictionService', deps, {
     Predict: (request) => predict(deps, request),
     GetModelMetadata: async (request) => getModelMetadata(deps, request),
-    Classify: unimplemented('Classify'),
-    Regress: unimplemented('Regress'),
-    MultiInference: unimplemented('MultiInference'),
+    Classify: (r: ExampleRequest) => runExampleCall(deps, 'classify', modelOf(r.model_spec), r.input),
+    Regress: (r: ExampleRequest) => runExampleCall(deps, 'regress', modelOf(r.model_spec), r.input),
+    MultiInference: (r) => runMultiInference(deps, r, modelOf),
   });
 }
 

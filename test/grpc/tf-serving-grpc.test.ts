@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
+import { attr, GraphBuilder } from '../../src/graph/builder/graph-builder.ts';
 import type { HostTensor } from '../../src/graph/model.ts';
+import { encodeGraphDef } from '../../src/graph/proto/encode.ts';
+import { DataType } from '../../src/graph/proto/types.ts';
 import type { GrpcServer } from '../../src/grpc/grpc-server.ts';
 import { appFor, call, post, type ModelSpec } from '../helpers/app-helpers.ts';
 import { assertClose, fixture, skipWithoutFixtures } from '../helpers/fixtures.ts';
@@ -32,6 +35,31 @@ async function fixtureRepo(root: string, path: string): Promise<string> {
   return base;
 }
 
+/**
+ * A frozen graph with a classify or regress signature: "inputs" (serialized tf.Examples, DT_STRING [batch]) →
+ * StringToHashBucketFast(1000) as float, [batch] named "outputs" or [batch, 1] named "scores".
+ */
+async function hashModel(root: string, name: string, output: 'outputs' | 'scores'): Promise<string> {
+  const g = new GraphBuilder();
+  const x = g.placeholder('inputs', 'DT_STRING', [-1]);
+  const [h] = g.op(
+    'StringToHashBucketFast',
+    [x],
+    { num_buckets: attr.i(1000) },
+    { outDtypes: [DataType.DT_INT64] },
+  );
+  const f = g.cast(h!, 'DT_FLOAT', { name: output === 'outputs' ? 'outputs' : 'hash' });
+  if (output === 'scores') g.reshape(f, [-1, 1], { name: 'scores' });
+  const dir = join(root, name, '1');
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'frozen_graph.pb'), encodeGraphDef(g.toGraphDef()));
+  await writeFile(
+    join(dir, 'model.json'),
+    JSON.stringify({ inputs: { inputs: 'inputs:0' }, outputs: { [output]: `${output}:0` } }),
+  );
+  return join(root, name);
+}
+
 const modelName = (path: string) => path.replace(/[^\w]+/g, '_');
 
 describe(
@@ -48,6 +76,10 @@ describe(
       for (const path of new Set(POSITIVE_CASES.map((c) => c.path))) {
         models.push({ name: modelName(path), basePath: await fixtureRepo(root, path) });
       }
+      models.push(
+        { name: 'hash_regress', basePath: await hashModel(root, 'hash_regress', 'outputs') },
+        { name: 'hash_classify', basePath: await hashModel(root, 'hash_classify', 'scores') },
+      );
       models.push({
         name: 'two_versions',
         basePath: fixture('tfserving/saved_model_half_plus_two_2_versions'),
@@ -256,11 +288,97 @@ describe(
       }
     });
 
-    test('Classify, Regress and MultiInference answer UNIMPLEMENTED naming Predict', async () => {
-      for (const method of ['Classify', 'Regress', 'MultiInference']) {
-        const err = await grpcError(grpc.clients.prediction(method, { model_spec: { name: 'x' } }));
-        assert.equal(err.code, UNIMPLEMENTED, method);
-        assert.match(err.details, /Predict/);
+    test('Classify, Regress and MultiInference on tf.Examples answer what :classify and :regress answer', async () => {
+      // hash_examples hashes each serialized Example (StringToHashBucketFast, 1000 buckets): the same numbers over
+      // gRPC and REST mean both built the same Example bytes and ran them through the same runner.
+      const example = (feature: string, v: number) => ({
+        features: { feature: { [feature]: { float_list: { value: [v] } } } },
+      });
+      const input = { example_list: { examples: [example('x', 2), example('x', 6)] } };
+      // As text: JSON.stringify would write 2.0 as 2, an int64 feature (json_tensor.cc reads the number's spelling).
+      const restBody = '{"examples": [{"x": 2.0}, {"x": 6.0}]}';
+      const rest = async (model: string, verb: string, body: string) => {
+        const res = await call(app, post(`/v1/models/${model}:${verb}`, body));
+        assert.equal(res.status, 200, res.text);
+        return res.body.results;
+      };
+      const regress = await grpc.clients.prediction('Regress', {
+        model_spec: { name: 'hash_regress' },
+        input,
+      });
+      assert.equal(regress.model_spec.signature_name, 'serving_default');
+      const values = regress.result.regressions.map((r: any) => r.value);
+      assert.equal(values.length, 2);
+      for (const v of values) assert.ok(Number.isInteger(v) && v >= 0 && v < 1000, String(v));
+      assert.notEqual(values[0], values[1]);
+      assert.deepEqual(values, await rest('hash_regress', 'regress', restBody));
+      const classify = await grpc.clients.prediction('Classify', {
+        model_spec: { name: 'hash_classify' },
+        input,
+      });
+      const pairs = classify.result.classifications.map((c: any) =>
+        c.classes.map((k: any) => [k.label, k.score]),
+      );
+      assert.deepEqual(pairs, [[['', values[0]]], [['', values[1]]]]);
+      assert.deepEqual(pairs, await rest('hash_classify', 'classify', restBody));
+      // A context's features go in front of every example's (TF Serving's ExampleListWithContext).
+      const withContext = await grpc.clients.prediction('Regress', {
+        model_spec: { name: 'hash_regress' },
+        input: { example_list_with_context: { context: example('y', 1), examples: [example('x', 2)] } },
+      });
+      assert.deepEqual(
+        withContext.result.regressions.map((r: any) => r.value),
+        await rest('hash_regress', 'regress', '{"context": {"y": 1.0}, "examples": [{"x": 2.0}]}'),
+      );
+      const multi = await grpc.clients.prediction('MultiInference', {
+        tasks: [{ model_spec: { name: 'hash_regress' }, method_name: 'tensorflow/serving/regress' }],
+        input,
+      });
+      assert.deepEqual(
+        multi.results[0].regression_result.regressions.map((r: any) => r.value),
+        values,
+      );
+      const cases: [string, () => Promise<unknown>, number, string][] = [
+        [
+          'a predict signature asked to regress',
+          () =>
+            grpc.clients.prediction('Regress', {
+              model_spec: { name: modelName(POSITIVE_CASES[0]!.path) },
+              input,
+            }),
+          INVALID_ARGUMENT,
+          'CTR_ERR_SIGNATURE_METHOD',
+        ],
+        [
+          'no examples',
+          () => grpc.clients.prediction('Classify', { model_spec: { name: 'hash_classify' }, input: {} }),
+          INVALID_ARGUMENT,
+          'CTR_ERR_BAD_REQUEST',
+        ],
+        [
+          'tasks on two models',
+          () =>
+            grpc.clients.prediction('MultiInference', {
+              tasks: ['hash_regress', 'hash_classify'].map((name) => ({
+                model_spec: { name },
+                method_name: 'tensorflow/serving/regress',
+              })),
+              input,
+            }),
+          INVALID_ARGUMENT,
+          'CTR_ERR_BAD_REQUEST',
+        ],
+        [
+          'reload config',
+          () => grpc.clients.model('HandleReloadConfigRequest', {}),
+          UNIMPLEMENTED,
+          'CTR_ERR_ROUTE_NOT_FOUND',
+        ],
+      ];
+      for (const [what, send, code, ctrCode] of cases) {
+        const err = await grpcError(send());
+        assert.equal(err.code, code, `${what}: ${err.details}`);
+        assert.equal(err.ctrCode, ctrCode, what);
       }
     });
 

@@ -1,0 +1,44 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ServableManager } from '../../serving/manager.ts';
+import type { PredictionService } from '../../serving/prediction-service.ts';
+import {
+  encodeClassifyResponse,
+  encodeRegressResponse,
+  runExamples,
+  type ExampleMethod,
+} from '../classify-regress.ts';
+import { decodeExamplesRequest } from '../example-json.ts';
+import { NAME, parseVersion, VERSIONED } from './tf-serving.ts';
+
+/**
+ * TF Serving's `:classify` and `:regress` REST verbs (tensorflow_serving/g3doc/api_rest.md, "Classify and
+ * Regress API"), each with an optional `/versions/{v}`: the body's examples become serialized tf.Examples
+ * (example-json.ts) fed to the signature's "inputs" through the same prediction service as `:predict` (batching,
+ * admission, deadlines, metrics), and the outputs are read back as classify-regress.ts says.
+ */
+type Params = { name: string; version?: string };
+
+export function registerExampleRoutes(
+  app: FastifyInstance,
+  manager: ServableManager,
+  service: PredictionService,
+): void {
+  const handler =
+    (method: ExampleMethod) => async (request: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => {
+      const body = decodeExamplesRequest(request.body, method);
+      const n = body.examples.length;
+      const { outputs } = await runExamples(manager, service, method, {
+        model: request.params.name,
+        version: parseVersion(request.params.version),
+        signatureName: body.signatureName,
+        examples: body.examples,
+      });
+      const text =
+        method === 'classify' ? encodeClassifyResponse(outputs, n) : encodeRegressResponse(outputs, n);
+      return reply.type('application/json').send(text);
+    };
+  for (const method of ['classify', 'regress'] as const) {
+    app.post(`/v1/models/${NAME}::${method}`, handler(method));
+    app.post(`${VERSIONED}::${method}`, handler(method));
+  }
+}
