@@ -10,6 +10,7 @@ import type { MetricsSource } from './http/routes/metrics.ts';
 import { registerRouteFamilies } from './http/routes/route-families.ts';
 import { Metrics } from './metrics/metrics.ts';
 import { ServableManager } from './serving/manager.ts';
+import { ModelConfigReloader } from './serving/model-config-reloader.ts';
 import { PredictionService } from './serving/prediction-service.ts';
 import { ShadowService } from './shadow/shadow-service.ts';
 import type { ShadowPairSnapshot } from './shadow/shadow-pair.ts';
@@ -71,6 +72,7 @@ export async function buildApp(config: ServingConfig, deps: AppDeps = {}): Promi
   );
   const loadModel = deps.loadModel ?? (await import('./graph/load-model.ts')).loadModel;
   const manager = new ServableManager(config, { loadModel, metrics, logger: app.log });
+  const reloader = new ModelConfigReloader(config, manager, app.log);
   const service = new PredictionService(manager, config, { metrics });
   const link = deps.link ?? localLink();
   link.provide('metrics', () => metrics.registry.getMetricsAsJSON());
@@ -86,6 +88,7 @@ export async function buildApp(config: ServingConfig, deps: AppDeps = {}): Promi
   ctr.onCtrScored = (event) => shadow.offer(event);
   app.decorate('ctr', { config, metrics, manager, service, link, stopTaking });
   app.addHook('onClose', async () => {
+    await reloader.stop();
     await shadow.stop();
     await service.stop();
     await manager.stop();
@@ -96,6 +99,10 @@ export async function buildApp(config: ServingConfig, deps: AppDeps = {}): Promi
   await registerRouteFamilies(app, { manager, service, ctr, shadow, metrics: metricsSource });
   try {
     await manager.start();
+    // After the first load, so labels in the starting config may name the versions it loaded (TF Serving sets
+    // them before loading and so refuses them at start without --allow_version_labels_for_unavailable_models).
+    manager.applyLabels(config.models, config.allowVersionLabelsForUnavailableModels);
+    reloader.start();
     await app.ready();
   } catch (err) {
     await app.close();

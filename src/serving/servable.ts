@@ -18,3 +18,17 @@ export interface Servable {
 
 /** A borrowed servable. `release()` is idempotent; forgetting it keeps the version from ever being disposed. */
 export type ServableHandle = { readonly servable: Servable; release(): void };
+
+/** pino's calling convention (object first), which Fastify's logger also has. */
+export type Logger = {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+};
+
+/** What the manager (manager.ts) needs: how a version directory becomes a model, metrics and a logger. */
+export type ManagerDeps = {
+  readonly loadModel: (path: string) => Promise<LoadedModel>;
+  readonly metrics?: import('./serving-metrics.ts').ServingMetrics;
+  readonly logger?: Logger;
+};
