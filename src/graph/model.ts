@@ -80,18 +80,18 @@ export type ModelInfo = {
   /** Backend that runs the model: 'tensorflow' | 'wasm' | 'cpu'. */
   readonly backend: string;
   /**
-   * CTR-shaped variants, keyed by the CTR signature they compute (src/graph/rewrite/share-history.ts): the
-   * variant's name is passed to predict/predictHost like a signature's; it takes `history` [U, L] (one row per
-   * user), `candidate` [N] and `user_index` int32 [N] (row → user) and returns the signature's outputs for the
-   * N rows, equal to the signature fed each user's history repeated on its rows. Absent when no signature allows it.
+   * Variants built at load beside the signatures (src/graph/signature-variant.ts; the CTR adapter's
+   * shared-history variant is `variants.shared_history`, src/ctr/shared-history-variant.ts), by kind and then by
+   * the signature they compute. A variant's `name` is passed to predict/predictHost like a signature's; it is not
+   * listed among `signatures`. Absent when none was built.
    */
-  readonly sharedHistory?: Readonly<Record<string, SignatureSpec>>;
+  readonly variants?: Readonly<Record<string, Readonly<Record<string, SignatureSpec>>>>;
   /**
-   * Names of the sharedHistory variants that, called with one user (history [1, L]), fold that user's share of
-   * their dense layers into weights and bias once per call (src/graph/rewrite/fold-user-dense.ts). Same values up
-   * to float32 rounding; a call with several users runs the plain variant.
+   * Names of the variants that, called with one row of one input (one user's history for the CTR adapter's
+   * fold, src/ctr/single-user-fold.ts), fetch other tensors of the same graph: same values up to float32
+   * rounding, computed for that one row once.
    */
-  readonly singleUserFold?: readonly string[];
+  readonly oneRowPaths?: readonly string[];
 };
 
 export interface LoadedModel {
