@@ -48,6 +48,8 @@ export type AppContext = {
    * connections already queued for this process are answered before `app.close()` stops listening.
    */
   readonly stopTaking: () => void;
+  /** Reads `--model_config_file` again and applies it now (what each poll of its poll wait does). */
+  readonly reloadModelConfig: () => Promise<void>;
 };
 
 declare module 'fastify' {
@@ -86,7 +88,8 @@ export async function buildApp(config: ServingConfig, deps: AppDeps = {}): Promi
   link.provide('shadow', () => shadow.scorer.snapshot());
   const ctr = new CtrPredictor(service, config);
   ctr.onCtrScored = (event) => shadow.offer(event);
-  app.decorate('ctr', { config, metrics, manager, service, link, stopTaking });
+  const reloadModelConfig = () => reloader.reloadNow();
+  app.decorate('ctr', { config, metrics, manager, service, link, stopTaking, reloadModelConfig });
   app.addHook('onClose', async () => {
     await reloader.stop();
     await shadow.stop();

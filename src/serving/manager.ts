@@ -1,7 +1,8 @@
 import type { ModelConfig, ServingConfig } from '../config/serving-config.ts';
 import { CtrError } from '../errors/registry.ts';
 import { loadServable } from './loader.ts';
-import type { ManagerDeps, Servable, ServableHandle } from './servable.ts';
+import type { LoadedModel } from '../graph/model.ts';
+import type { Logger, Servable, ServableHandle } from './servable.ts';
 import { ServableRef } from './servable-ref.ts';
 import { noopServingMetrics, type ServingMetrics } from './serving-metrics.ts';
 import { aspiredVersions, scanVersions, type VersionDir } from './source.ts';
@@ -17,7 +18,7 @@ import {
 } from './version-status.ts';
 
 export type { VersionEvent, VersionState, VersionStatus } from './version-status.ts';
-export type { Logger, ManagerDeps } from './servable.ts';
+export type { Logger } from './servable.ts';
 
 /**
  * The manager of TF Serving: it owns every loaded version of every configured model.
@@ -34,6 +35,11 @@ export type { Logger, ManagerDeps } from './servable.ts';
  * CTR_ERR_SHUTTING_DOWN.
  */
 
+export type ManagerDeps = {
+  readonly loadModel: (path: string) => Promise<LoadedModel>;
+  readonly metrics?: ServingMetrics;
+  readonly logger?: Logger;
+};
 type ModelEntry = {
   config: ModelConfig;
   readonly versions: Map<number, VersionEntry>;
@@ -91,15 +97,14 @@ export class ServableManager {
    * scanned; then the labels are set (applyLabels: CTR_ERR_INVALID_CONFIG leaves the previous ones).
    */
   async reloadConfig(models: readonly ModelConfig[], allowUnavailableLabels: boolean): Promise<void> {
-    const wanted = new Set(models.map((m) => m.name));
-    const removed = [...this.#models.values()].filter((m) => !wanted.has(m.config.name));
-    for (const m of removed) this.#models.delete(m.config.name);
+    const removed = [...this.#models.values()].filter((m) => !models.some((c) => c.name === m.config.name));
     for (const config of models) {
       const model = this.#models.get(config.name);
       if (model) model.config = config;
       else this.#models.set(config.name, { config, versions: new Map(), cycle: Promise.resolve() });
     }
     const unloads = removed.map(async (m) => {
+      this.#models.delete(m.config.name);
       await (m.queued ?? m.cycle);
       await Promise.all([...m.versions.values()].map((e) => this.#unload(m, e)));
     });
@@ -107,7 +112,7 @@ export class ServableManager {
     this.applyLabels(models, allowUnavailableLabels);
   }
 
-  /** Sets the version labels of `models` (see reloadConfig); at start, after the first load. */
+  /** Sets the labels of `models` (see reloadConfig); at start, after the first load. */
   applyLabels(models: readonly ModelConfig[], allowUnavailable: boolean): void {
     const available = (name: string, version: number) =>
       this.#models.get(name)?.versions.get(version)?.state === 'AVAILABLE';
@@ -142,11 +147,7 @@ export class ServableManager {
     clearTimeout(this.#timer);
     const models = [...this.#models.values()];
     await Promise.all(models.map((m) => m.queued ?? m.cycle));
-    const unloads: Promise<void>[] = [];
-    for (const m of models) {
-      for (const e of m.versions.values()) if (e.current) unloads.push(this.#unload(m, e));
-    }
-    await Promise.all(unloads);
+    await Promise.all(models.flatMap((m) => [...m.versions.values()].map((e) => this.#unload(m, e))));
     await Promise.all(this.#retiring);
   }
 

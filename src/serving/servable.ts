@@ -25,10 +25,3 @@ export type Logger = {
   warn(obj: object, msg?: string): void;
   error(obj: object, msg?: string): void;
 };
-
-/** What the manager (manager.ts) needs: how a version directory becomes a model, metrics and a logger. */
-export type ManagerDeps = {
-  readonly loadModel: (path: string) => Promise<LoadedModel>;
-  readonly metrics?: import('./serving-metrics.ts').ServingMetrics;
-  readonly logger?: Logger;
-};

@@ -160,3 +160,58 @@ test('a text-proto config file drives loadConfig like its JSON form', () => {
   assert.equal(config.defaultModel, 'my_first_model');
   assert.deepEqual(config.models[0]!.versionLabels, { stable: 42, canary: 43 });
 });
+
+test('a TF Serving command line is accepted: flags without meaning here are listed to warn about, not refused', () => {
+  // The flags of a typical tensorflow_model_server command line (tensorflow_serving/model_servers/main.cc names).
+  const config = loadConfig({
+    flags: {
+      rest_api_port: '8501',
+      model_name: 'm',
+      model_base_path: '/models/m',
+      rest_api_timeout_in_ms: '5000',
+      tensorflow_intra_op_parallelism: '4',
+      tensorflow_inter_op_parallelism: '4',
+      grpc_max_threads: '16',
+      enable_model_warmup: 'true',
+      file_system_poll_wait_seconds: '30',
+    },
+  });
+  assert.equal(config.predictTimeoutMs, 5000);
+  assert.deepEqual([...config.ignoredFlags].sort(), [
+    'enable_model_warmup',
+    'grpc_max_threads',
+    'tensorflow_inter_op_parallelism',
+    'tensorflow_intra_op_parallelism',
+  ]);
+  assert.throws(
+    () => loadConfig({ flags: { model_base_path: '/m', grpc_max_threads: 'many' } }),
+    /grpc_max_threads/,
+  );
+  assert.throws(
+    () =>
+      loadConfig({ flags: { model_base_path: '/m', rest_api_timeout_in_ms: '5', predict_timeout_ms: '6' } }),
+    /rest_api_timeout_in_ms/,
+  );
+});
+
+// serving_config.md, "Monitoring Configuration".
+const MONITORING_CONFIG_MD = `prometheus_config {
+  enable: true,
+  path: "/monitoring/prometheus/metrics"
+}
+`;
+
+test("TF Serving's example monitoring config loads; its path serves the metrics", () => {
+  const input = (text: string) => ({
+    flags: { model_base_path: '/m' },
+    monitoringConfigFile: { path: 'monitoring.config', text },
+  });
+  assert.equal(loadConfig(input(MONITORING_CONFIG_MD)).prometheusPath, '/monitoring/prometheus/metrics');
+  assert.equal(loadConfig(input('prometheus_config { enable: true path: "/m2" }')).prometheusPath, '/m2');
+  assert.equal(
+    loadConfig(input('{"prometheus_config": {"enable": true, "path": "/m3"}}')).prometheusPath,
+    '/m3',
+  );
+  assert.equal(loadConfig(input('prometheus_config { enable: false }')).prometheusPath, undefined);
+  assert.throws(() => loadConfig(input('prometheus_config { enabled: true }')), /unknown field 'enabled'/);
+});

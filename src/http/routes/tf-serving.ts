@@ -7,23 +7,27 @@ import { decodePredictBody, encodePredictResponse, readPredictEnvelope } from '.
 
 /**
  * TF Serving's REST API with its URLs, bodies and status codes (tensorflow_serving/g3doc/api_rest.md):
- * model status, signature metadata and `:predict`, each with an optional `/versions/{v}`. The colon verbs use
+ * model status, signature metadata and `:predict`, each with an optional `/versions/{v}` or `/labels/{label}`
+ * (TF Serving's version_labels: the version the label names now, ServableManager.resolveLabel). The colon verbs use
  * regex params because find-my-way reads `:name::predict` as one param named "name::predict".
  * `:classify` and `:regress` (tf.Example inputs) answer a 400 naming `:predict`.
  */
-type Params = { name: string; version?: string };
+type Params = { name: string; version?: string; label?: string };
 
 const NAME = ':name(^[^/:]+)';
 const VERSIONED = `/v1/models/:name/versions/:version(^[^/:]+)`;
+const LABELLED = `/v1/models/:name/labels/:label(^[^/:]+)`;
 
 export function registerTfServingRoutes(
   app: FastifyInstance,
   manager: ServableManager,
   service: PredictionService,
 ): void {
+  const versionOf = (p: Params) =>
+    p.label === undefined ? parseVersion(p.version) : manager.resolveLabel(p.name, p.label);
   const status = async (request: FastifyRequest<{ Params: Params }>) => {
     const { name } = request.params;
-    const version = parseVersion(request.params.version);
+    const version = versionOf(request.params);
     const statuses = manager.status(name, version);
     if (statuses.length === 0) throw notFound(name, version);
     return {
@@ -36,9 +40,10 @@ export function registerTfServingRoutes(
   };
   app.get('/v1/models/:name', status);
   app.get('/v1/models/:name/versions/:version', status);
+  app.get('/v1/models/:name/labels/:label', status);
 
   const metadata = async (request: FastifyRequest<{ Params: Params }>) => {
-    const handle = manager.acquire(request.params.name, parseVersion(request.params.version));
+    const handle = manager.acquire(request.params.name, versionOf(request.params));
     try {
       const { id, model } = handle.servable;
       return {
@@ -51,6 +56,7 @@ export function registerTfServingRoutes(
   };
   app.get('/v1/models/:name/metadata', metadata);
   app.get('/v1/models/:name/versions/:version/metadata', metadata);
+  app.get('/v1/models/:name/labels/:label/metadata', metadata);
 
   const predict = async (
     request: FastifyRequest<{ Params: Params }>,
@@ -58,7 +64,7 @@ export function registerTfServingRoutes(
   ) => {
     const envelope = readPredictEnvelope(request.body);
     // Holding the handle pins the version whose signature decoded the body until its prediction is done.
-    const handle = manager.acquire(request.params.name, parseVersion(request.params.version));
+    const handle = manager.acquire(request.params.name, versionOf(request.params));
     try {
       const { id, model } = handle.servable;
       const signatureName = envelope.signatureName ?? model.info.defaultSignature;
@@ -83,6 +89,7 @@ export function registerTfServingRoutes(
   };
   app.post(`/v1/models/${NAME}::predict`, predict);
   app.post(`${VERSIONED}::predict`, predict);
+  app.post(`${LABELLED}::predict`, predict);
 
   const unsupported = async (request: FastifyRequest) => {
     const verb = request.url.slice(request.url.lastIndexOf(':') + 1);
@@ -94,6 +101,7 @@ export function registerTfServingRoutes(
   for (const verb of ['classify', 'regress']) {
     app.post(`/v1/models/${NAME}::${verb}`, unsupported);
     app.post(`${VERSIONED}::${verb}`, unsupported);
+    app.post(`${LABELLED}::${verb}`, unsupported);
   }
 }
 
