@@ -10,21 +10,21 @@ import { decodePredictBody, encodePredictResponse, readPredictEnvelope } from '.
  * model status, signature metadata and `:predict`, each with an optional `/versions/{v}` or `/labels/{label}`
  * (TF Serving's version_labels: the version the label names now, ServableManager.resolveLabel). The colon verbs use
  * regex params because find-my-way reads `:name::predict` as one param named "name::predict".
- * `:classify` and `:regress` (tf.Example inputs) answer a 400 naming `:predict`.
+ * `:classify` and `:regress` (tf.Example inputs) are in tf-serving-examples.ts.
  */
 type Params = { name: string; version?: string; label?: string };
 
-const NAME = ':name(^[^/:]+)';
-const VERSIONED = `/v1/models/:name/versions/:version(^[^/:]+)`;
-const LABELLED = `/v1/models/:name/labels/:label(^[^/:]+)`;
+/** The colon-verb route prefixes, shared with tf-serving-examples.ts. */
+export const NAME = ':name(^[^/:]+)';
+export const VERSIONED = `/v1/models/:name/versions/:version(^[^/:]+)`;
+export const LABELLED = `/v1/models/:name/labels/:label(^[^/:]+)`;
 
 export function registerTfServingRoutes(
   app: FastifyInstance,
   manager: ServableManager,
   service: PredictionService,
 ): void {
-  const versionOf = (p: Params) =>
-    p.label === undefined ? parseVersion(p.version) : manager.resolveLabel(p.name, p.label);
+  const versionOf = (p: Params) => versionOfRequest(manager, p);
   const status = async (request: FastifyRequest<{ Params: Params }>) => {
     const { name } = request.params;
     const version = versionOf(request.params);
@@ -90,19 +90,14 @@ export function registerTfServingRoutes(
   app.post(`/v1/models/${NAME}::predict`, predict);
   app.post(`${VERSIONED}::predict`, predict);
   app.post(`${LABELLED}::predict`, predict);
+}
 
-  const unsupported = async (request: FastifyRequest) => {
-    const verb = request.url.slice(request.url.lastIndexOf(':') + 1);
-    throw new CtrError(
-      'CTR_ERR_BAD_REQUEST',
-      `:${verb} takes serialized tf.Example inputs, which ctr-serve does not parse; use :predict`,
-    );
-  };
-  for (const verb of ['classify', 'regress']) {
-    app.post(`/v1/models/${NAME}::${verb}`, unsupported);
-    app.post(`${VERSIONED}::${verb}`, unsupported);
-    app.post(`${LABELLED}::${verb}`, unsupported);
-  }
+/** The version a request names: `/versions/{v}`, `/labels/{label}` (ServableManager.resolveLabel), or none. */
+export function versionOfRequest(
+  manager: ServableManager,
+  p: { name: string; version?: string; label?: string },
+): number | undefined {
+  return p.label === undefined ? parseVersion(p.version) : manager.resolveLabel(p.name, p.label);
 }
 
 function parseVersion(text: string | undefined): number | undefined {
