@@ -33,6 +33,8 @@ export const GRPC_STATUS: Readonly<Record<ErrorCode, status>> = {
   CTR_ERR_TABLE_INIT: status.INVALID_ARGUMENT,
   CTR_ERR_SIGNATURE_METHOD: status.INVALID_ARGUMENT,
   CTR_ERR_INVALID_EXAMPLE: status.INVALID_ARGUMENT,
+  // model_servers/server_core.cc: "Unrecognized servable version label" is InvalidArgument.
+  CTR_ERR_UNKNOWN_VERSION_LABEL: status.INVALID_ARGUMENT,
   CTR_ERR_EXECUTION: status.INTERNAL,
   CTR_ERR_BACKEND_MISMATCH: status.INTERNAL,
   CTR_ERR_BACKEND_UNAVAILABLE: status.INVALID_ARGUMENT,

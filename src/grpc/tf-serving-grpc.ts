@@ -32,10 +32,11 @@ type ModelSpec = {
 };
 
 export function predictionServiceImpl(deps: TfServingGrpcDeps): UntypedServiceImplementation {
+  const modelOf = specResolver(deps.manager);
   type ExampleRequest = { model_spec?: ModelSpec; input?: Parameters<typeof runExampleCall>[3] };
   return unaryService('tensorflow.serving.PredictionService', deps, {
-    Predict: (request) => predict(deps, request),
-    GetModelMetadata: async (request) => getModelMetadata(deps, request),
+    Predict: (request) => predict(deps, modelOf(request.model_spec), request),
+    GetModelMetadata: async (request) => getModelMetadata(deps, modelOf(request.model_spec), request),
     Classify: (r: ExampleRequest) => runExampleCall(deps, 'classify', modelOf(r.model_spec), r.input),
     Regress: (r: ExampleRequest) => runExampleCall(deps, 'regress', modelOf(r.model_spec), r.input),
     MultiInference: (r) => runMultiInference(deps, r, modelOf),
@@ -43,6 +44,7 @@ export function predictionServiceImpl(deps: TfServingGrpcDeps): UntypedServiceIm
 }
 
 export function modelServiceImpl(deps: TfServingGrpcDeps): UntypedServiceImplementation {
+  const modelOf = specResolver(deps.manager);
   return unaryService('tensorflow.serving.ModelService', deps, {
     GetModelStatus: async (request: { model_spec?: ModelSpec }) => {
       const { name, version } = modelOf(request.model_spec);
@@ -67,11 +69,13 @@ export function modelServiceImpl(deps: TfServingGrpcDeps): UntypedServiceImpleme
   });
 }
 
+type Spec = { name: string; version?: number; signatureName?: string };
+
 async function predict(
   deps: TfServingGrpcDeps,
-  request: { model_spec?: ModelSpec; inputs?: Record<string, WireTensor>; output_filter?: string[] },
+  { name, version, signatureName }: Spec,
+  request: { inputs?: Record<string, WireTensor>; output_filter?: string[] },
 ) {
-  const { name, version, signatureName } = modelOf(request.model_spec);
   const inputs: Record<string, HostTensor> = {};
   for (const [alias, tensor] of Object.entries(request.inputs ?? {})) {
     inputs[alias] = hostFromWire(tensor, `input "${alias}"`);
@@ -103,9 +107,9 @@ async function predict(
 
 function getModelMetadata(
   deps: TfServingGrpcDeps,
-  request: { model_spec?: ModelSpec; metadata_field?: string[] },
+  { name, version }: Spec,
+  request: { metadata_field?: string[] },
 ) {
-  const { name, version } = modelOf(request.model_spec);
   const fields = request.metadata_field ?? [];
   if (fields.length === 0) {
     throw new CtrError(
@@ -131,23 +135,24 @@ function getModelMetadata(
   }
 }
 
-/** The model, version and signature a ModelSpec names; TF Serving's rules for missing fields. */
-function modelOf(spec: ModelSpec | undefined): { name: string; version?: number; signatureName?: string } {
-  if (!spec?.name) throw new CtrError('CTR_ERR_BAD_REQUEST', 'Missing ModelSpec');
-  if (spec.version_label !== undefined) {
-    throw new CtrError(
-      'CTR_ERR_BAD_REQUEST',
-      `version_label "${spec.version_label}": version labels are not configured; name a version`,
-    );
-  }
-  let version: number | undefined;
-  if (spec.version?.value !== undefined) {
-    version = Number(spec.version.value);
-    if (!Number.isSafeInteger(version) || version < 1) {
-      throw new CtrError('CTR_ERR_BAD_REQUEST', `version ${spec.version.value} is not a positive integer`);
+/**
+ * The model, version and signature a ModelSpec names, by TF Serving's rules: a version number or a version label
+ * (resolved by the manager, CTR_ERR_UNKNOWN_VERSION_LABEL when unknown), else the latest.
+ */
+function specResolver(manager: ServableManager) {
+  return (spec: ModelSpec | undefined): { name: string; version?: number; signatureName?: string } => {
+    if (!spec?.name) throw new CtrError('CTR_ERR_BAD_REQUEST', 'Missing ModelSpec');
+    let version: number | undefined;
+    if (spec.version_label !== undefined && spec.version_label !== '') {
+      version = manager.resolveLabel(spec.name, spec.version_label);
+    } else if (spec.version?.value !== undefined) {
+      version = Number(spec.version.value);
+      if (!Number.isSafeInteger(version) || version < 1) {
+        throw new CtrError('CTR_ERR_BAD_REQUEST', `version ${spec.version.value} is not a positive integer`);
+      }
     }
-  }
-  // TF Serving reads an empty signature_name as "serving_default"; the model's default signature is that one when
-  // it has it (src/graph/model.ts ModelInfo.defaultSignature), and a frozen graph's only signature otherwise.
-  return { name: spec.name, version, signatureName: spec.signature_name || undefined };
+    // TF Serving reads an empty signature_name as "serving_default"; the model's default signature is that one
+    // when it has it (src/graph/model.ts ModelInfo.defaultSignature), and a frozen graph's only signature otherwise.
+    return { name: spec.name, version, signatureName: spec.signature_name || undefined };
+  };
 }

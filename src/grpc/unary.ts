@@ -23,20 +23,23 @@ export function unary(fullName: string, deps: UnaryDeps, fn: UnaryFn): handleUna
   return (call, callback) => {
     const started = performance.now();
     const seconds = () => (performance.now() - started) / 1000;
-    fn(call.request, call).then(
-      (response) => {
-        deps.metrics.observeGrpc(fullName, 'OK', seconds());
-        callback(null, response);
-      },
-      (err: unknown) => {
-        const ctr = toCtrError(err);
-        const answer = grpcErrorOf(ctr);
-        if (ctr.statusCode >= 500)
-          deps.logger.error({ err, code: ctr.code, method: fullName }, 'gRPC call failed');
-        deps.metrics.observeGrpc(fullName, status[answer.code!], seconds());
-        callback(answer, null);
-      },
-    );
+    // Through a promise, so that a handler that throws before it returns one is answered like one that rejects.
+    Promise.resolve(call.request)
+      .then((request) => fn(request, call))
+      .then(
+        (response) => {
+          deps.metrics.observeGrpc(fullName, 'OK', seconds());
+          callback(null, response);
+        },
+        (err: unknown) => {
+          const ctr = toCtrError(err);
+          const answer = grpcErrorOf(ctr);
+          if (ctr.statusCode >= 500)
+            deps.logger.error({ err, code: ctr.code, method: fullName }, 'gRPC call failed');
+          deps.metrics.observeGrpc(fullName, status[answer.code!], seconds());
+          callback(answer, null);
+        },
+      );
   };
 }
 

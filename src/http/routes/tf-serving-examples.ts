@@ -8,15 +8,15 @@ import {
   type ExampleMethod,
 } from '../classify-regress.ts';
 import { decodeExamplesRequest } from '../example-json.ts';
-import { NAME, parseVersion, VERSIONED } from './tf-serving.ts';
+import { LABELLED, NAME, VERSIONED, versionOfRequest } from './tf-serving.ts';
 
 /**
  * TF Serving's `:classify` and `:regress` REST verbs (tensorflow_serving/g3doc/api_rest.md, "Classify and
- * Regress API"), each with an optional `/versions/{v}`: the body's examples become serialized tf.Examples
+ * Regress API"), each with an optional `/versions/{v}` or `/labels/{label}`: the body's examples become serialized tf.Examples
  * (example-json.ts) fed to the signature's "inputs" through the same prediction service as `:predict` (batching,
  * admission, deadlines, metrics), and the outputs are read back as classify-regress.ts says.
  */
-type Params = { name: string; version?: string };
+type Params = { name: string; version?: string; label?: string };
 
 export function registerExampleRoutes(
   app: FastifyInstance,
@@ -29,7 +29,7 @@ export function registerExampleRoutes(
       const n = body.examples.length;
       const { outputs } = await runExamples(manager, service, method, {
         model: request.params.name,
-        version: parseVersion(request.params.version),
+        version: versionOfRequest(manager, request.params),
         signatureName: body.signatureName,
         examples: body.examples,
       });
@@ -40,5 +40,6 @@ export function registerExampleRoutes(
   for (const method of ['classify', 'regress'] as const) {
     app.post(`/v1/models/${NAME}::${method}`, handler(method));
     app.post(`${VERSIONED}::${method}`, handler(method));
+    app.post(`${LABELLED}::${method}`, handler(method));
   }
 }
