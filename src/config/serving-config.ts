@@ -97,50 +97,8 @@ export function loadConfig(input: ConfigInput): ServingConfig {
   for (const key of Object.keys(f)) {
     if (f[key] !== undefined && !known.has(key)) invalid(`unknown flag --${key}`);
   }
-  let models: ModelConfig[];
-  let defaultModel = str(f, 'default_model');
-  if (input.modelConfigFile) {
-    if (f.model_base_path !== undefined) invalid('give either --model_base_path or --model_config_file');
-    const parsed = parseModelConfigFile(input.modelConfigFile.text, input.modelConfigFile.path);
-    models = [...parsed.models];
-    defaultModel ??= parsed.defaultModel;
-  } else if (f.model_base_path !== undefined) {
-    models = [
-      {
-        name: str(f, 'model_name')!,
-        basePath: str(f, 'model_base_path')!,
-        versionPolicy: { kind: 'latest', numVersions: 1 },
-      },
-    ];
-  } else {
-    models = defaultModels(input.defaultModelsDir);
-  }
-  if (models.length === 0) invalid('no model to serve: give --model_base_path or --model_config_file');
-  const names = new Set<string>();
-  for (const m of models) {
-    if (names.has(m.name)) invalid(`model "${m.name}" is configured twice`);
-    names.add(m.name);
-  }
-  defaultModel ??= names.has(DEFAULT_STUDENT) ? DEFAULT_STUDENT : models[0]!.name;
-  if (!names.has(defaultModel)) invalid(`default model "${defaultModel}" is not configured`);
-
+  const { models, defaultModel, shadowModel } = modelsOf(input);
   const shadowSampleRate = num(f, 'shadow_sample_rate');
-  let shadowModel = str(f, 'shadow_model');
-  if (shadowModel === undefined && !input.modelConfigFile && f.model_base_path === undefined) {
-    if (names.has(DEFAULT_TEACHER) && defaultModel === DEFAULT_STUDENT) shadowModel = DEFAULT_TEACHER;
-  }
-  if (shadowModel !== undefined) {
-    if (!names.has(shadowModel)) invalid(`--shadow_model "${shadowModel}" is not a configured model`);
-    models = models.map((m) =>
-      m.name === defaultModel && m.shadowModel === undefined ? { ...m, shadowModel } : m,
-    );
-  }
-  for (const m of models) {
-    if (m.shadowModel !== undefined && !names.has(m.shadowModel)) {
-      invalid(`shadow_model "${m.shadowModel}" of model "${m.name}" is not a configured model`);
-    }
-    if (m.shadowModel === m.name) invalid(`model "${m.name}" cannot shadow itself`);
-  }
 
   const fileBatching = input.batchingParametersFile
     ? parseBatchingParametersFile(input.batchingParametersFile.text, input.batchingParametersFile.path)
@@ -174,6 +132,59 @@ export function loadConfig(input: ConfigInput): ServingConfig {
     backend: str(f, 'backend') as BackendChoice,
   };
   return deepFreeze(config);
+}
+
+/** The models to serve (flags, model config file or the default models), the default one and its shadow. */
+function modelsOf(input: ConfigInput): {
+  models: ModelConfig[];
+  defaultModel: string;
+  shadowModel: string | undefined;
+} {
+  const f = input.flags;
+  let models: ModelConfig[];
+  let defaultModel = str(f, 'default_model');
+  if (input.modelConfigFile) {
+    if (f.model_base_path !== undefined) invalid('give either --model_base_path or --model_config_file');
+    const parsed = parseModelConfigFile(input.modelConfigFile.text, input.modelConfigFile.path);
+    models = [...parsed.models];
+    defaultModel ??= parsed.defaultModel;
+  } else if (f.model_base_path !== undefined) {
+    models = [
+      {
+        name: str(f, 'model_name')!,
+        basePath: str(f, 'model_base_path')!,
+        versionPolicy: { kind: 'latest', numVersions: 1 },
+      },
+    ];
+  } else {
+    models = defaultModels(input.defaultModelsDir);
+  }
+  if (models.length === 0) invalid('no model to serve: give --model_base_path or --model_config_file');
+  const names = new Set<string>();
+  for (const m of models) {
+    if (names.has(m.name)) invalid(`model "${m.name}" is configured twice`);
+    names.add(m.name);
+  }
+  defaultModel ??= names.has(DEFAULT_STUDENT) ? DEFAULT_STUDENT : models[0]!.name;
+  if (!names.has(defaultModel)) invalid(`default model "${defaultModel}" is not configured`);
+
+  let shadowModel = str(f, 'shadow_model');
+  if (shadowModel === undefined && !input.modelConfigFile && f.model_base_path === undefined) {
+    if (names.has(DEFAULT_TEACHER) && defaultModel === DEFAULT_STUDENT) shadowModel = DEFAULT_TEACHER;
+  }
+  if (shadowModel !== undefined) {
+    if (!names.has(shadowModel)) invalid(`--shadow_model "${shadowModel}" is not a configured model`);
+    models = models.map((m) =>
+      m.name === defaultModel && m.shadowModel === undefined ? { ...m, shadowModel } : m,
+    );
+  }
+  for (const m of models) {
+    if (m.shadowModel !== undefined && !names.has(m.shadowModel)) {
+      invalid(`shadow_model "${m.shadowModel}" of model "${m.name}" is not a configured model`);
+    }
+    if (m.shadowModel === m.name) invalid(`model "${m.name}" cannot shadow itself`);
+  }
+  return { models, defaultModel, shadowModel };
 }
 
 function defaultModels(dir: ConfigInput['defaultModelsDir']): ModelConfig[] {
