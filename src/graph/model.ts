@@ -60,12 +60,23 @@ export type SignatureSpec = {
 
 export type ModelFormat = 'frozen_graph' | 'saved_model';
 
-/** A host-side tensor: row-major values. int64 values are numbers when safe, bigint otherwise. */
+/**
+ * A host-side tensor: row-major values. int64 values are numbers when safe, bigint otherwise. DT_STRING values
+ * are bytes (Uint8Array, as TensorFlow's strings are: `{"b64"}` inputs and serialized tf.Examples stay raw);
+ * JS strings are also accepted as input and fed as their UTF-8 bytes.
+ */
 export type HostTensor = {
   readonly dtype: TfDtype;
   readonly shape: readonly number[];
   readonly values:
-    Float32Array | Float64Array | Int32Array | Uint8Array | (number | bigint)[] | boolean[] | string[];
+    | Float32Array
+    | Float64Array
+    | Int32Array
+    | Uint8Array
+    | (number | bigint)[]
+    | boolean[]
+    | string[]
+    | Uint8Array[];
 };
 
 export type ModelInfo = {
