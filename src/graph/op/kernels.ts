@@ -1,5 +1,6 @@
 import { asString } from './as-string.ts';
 import type { OpKernel } from './kernel-context.ts';
+import { parseExample, parseExampleV2 } from './parse-example.ts';
 import { stringToHashBucketFast, stringToHashBucketStrong } from './string-to-hash-bucket.ts';
 import { TABLE_KERNELS } from './table-kernels.ts';
 
@@ -8,5 +9,7 @@ export const KERNELS: readonly OpKernel[] = [
   asString,
   stringToHashBucketFast,
   stringToHashBucketStrong,
+  parseExample,
+  parseExampleV2,
   ...TABLE_KERNELS,
 ];
