@@ -164,22 +164,22 @@ const SEQUENCE_OVERRIDES = {
     ffnDim: 128,
     headDim: 32,
     train: {
-      batchSize: 256,
-      pretrainSteps: 1500,
-      pretrainLearningRate: 2e-3,
+      batchSize: 128,
+      pretrainSteps: 800,
+      pretrainLearningRate: 3e-3,
       maskProb: 0.2,
-      finetuneSteps: 1500,
+      finetuneSteps: 600,
       headLearningRate: 5e-3,
-      sampledNegatives: 1024,
+      sampledNegatives: 512,
     },
   },
   student: {
     dim: 32,
     hidden: [64],
     variants: DEFAULT_CONFIG.student.variants.filter((v) => v.kind === 'pooled'),
-    train: { batchSize: 512, steps: 1500, learningRate: 5e-3 },
+    train: { batchSize: 512, steps: 1000, learningRate: 5e-3 },
   },
-  transfer: { copies: 0, unlabelledRows: 50000 },
+  transfer: { copies: 0, unlabelledRows: 20000 },
 };
 
 const QUICK_SEQUENCE_OVERRIDES = {

@@ -60,6 +60,7 @@ export function buildReport(p: ReportParts): DistillReport {
     config: p.config,
     data: {
       source: p.data.source,
+      ...(p.data.source === 'sequences' ? { vocabSize: p.data.vocabSize } : {}),
       trainRows: p.data.train.rows,
       transferRows: p.transferRows,
       validRows: valid.rows,

@@ -43,6 +43,8 @@ export type DistillReport = {
   readonly config: DistillConfig;
   readonly data: {
     readonly source: 'synthetic' | 'csv' | 'sequences';
+    /** Item ids are 1..vocabSize-1 (model.json's vocab_size). */
+    readonly vocabSize?: number;
     readonly trainRows: number;
     readonly transferRows: number;
     readonly validRows: number;
