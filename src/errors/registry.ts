@@ -79,6 +79,16 @@ export const ERRORS = {
     description:
       'An input value indexes a table (Gather, SparseSegment*, ...) outside its rows, [0, rows); refused before the model runs (TensorFlow: INVALID_ARGUMENT).',
   },
+  CTR_ERR_INVALID_ARGUMENT: {
+    status: 400,
+    description:
+      "An op refused its input values as TensorFlow's kernel does (INVALID_ARGUMENT: a sparse index outside its dense shape, a negative bucket count, ...).",
+  },
+  CTR_ERR_TABLE_INIT: {
+    status: 400,
+    description:
+      "A lookup table's initializer could not run at load: a missing or malformed asset file, a duplicate key, or an initializer whose inputs are not constants or assets.",
+  },
   CTR_ERR_EXECUTION: { status: 500, description: 'The model failed while running.' },
   CTR_ERR_BACKEND_MISMATCH: {
     status: 500,

@@ -3,6 +3,7 @@ import { initBackend } from './backend.ts';
 import { freezeGraph, type Feed } from './freeze/freeze-graph.ts';
 import { deriveIndexRanges } from './guard/derive-index-ranges.ts';
 import { parseRef } from './freeze/tensor-ref.ts';
+import { ResourceScope } from './op/resources.ts';
 import type { LoadedModel, LoadOptions, SignatureSpec, TensorSpec, TfDtype } from './model.ts';
 import { prepareModel, tensorInfoOf, type PreparedModel, type SourceSignature } from './prepare-model.ts';
 import type { GraphDef, TensorInfo } from './proto/types.ts';
@@ -37,6 +38,8 @@ export async function loadModel(path: string, opts: LoadOptions = {}): Promise<L
   const runtimes = new Map<string, SignatureRuntime>();
   const shared = new Map<string, SignatureRuntime>();
   const unavailable = new Map<string, CtrError>();
+  // The version's stateful resources (lookup tables), freed with it (TfjsModel.dispose).
+  const resources = new ResourceScope();
   try {
     const groups = new Map<string, SourceSignature[]>();
     for (const sig of Object.values(model.signatures)) {
@@ -87,10 +90,11 @@ export async function loadModel(path: string, opts: LoadOptions = {}): Promise<L
         ? { singleUserFold: [...shared.values()].filter((rt) => rt.singleUser).map((rt) => rt.spec.name) }
         : {}),
     };
-    return new TfjsModel(info, runtimes, unavailable, shared);
+    return new TfjsModel(info, runtimes, unavailable, shared, resources);
   } catch (err) {
     const all = [...runtimes.values(), ...shared.values()];
     for (const m of new Set(all.map((rt) => rt.compiled.model))) m.dispose();
+    resources.dispose();
     throw err;
   }
 }

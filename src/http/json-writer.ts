@@ -1,10 +1,13 @@
 import type { HostTensor } from '../graph/model.ts';
+import { writeDecimal } from './write-decimal.ts';
 
 /**
- * Writes tensors as JSON text the way TF Serving does: nested arrays in row-major order, float32 values with
- * the 9 significant digits that round-trip a float32 (so 0.1f prints as 0.100000001, not as the
- * 0.10000000149011612 of its double), NaN and ±Infinity as the bare tokens TF Serving writes and accepts.
- * JSON.stringify would turn those into null and print float32 values as doubles, hence this writer.
+ * Tensors as JSON text the way TF Serving writes them: nested arrays in row-major order, floats as its
+ * WriteDecimal (write-decimal.ts: 0.1f → 0.1, 3 → 3.0, NaN and ±Infinity as bare tokens). JSON.stringify would
+ * turn those into null and print float32 values as doubles, hence this writer.
+ *
+ * formatNumber is the CTR API's float32 text (routes/ctr.ts, JsonBytes): the 9 significant digits that round-trip a
+ * float32 (0.1f → 0.100000001), computed with integer arithmetic because scores are most of what it writes.
  */
 export function formatNumber(value: number, float32: boolean): string {
   if (value === 0) return Object.is(value, -0) ? '-0' : '0';
@@ -20,7 +23,7 @@ export function formatScalar(t: HostTensor, i: number): string {
   const v = t.values[i];
   switch (typeof v) {
     case 'number':
-      return formatNumber(v, t.dtype === 'DT_FLOAT' || t.dtype === 'DT_HALF');
+      return numberWriter(t.dtype)(v);
     case 'bigint':
     case 'boolean':
       return String(v);
@@ -30,6 +33,16 @@ export function formatScalar(t: HostTensor, i: number): string {
       return 'null';
   }
 }
+
+/** How TF Serving prints one number of a `dtype` tensor: WriteDecimal for floats, the integer otherwise. */
+export function numberWriter(dtype: HostTensor['dtype']): (value: number) => string {
+  if (dtype === 'DT_FLOAT' || dtype === 'DT_HALF') return writeFloat;
+  if (dtype === 'DT_DOUBLE') return writeDouble;
+  return String;
+}
+
+const writeFloat = (v: number): string => writeDecimal(v, true);
+const writeDouble = (v: number): string => writeDecimal(v, false);
 
 /** The sub-tensor at flat offset `offset` with dims `shape[dim..]`, as JSON text. */
 export function formatTensor(t: HostTensor, dim = 0, offset = 0): string {

@@ -1,7 +1,7 @@
 import { CtrError } from '../errors/registry.ts';
 import type { HostTensor, SignatureSpec, TfDtype } from '../graph/model.ts';
 import { decodeNestedTensor, fitsIntegerDtype, isB64 } from './json-tensor/index.ts';
-import { formatNumber, formatTensor } from './json-writer.ts';
+import { formatTensor, numberWriter } from './json-writer.ts';
 
 /**
  * TF Serving's JSON request/response mapping for `:predict` (tensorflow_serving/util/json_tensor.cc, REST API
@@ -182,12 +182,11 @@ function rowWriter(t: HostTensor): (i: number) => string {
   for (let d = 1; d < t.shape.length; d++) stride *= t.shape[d]!;
   const { values } = t;
   if (!ArrayBuffer.isView(values) || t.shape.length > 2) return (i) => formatTensor(t, 1, i * stride);
-  const float32 = t.dtype === 'DT_FLOAT' || t.dtype === 'DT_HALF';
-  if (t.shape.length === 1) return (i) => formatNumber(values[i]!, float32);
+  const write = numberWriter(t.dtype);
+  if (t.shape.length === 1) return (i) => write(values[i] as number);
   return (i) => {
     let s = '[';
-    for (let j = 0; j < stride; j++)
-      s += (j === 0 ? '' : ',') + formatNumber(values[i * stride + j]!, float32);
+    for (let j = 0; j < stride; j++) s += (j === 0 ? '' : ',') + write(values[i * stride + j] as number);
     return `${s}]`;
   };
 }

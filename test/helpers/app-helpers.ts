@@ -3,7 +3,7 @@ import { mkdtemp, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import type { FastifyInstance, InjectOptions } from 'fastify';
+import type { FastifyInstance, InjectOptions, RouteOptions } from 'fastify';
 import { buildApp, type AppDeps } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/serving-config.ts';
 import { loadOpenApiDocument } from '../../src/http/openapi.ts';
@@ -39,6 +39,23 @@ export async function appFor(
       : {}),
   });
   return buildApp(config, { logger: false, ...deps });
+}
+
+export type ServedRoute = { readonly method: string; readonly url: string };
+
+/**
+ * Collects the routes an app serves (method, Fastify URL) as `buildApp` adds them: pass `onRoute` in its deps.
+ * HEAD routes and Swagger UI's hidden ones are left out.
+ */
+export function routeCollector(): { routes: ServedRoute[]; onRoute: (route: RouteOptions) => void } {
+  const routes: ServedRoute[] = [];
+  const onRoute = (route: RouteOptions) => {
+    const hidden = (route.schema as { hide?: boolean } | undefined)?.hide;
+    for (const method of [route.method].flat()) {
+      if (method !== 'HEAD' && !hidden) routes.push({ method, url: route.url });
+    }
+  };
+  return { routes, onRoute };
 }
 
 /** A base directory whose version directories are symlinks to model directories: `{1: dirA, 2: dirB}`. */

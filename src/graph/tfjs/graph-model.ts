@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { CtrError } from '../../errors/registry.ts';
+import { installKernels } from '../op/op-registry.ts';
 import type { GraphDef, NodeDef } from '../proto/types.ts';
 import { dtypeName, tensorProtoToValues, type DecodedTensor } from '../tensor/tensor-values.ts';
 import { functionTopology } from './function-topology.ts';
@@ -21,7 +22,7 @@ export type CompiledGraph = {
  * way tfjs-converter writes model.json (bytes attrs base64, Const values moved into the weights), the weights one
  * buffer. int64 becomes int32 (tfjs has no int64; constants are range-checked, CTR_ERR_INT64_RANGE); double
  * becomes float32, as tfjs-converter does. Every op is checked first and all that tfjs cannot run are listed in
- * one CTR_ERR_UNSUPPORTED_OP. The GraphModel owns the weight tensors: dispose it to free them.
+ * one CTR_ERR_UNSUPPORTED_OP; ops with a kernel in the op registry run through it (../op/op-registry.ts). The GraphModel owns the weight tensors: dispose it to free them.
  */
 export function compileGraph(g: GraphDef, source: string): CompiledGraph {
   const missing = unsupportedOps(g);
@@ -31,6 +32,7 @@ export function compileGraph(g: GraphDef, source: string): CompiledGraph {
       `${source} uses ops that cannot run here: ${describeUnsupported(missing)}`,
     );
   }
+  installKernels();
   const lowered = lowerWhileLoops(g, source);
   const weights = new Weights(source);
   const nodes = lowered.node.map((n) => (n.op === 'Const' ? weights.add(n.name, n) : topologyNode(n)));

@@ -18,6 +18,7 @@ import { json as spectral } from '@tensorflow/tfjs-converter/dist/operations/op_
 import { json as string } from '@tensorflow/tfjs-converter/dist/operations/op_list/string.js';
 import { json as transformation } from '@tensorflow/tfjs-converter/dist/operations/op_list/transformation.js';
 import { calledFunctions, FUNCTIONAL_OPS, reachableLibrary } from '../freeze/function-library.ts';
+import { KERNEL_OPS } from '../op/op-registry.ts';
 import type { GraphDef, NodeDef } from '../proto/types.ts';
 
 /**
@@ -60,8 +61,11 @@ export const ASYNC_OPS: ReadonlySet<string> = new Set(
  */
 const TABLES_NEEDING_INIT = new Set(['HashTable', 'HashTableV2', 'MutableHashTable', 'MutableHashTableV2']);
 
+/** Ops that run here: tfjs-converter's own, and those with a kernel in the op registry (../op/op-registry.ts). */
+const runnable = (op: string) => KERNEL_OPS.has(op) || (TFJS_OPS.has(op) && !TABLES_NEEDING_INIT.has(op));
+
 /**
- * Each op of `g` tfjs cannot run (here), with the nodes that use it, sorted by op name; nodes inside the library
+ * Each op of `g` that cannot run here, with the nodes that use it, sorted by op name; nodes inside the library
  * functions that While/If run are checked too and named "<function>/<node>". A node calling functions is
  * runnable only if it is a functional op tfjs executes (FUNCTIONAL_OPS) and every function is in the library.
  */
@@ -72,7 +76,7 @@ export function unsupportedOps(g: GraphDef): { op: string; nodes: string[] }[] {
     const called = calledFunctions(n);
     const callsOk =
       called.length === 0 || (FUNCTIONAL_OPS.has(n.op) && called.every((f) => functions.has(f)));
-    if (TFJS_OPS.has(n.op) && callsOk && !TABLES_NEEDING_INIT.has(n.op)) return;
+    if (runnable(n.op) && callsOk) return;
     byOp.set(n.op, [...(byOp.get(n.op) ?? []), name]);
   };
   for (const n of g.node) check(n, n.name);

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { CtrError, isCtrError } from '../../errors/registry.ts';
 import { checkIndexRanges, oovOf } from '../check-index-ranges.ts';
+import type { ResourceScope } from '../op/resources.ts';
 import type { HostTensor, LoadedModel, ModelInfo, SignatureSpec, TensorSpec } from '../model.ts';
 import { shapeFitsSignature } from '../signature-shape.ts';
 import type { CompiledGraph } from './graph-model.ts';
@@ -72,7 +73,7 @@ export async function executeRuntime(
  * (and its weights). Signatures that cannot run here (ops tfjs lacks) stay listed in `unavailable` and answer
  * CTR_ERR_UNSUPPORTED_OP when asked for. Inputs are checked before tfjs sees them (CTR_ERR_INPUT_MISMATCH); a
  * failure inside tfjs becomes CTR_ERR_EXECUTION. dispose() frees every GraphModel's weights once; predict after
- * dispose answers CTR_ERR_EXECUTION. CTR-shaped variants (`shared`, keyed by the signature they compute) run under
+ * dispose answers CTR_ERR_EXECUTION; the version's resources (lookup tables: ../op/resources.ts) go with it. CTR-shaped variants (`shared`, keyed by the signature they compute) run under
  * their own spec's name (ModelInfo.sharedHistory) and are not listed among the signatures.
  */
 export class TfjsModel implements LoadedModel {
@@ -81,6 +82,7 @@ export class TfjsModel implements LoadedModel {
   readonly #unavailable: ReadonlyMap<string, CtrError>;
   readonly #variants: ReadonlyMap<string, SignatureRuntime>;
   readonly #segmentRows = new SegmentRowsCache();
+  readonly #resources: ResourceScope | undefined;
   #disposed = false;
 
   constructor(
@@ -88,8 +90,10 @@ export class TfjsModel implements LoadedModel {
     runtimes: ReadonlyMap<string, SignatureRuntime>,
     unavailable: ReadonlyMap<string, CtrError>,
     shared: ReadonlyMap<string, SignatureRuntime> = new Map(),
+    resources?: ResourceScope,
   ) {
     this.info = info;
+    this.#resources = resources;
     this.#runtimes = runtimes;
     this.#unavailable = unavailable;
     this.#variants = new Map([...shared.values()].map((rt) => [rt.spec.name, rt]));
@@ -204,6 +208,7 @@ export class TfjsModel implements LoadedModel {
     // Signatures may share one GraphModel: free each once.
     const all = [...this.#runtimes.values(), ...this.#variants.values()];
     for (const m of new Set(all.map((rt) => rt.compiled.model))) m.dispose();
+    this.#resources?.dispose();
   }
 }
 

@@ -1,0 +1,75 @@
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { ServingConfig } from '../config/serving-config.ts';
+import { CtrError } from '../errors/registry.ts';
+import { registerErrorHandlers } from './error-reply.ts';
+import { parseJsonBody } from './json-body.ts';
+import { openApiPath } from './openapi.ts';
+
+/** What the HTTP layer reports per request: `route` is the openapi.yaml path, `unmatched` for a 404. */
+export type HttpObserver = {
+  observeHttp(route: string, method: string, statusCode: number, seconds: number): void;
+};
+
+/** The Fastify instance of `buildApp` and the switch that starts refusing requests while still listening. */
+export type HttpServer = { readonly app: FastifyInstance; readonly stopTaking: () => void };
+
+/**
+ * The Fastify instance every route family registers on, before any route: server limits from the config,
+ * request bodies parsed as JSON whatever their Content-Type (src/http/json-body.ts), the request id echoed in
+ * `x-request-id`, one HTTP metric per reply, coded error replies (src/http/error-reply.ts), and the shutdown
+ * gate. From `stopTaking()` (or Fastify's preClose) on, new requests get 503 CTR_ERR_SHUTTING_DOWN and every
+ * reply `connection: close`, so connections already queued are answered before the server stops listening.
+ */
+export function createHttpServer(
+  config: ServingConfig,
+  observer: HttpObserver,
+  logger: FastifyServerOptions['logger'] = { level: config.logLevel },
+): HttpServer {
+  const app = Fastify({
+    logger,
+    bodyLimit: config.maxBodyBytes,
+    // Idle sockets are dropped after connectionTimeoutMs; a client that drips its request slower than that is dropped
+    // too (requestTimeout), checked often enough to matter (Node checks every 30 s by default).
+    connectionTimeout: config.connectionTimeoutMs,
+    requestTimeout: config.connectionTimeoutMs,
+    http: {
+      connectionsCheckingInterval: Math.min(5000, Math.max(50, Math.floor(config.connectionTimeoutMs / 4))),
+    },
+    requestIdHeader: 'x-request-id',
+    return503OnClosing: false,
+  });
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => {
+    try {
+      done(null, parseJsonBody(body as string));
+    } catch (err) {
+      done(err as Error, undefined);
+    }
+  });
+
+  let closing = false;
+  app.addHook('onRequest', async () => {
+    if (closing) throw new CtrError('CTR_ERR_SHUTTING_DOWN', 'the server is shutting down');
+  });
+  app.addHook('onSend', async (request, reply) => {
+    void reply.header('x-request-id', request.id);
+    // Node's server.close() only drops connections idle at that moment; a keep-alive connection busy then would
+    // otherwise linger until keepAliveTimeout after its last reply.
+    if (closing) void reply.header('connection', 'close');
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const url = request.routeOptions.url;
+    const route = url === undefined ? 'unmatched' : openApiPath(url);
+    observer.observeHttp(route, request.method, reply.statusCode, reply.elapsedTime / 1000);
+  });
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  registerErrorHandlers(app);
+  return {
+    app,
+    stopTaking: () => {
+      closing = true;
+    },
+  };
+}
