@@ -16,10 +16,11 @@ const command: Command = {
     if (!parsed) return 0;
     const v = parsed.values;
     const configFile = v.config as string | undefined;
-    const format = v.format as 'csv' | 'sequences' | undefined;
+    // --format describes --data; without --data the run is synthetic (or the config file's data).
+    const format = v.data !== undefined ? (v.format as 'csv' | 'sequences') : undefined;
     let config = await readDistillConfigFile(configFile, io.cwd, baseConfig(v.quick as boolean, format));
     if (v.seed !== undefined) config = { ...config, seed: v.seed as number };
-    if (v.data !== undefined) config = merge(config, { data: { file: v.data, format: format ?? 'csv' } });
+    if (v.data !== undefined) config = merge(config, { data: { file: v.data, format } });
     config = validateConfig(config, configFile ?? 'defaults');
     const outArg = v.out as string;
     const outDir = resolve(io.cwd, outArg);

@@ -160,7 +160,7 @@ export const FLAG_TABLE = {
         name: 'format',
         type: 'enum',
         arg: 'FORMAT',
-        defaultText: 'csv',
+        default: 'csv',
         values: ['csv', 'sequences'],
         help: 'csv: a click log (docs/training.md); sequences: `user item [timestamp]` lines, ranked leave-last-out',
       },

@@ -28,6 +28,8 @@ export type RankingSet = {
   readonly candidates: Int32Array;
   /** The newest item of each history (the transition baseline's context). */
   readonly lastItem: Int32Array;
+  /** Each history unpadded and untruncated (views into the Sequences): what a client sends to /v1/ctr:predict. */
+  readonly past: readonly Int32Array[];
 };
 
 export type LeaveLastOut = {
@@ -98,11 +100,13 @@ function rankingSet(
     history: new Int32Array(n * L),
     candidates: new Int32Array(n * C),
     lastItem: new Int32Array(n),
+    past: [] as Int32Array[],
   };
   eligible.forEach((u, r) => {
     const all = userItems(s, u);
     const past = all.subarray(0, trainLength[u]! + extra);
     padHistoryInto(past, L, set.history, r * L);
+    set.past.push(past);
     set.lastItem[r] = past[past.length - 1]!;
     set.candidates[r * C] = all[past.length]!;
     set.candidates.set(sampler.sample(new Set(all), o.negatives), r * C + 1);
