@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { CtrError } from '../src/errors/registry.ts';
 import { loadModel } from '../src/graph/load-model.ts';
+import { loadCtrModel, sharedHistorySpec } from '../src/ctr/shared-history-variant.ts';
 import type { LoadedModel } from '../src/graph/model.ts';
 import type { BenchReference } from './reference.ts';
 import { median, timeLoop } from './timing.ts';
@@ -37,7 +38,7 @@ export async function runModelOnly(
 ): Promise<ModelRow[]> {
   const models: Record<string, LoadedModel> = {
     unrewritten: await loadModel(modelPath, { rewrite: false }),
-    rewritten: await loadModel(modelPath, { rewrite: true }),
+    rewritten: await loadCtrModel(modelPath, { rewrite: true }),
   };
   try {
     for (const [name, model] of Object.entries(models)) await checkReference(name, model, ref);
@@ -130,14 +131,14 @@ async function predictOnce(model: LoadedModel, inputs: Record<string, tf.Tensor>
 
 /**
  * One user, 1000 candidates: the per-row graph (history repeated) against the shared-history variant that
- * loadModel compiled beside it (ModelInfo.sharedHistory, what /v1/ctr:predict runs).
+ * loadCtrModel compiled beside it (src/ctr/shared-history-variant.ts, what /v1/ctr:predict runs).
  */
 async function ctrShaped(
   ref: BenchReference,
   perRow: LoadedModel,
   opts: ModelOnlyOptions,
 ): Promise<ModelRow[]> {
-  const variant = perRow.info.sharedHistory?.[perRow.info.defaultSignature];
+  const variant = sharedHistorySpec(perRow.info, perRow.info.defaultSignature);
   if (!variant)
     throw new CtrError('CTR_ERR_BENCH_CHECK_FAILED', 'the reference student did not share its history');
   const N = 1000;

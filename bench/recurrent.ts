@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { CtrError } from '../src/errors/registry.ts';
-import { loadModel } from '../src/graph/load-model.ts';
+import { loadCtrModel, sharedHistorySpec } from '../src/ctr/shared-history-variant.ts';
 import type { LoadedModel } from '../src/graph/model.ts';
 import { DEFAULT_CONFIG } from '../src/training/config.ts';
 import { Prng } from '../src/training/data/prng.ts';
@@ -27,7 +27,7 @@ const TOLERANCE = 1e-5;
 /**
  * Latency per 1000 candidates of one user for the pooled and the BiLSTM student, both exported by the training
  * code (export-models.ts: frozen out of the teacher+student graph; the BiLSTM as two While loops) at the default
- * distill sizes with seeded random weights, L = 50, and loaded by loadModel. Both graphs are timed: the
+ * distill sizes with seeded random weights, L = 50, and loaded by loadCtrModel. Both graphs are timed: the
  * shared-history variant (history encoded once per user) and the per-row graph; their predictions are checked
  * against each other first (CTR_ERR_BENCH_CHECK_FAILED, before any timing).
  */
@@ -37,7 +37,7 @@ export async function runRecurrent(
 ): Promise<RecurrentRow[]> {
   const rows: RecurrentRow[] = [];
   for (const kind of ['pooled', 'bilstm'] as const) {
-    const model = await loadModel(await exportStudent(kind, join(root, `recurrent-${kind}`)));
+    const model = await loadCtrModel(await exportStudent(kind, join(root, `recurrent-${kind}`)));
     try {
       rows.push(...(await timeStudent(kind, model, opts)));
     } finally {
@@ -89,7 +89,7 @@ async function timeStudent(
     candidate,
     user_index: tf.zeros([N], 'int32'),
   };
-  const variant = model.info.sharedHistory?.[model.info.defaultSignature]?.name;
+  const variant = sharedHistorySpec(model.info, model.info.defaultSignature)?.name;
   const run = async (feeds: Record<string, tf.Tensor>, signature?: string) => {
     const out = await model.predict(feeds, signature);
     try {

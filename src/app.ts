@@ -22,7 +22,7 @@ import type { ShadowPairSnapshot } from './shadow/shadow-pair.ts';
  * every model. Routes come from the route families of src/http/routes/route-families.ts.
  */
 export type AppDeps = {
-  /** How a version directory becomes a model; default: src/graph/load-model.ts. */
+  /** How a version directory becomes a model; default: loadModel with the CTR adapter's variants. */
   readonly loadModel?: (path: string) => Promise<LoadedModel>;
   readonly metrics?: Metrics;
   /** With --workers, the IPC link to the other workers; default: this process alone. */
@@ -69,7 +69,7 @@ export async function buildApp(config: ServingConfig, deps: AppDeps = {}): Promi
     { backend, asked: config.backend, skipped: backendsSkipped.length ? backendsSkipped : undefined },
     `tfjs backend: ${backend}`,
   );
-  const loadModel = deps.loadModel ?? (await import('./graph/load-model.ts')).loadModel;
+  const loadModel = deps.loadModel ?? (await import('./ctr/shared-history-variant.ts')).loadCtrModel;
   const manager = new ServableManager(config, { loadModel, metrics, logger: app.log });
   const service = new PredictionService(manager, config, { metrics });
   const link = deps.link ?? localLink();

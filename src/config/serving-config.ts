@@ -39,7 +39,7 @@ export type ServingConfig = {
    * is always admitted when nothing is queued.
    */
   readonly maxQueueDelayMs: number;
-  /** CTR requests feed each user's history once when the graph allows it (ModelInfo.sharedHistory). */
+  /** CTR requests feed each user's history once when the graph allows it (src/ctr/shared-history-variant.ts). */
   readonly shareHistory: boolean;
   readonly maxBodyBytes: number;
   /** Candidates summed over all users of one CTR request. */

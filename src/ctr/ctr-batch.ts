@@ -92,7 +92,7 @@ const asDtype = (values: Int32Array, dtype: HostTensor['dtype']) =>
   dtype === 'DT_INT64' ? Array.from(values) : values;
 
 /**
- * The inputs of a CTR-shaped variant (ModelInfo.sharedHistory in src/graph/model.ts): each user's history once,
+ * The inputs of a CTR-shaped variant (shared-history-variant.ts): each user's history once,
  * [U, L] (the first row of the user's rows in the batch), the candidates [N], and `user_index` int32 [N] mapping
  * each row to its user, from `batch.offsets`.
  */

@@ -15,11 +15,12 @@ import {
 } from './ctr-batch.ts';
 import { checkTopK, validateCtrRequests, type CtrLimits } from './ctr-request.ts';
 import { sharedHistoryTask } from './shared-history-task.ts';
+import { sharedHistorySpec } from './shared-history-variant.ts';
 
 /**
  * `/v1/ctr:predict` on the serving core: validates the user rows (ctr-request.ts), builds the CtrBatch
  * (ctr-batch.ts), runs it through the PredictionService's batcher — each user's history once on the model's
- * shared-history variant when it has one (ModelInfo.sharedHistory), else row by row — and assembles per-user
+ * shared-history variant when it has one (src/ctr/shared-history-variant.ts), else row by row — and assembles per-user
  * results. Host arrays only. `onCtrScored` receives each scored batch after its reply was sent (the shadow scorer
  * plugs in there) and must not throw.
  *
@@ -94,7 +95,7 @@ export class CtrPredictor {
         };
         // Each user's history once when the graph allows it; the CtrBatch keeps the per-row history for the
         // shadow replay.
-        const variant = this.#config.shareHistory ? info.sharedHistory?.[signatureName] : undefined;
+        const variant = this.#config.shareHistory ? sharedHistorySpec(info, signatureName) : undefined;
         const task = variant
           ? sharedHistoryTask(variant.name, ctrSharedHistoryInputs(batch, dtypes))
           : rowTask(signature, signatureName, ctrBatchInputs(batch, dtypes));

@@ -3,7 +3,7 @@ import { shapeKey, type BatchTask, type Tensors } from '../serving/batch-task.ts
 import { concatRows, sliceRows } from '../serving/host-rows.ts';
 
 /**
- * The batch task of a call to a CTR-shaped variant (ModelInfo.sharedHistory): its size is its N rows
+ * The batch task of a call to a CTR-shaped variant (shared-history-variant.ts): its size is its N rows
  * (`user_index`), not its U history rows, so batches are bounded by candidates as the per-row signature's are.
  * Outputs have one row per candidate and are sliced as TF Serving's rows.
  */

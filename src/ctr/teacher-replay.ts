@@ -12,6 +12,7 @@ import {
   type CtrUserRequest,
 } from './ctr-batch.ts';
 import { sharedHistoryTask } from './shared-history-task.ts';
+import { sharedHistorySpec } from './shared-history-variant.ts';
 
 /**
  * Runs the teacher on a student's CTR batch through the normal serving path: acquire the teacher's latest
@@ -19,7 +20,7 @@ import { sharedHistoryTask } from './shared-history-task.ts';
  *
  * The student's CtrBatch is replayed as is when the teacher takes the same history length L (or any L); otherwise
  * the same requests are rebuilt at the teacher's L (a Transformer teacher often reads a longer history than the
- * student). When the teacher has a shared-history variant (ModelInfo.sharedHistory) it is fed each user's history
+ * student). When the teacher has a shared-history variant (src/ctr/shared-history-variant.ts) it is fed each user's history
  * once, as the student is. Chunks of at most `chunkRows` rows, with a yield to the event loop between them, keep a big teacher
  * call from holding the one tfjs thread while student requests wait.
  *
@@ -67,7 +68,7 @@ export async function scoreWithTeacher(
         ? studentBatch
         : buildCtrBatch(requests, length === -1 ? longestHistory(requests) : length);
     const dtypes = { history: signature.inputs.history.dtype, candidate: signature.inputs.candidate.dtype };
-    const variant = deps.shareHistory ? model.info.sharedHistory?.[signature.name] : undefined;
+    const variant = deps.shareHistory ? sharedHistorySpec(model.info, signature.name) : undefined;
     const chunkRows = deps.chunkRows ?? DEFAULT_TEACHER_CHUNK_ROWS;
     const scores = new Float32Array(batch.rows);
     for (let from = 0; from < batch.rows; from += chunkRows) {

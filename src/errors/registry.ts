@@ -66,6 +66,11 @@ export const ERRORS = {
     status: 400,
     description: 'The requested signature does not exist in the model.',
   },
+  CTR_ERR_SIGNATURE_METHOD: {
+    status: 400,
+    description:
+      'The signature cannot serve the method asked for: :classify needs one string input "inputs" and outputs "classes" (string) and/or "scores" (float) of shape [batch, classes]; :regress one input "inputs" and one float output "outputs" of shape [batch] or [batch, 1] (TF Serving: INVALID_ARGUMENT).',
+  },
   CTR_ERR_OUTPUT_NOT_FOUND: {
     status: 400,
     description: 'A requested output node or tensor does not exist in the graph.',
@@ -73,6 +78,11 @@ export const ERRORS = {
   CTR_ERR_INPUT_MISMATCH: {
     status: 400,
     description: 'An input is missing, unknown, or has the wrong shape or dtype.',
+  },
+  CTR_ERR_INVALID_EXAMPLE: {
+    status: 400,
+    description:
+      "A serialized tf.Example does not parse or is over its limits, or a feature the model's ParseExample needs is missing, of the wrong type or of the wrong size (TensorFlow: INVALID_ARGUMENT).",
   },
   CTR_ERR_INDEX_OUT_OF_RANGE: {
     status: 400,

@@ -1,19 +1,33 @@
 import { CtrError, isCtrError } from '../errors/registry.ts';
 import { initBackend } from './backend.ts';
-import { freezeGraph, type Feed } from './freeze/freeze-graph.ts';
-import { deriveIndexRanges } from './guard/derive-index-ranges.ts';
+import { freezeGraph } from './freeze/freeze-graph.ts';
 import { parseRef } from './freeze/tensor-ref.ts';
 import { ResourceScope } from './op/resources.ts';
-import type { LoadedModel, LoadOptions, SignatureSpec, TensorSpec, TfDtype } from './model.ts';
+import type { LoadedModel, LoadOptions, ModelInfo, SignatureSpec } from './model.ts';
 import { prepareModel, tensorInfoOf, type PreparedModel, type SourceSignature } from './prepare-model.ts';
-import type { GraphDef, TensorInfo } from './proto/types.ts';
-import { rewriteGraph, rewriteSharedHistoryGraph } from './rewrite/index.ts';
-import { dtypeName } from './tensor/tensor-values.ts';
-import { compileGraph, type CompiledGraph } from './tfjs/graph-model.ts';
-import { segmentFeedsOf } from './tfjs/segment-feeds.ts';
-import { withSingleUserPath } from './single-user-path.ts';
-import { shapeIsContract } from './signature-shape.ts';
+import type { GraphDef } from './proto/types.ts';
+import { rewriteGraph } from './rewrite/index.ts';
+import {
+  feedsOf,
+  relaxExampleShapes,
+  signatureRuntime,
+  tensorSpecs,
+  unpinFedShapes,
+} from './signature-runtime.ts';
+import { buildVariants, type SignatureVariant } from './signature-variant.ts';
+import { compileGraph } from './tfjs/graph-model.ts';
 import { TfjsModel, type SignatureRuntime } from './tfjs/tfjs-model.ts';
+
+export type LoadModelOptions = LoadOptions & {
+  /**
+   * Extra runtimes beside each signature, built when the rewrites are on (src/graph/signature-variant.ts);
+   * the CTR adapter's are in src/ctr/shared-history-variant.ts. Default: none.
+   */
+  readonly variants?: readonly SignatureVariant[];
+};
+
+/** Variant runtimes by kind, then by the signature they compute. */
+type Variants = Map<string, Map<string, SignatureRuntime>>;
 
 export type FreezeOptions = {
   /** Output node names ("ctr") or tensor names ("ctr:0"); default: the signature's outputs. */
@@ -31,12 +45,12 @@ export type FreezeOptions = {
  * ops tfjs lacks stays out of `info.signatures` and answers CTR_ERR_UNSUPPORTED_OP; if the default signature is
  * one of them, loading fails with that error, naming every missing op.
  */
-export async function loadModel(path: string, opts: LoadOptions = {}): Promise<LoadedModel> {
+export async function loadModel(path: string, opts: LoadModelOptions = {}): Promise<LoadedModel> {
   const backend = await initBackend();
   const model = withOutputs(await prepareModel(path, opts.tags), opts.outputs);
-  const rewrite = opts.rewrite ?? true;
+  const variants = (opts.rewrite ?? true) ? (opts.variants ?? []) : undefined;
   const runtimes = new Map<string, SignatureRuntime>();
-  const shared = new Map<string, SignatureRuntime>();
+  const extra: Variants = new Map();
   const unavailable = new Map<string, CtrError>();
   // The version's stateful resources (lookup tables), freed with it (TfjsModel.dispose).
   const resources = new ResourceScope();
@@ -54,13 +68,13 @@ export async function loadModel(path: string, opts: LoadOptions = {}): Promise<L
     }
     for (const group of groups.values()) {
       try {
-        for (const rt of await compileGroup(model, group, rewrite, shared)) runtimes.set(rt.spec.name, rt);
+        for (const rt of await compileGroup(model, group, variants, extra)) runtimes.set(rt.spec.name, rt);
       } catch (err) {
         if (!isCtrError(err) || err.code !== 'CTR_ERR_UNSUPPORTED_OP') throw err;
         // Some signature of the group needs an op tfjs lacks: compile each alone to keep the others.
         for (const sig of group) {
           try {
-            runtimes.set(sig.name, (await compileGroup(model, [sig], rewrite, shared))[0]!);
+            runtimes.set(sig.name, (await compileGroup(model, [sig], variants, extra))[0]!);
           } catch (e) {
             if (isCtrError(e) && e.code === 'CTR_ERR_UNSUPPORTED_OP') unavailable.set(sig.name, e);
             else throw e;
@@ -75,7 +89,7 @@ export async function loadModel(path: string, opts: LoadOptions = {}): Promise<L
     }
     const failed = unavailable.get(defaultSignature);
     if (failed) throw failed;
-    const info = {
+    const info: ModelInfo = {
       format: model.format,
       tags: model.tags,
       signatures: Object.fromEntries([...runtimes].map(([n, rt]) => [n, rt.spec])),
@@ -83,16 +97,11 @@ export async function loadModel(path: string, opts: LoadOptions = {}): Promise<L
       vocabSize: model.modelJson?.vocabSize,
       oovId: model.modelJson?.oovId,
       backend,
-      ...(shared.size === 0
-        ? {}
-        : { sharedHistory: Object.fromEntries([...shared].map(([n, rt]) => [n, rt.spec])) }),
-      ...([...shared.values()].some((rt) => rt.singleUser)
-        ? { singleUserFold: [...shared.values()].filter((rt) => rt.singleUser).map((rt) => rt.spec.name) }
-        : {}),
+      ...variantInfo(extra),
     };
-    return new TfjsModel(info, runtimes, unavailable, shared, resources);
+    return new TfjsModel(info, runtimes, unavailable, variantRuntimes(extra), resources);
   } catch (err) {
-    const all = [...runtimes.values(), ...shared.values()];
+    const all = [...runtimes.values(), ...variantRuntimes(extra)];
     for (const m of new Set(all.map((rt) => rt.compiled.model))) m.dispose();
     resources.dispose();
     throw err;
@@ -116,6 +125,20 @@ function withOutputs(model: PreparedModel, outputs: LoadOptions['outputs']): Pre
   return { ...model, signatures: { ...model.signatures, [sig.name]: { ...sig, outputs: named } } };
 }
 
+const variantRuntimes = (variants: Variants) => [...variants.values()].flatMap((m) => [...m.values()]);
+
+/** ModelInfo's `variants` and `oneRowPaths`, absent when no variant was built. */
+function variantInfo(variants: Variants): Pick<ModelInfo, 'variants' | 'oneRowPaths'> {
+  if (variants.size === 0) return {};
+  const specs = (m: Map<string, SignatureRuntime>) =>
+    Object.fromEntries([...m].map(([n, rt]) => [n, rt.spec]));
+  const oneRow = variantRuntimes(variants).filter((rt) => rt.oneRow);
+  return {
+    variants: Object.fromEntries([...variants].map(([kind, m]) => [kind, specs(m)])),
+    ...(oneRow.length ? { oneRowPaths: oneRow.map((rt) => rt.spec.name) } : {}),
+  };
+}
+
 /** The signature's fed tensors that are not Placeholders: freezing cuts the graph there. */
 function cutKey(model: PreparedModel, sig: SourceSignature): string {
   const ops = new Map(model.graph.node.map((n) => [n.name, n.op]));
@@ -126,14 +149,14 @@ function cutKey(model: PreparedModel, sig: SourceSignature): string {
 }
 
 /**
- * One frozen graph and GraphModel computing every signature of `group`; with the rewrites on, a CTR-shaped
- * variant (a second GraphModel) for each CTR signature whose history branch can be shared goes into `shared`.
+ * One frozen graph and GraphModel computing every signature of `group`; `variants` (undefined: the rewrites are
+ * off) are built beside each signature and added to `extra`.
  */
 async function compileGroup(
   model: PreparedModel,
   group: readonly SourceSignature[],
-  rewrite: boolean,
-  shared: Map<string, SignatureRuntime>,
+  variants: readonly SignatureVariant[] | undefined,
+  extra: Variants,
 ): Promise<SignatureRuntime[]> {
   const outputs = [...new Set(group.flatMap((sig) => Object.values(sig.outputs).map((t) => t.name!)))];
   const feeds = new Map(group.flatMap((sig) => feedsOf(sig)).map((f) => [f.tensor, f]));
@@ -149,7 +172,7 @@ async function compileGroup(
   const keepNodes = [...fed, ...[...frozen.outputs.values()].map((t) => parseRef(t).node)];
   const relaxed = relaxExampleShapes(frozen.graph, fed);
   const graph = unpinFedShapes(
-    rewrite ? rewriteGraph(relaxed, { keepNodes, feedSegmentRows: true }) : relaxed,
+    variants ? rewriteGraph(relaxed, { keepNodes, feedSegmentRows: true }) : relaxed,
     fed,
   );
   const names = group.map((s) => s.name).join(', ');
@@ -158,139 +181,19 @@ async function compileGroup(
     const spec: SignatureSpec = {
       name: sig.name,
       methodName: sig.methodName,
-      inputs: specs(sig.inputs, (t) => frozen.feeds.get(t)!),
-      outputs: specs(sig.outputs, (t) => frozen.outputs.get(t)!),
+      inputs: tensorSpecs(sig.inputs, (t) => frozen.feeds.get(t)!),
+      outputs: tensorSpecs(sig.outputs, (t) => frozen.outputs.get(t)!),
     };
-    return runtimeOf(spec, compiled, graph);
+    return signatureRuntime(spec, compiled, graph);
   });
-  if (rewrite) {
-    for (const rt of runtimes) {
-      try {
-        const variant = await sharedHistoryRuntime(rt.spec, relaxed, keepNodes, fed, `${model.source}`);
-        if (variant) shared.set(rt.spec.name, variant);
-      } catch (err) {
-        // The per-row runtime still serves: a variant that cannot compile is only a missed speed-up.
-        if (!isCtrError(err)) throw err;
-      }
+  if (variants?.length) {
+    const built = await buildVariants(variants, runtimes, { graph: relaxed, keepNodes, fed }, model.source);
+    for (const [kind, bySignature] of built) {
+      if (!extra.has(kind)) extra.set(kind, new Map());
+      for (const [sig, rt] of bySignature) extra.get(kind)!.set(sig, rt);
     }
   }
   return runtimes;
-}
-
-/** Name of a signature's CTR-shaped variant, as given to predict (ModelInfo.sharedHistory). */
-export const sharedHistoryName = (signature: string): string => `${signature}@shared_history`;
-const USER_INDEX_NODE = 'ctr_serve/user_index';
-
-/** The CTR signature's (history, candidate → ctr) shared-history GraphModel, or undefined when it declines. */
-async function sharedHistoryRuntime(
-  spec: SignatureSpec,
-  graph: GraphDef,
-  keepNodes: readonly string[],
-  fed: ReadonlySet<string>,
-  source: string,
-): Promise<SignatureRuntime | undefined> {
-  const { history, candidate } = spec.inputs;
-  if (!history || !candidate || !spec.outputs.ctr || Object.keys(spec.inputs).length !== 2) return undefined;
-  const ref = parseRef(history.tensorName);
-  if (ref.index !== 0) return undefined;
-  const variant = rewriteSharedHistoryGraph(
-    graph,
-    { history: ref.node, userIndex: USER_INDEX_NODE },
-    { keepNodes, feedSegmentRows: true },
-  );
-  if (!variant) return undefined;
-  const userIndex: TensorSpec = { tensorName: `${USER_INDEX_NODE}:0`, dtype: 'DT_INT32', shape: [-1] };
-  const variantSpec = {
-    ...spec,
-    name: sharedHistoryName(spec.name),
-    inputs: { ...spec.inputs, user_index: userIndex },
-  };
-  const compile = (g: GraphDef) => {
-    const unpinned = unpinFedShapes(g, fed);
-    const what = `${source} (signature ${spec.name}, shared history)`;
-    return runtimeOf(variantSpec, compileGraph(unpinned, what), unpinned);
-  };
-  return withSingleUserPath(compile(variant.graph), variant.graph, variant.frontier, compile);
-}
-
-/**
- * `graph` is the GraphDef `compiled` was made from: its fed segment-row Placeholders are bound to inputs, and
- * its table reads give the inputs' index guards (spec.indexRanges), so the guards hold on the graph that runs.
- */
-function runtimeOf(spec: SignatureSpec, compiled: CompiledGraph, graph: GraphDef): SignatureRuntime {
-  const tensorNames = (m: Readonly<Record<string, TensorSpec>>) =>
-    Object.fromEntries(Object.entries(m).map(([a, t]) => [a, t.tensorName]));
-  const aliasOf = new Map(
-    Object.entries(spec.inputs).flatMap(([a, t]) => {
-      const ref = parseRef(t.tensorName);
-      return ref.index === 0 ? [[ref.node, a] as const] : [];
-    }),
-  );
-  const segmentFeeds = segmentFeedsOf(graph).flatMap((sf) => {
-    const alias = aliasOf.get(sf.of);
-    return alias ? [{ placeholder: sf.placeholder, alias, axis: sf.axis }] : [];
-  });
-  // An input the outputs do not need was pruned by freezing: it is still checked, then not fed (as a Session
-  // ignores feeds its fetches do not depend on).
-  const present = new Set(graph.node.map((n) => n.name));
-  const used = Object.fromEntries(
-    Object.entries(spec.inputs).filter(([, t]) => present.has(parseRef(t.tensorName).node)),
-  );
-  const indexRanges = deriveIndexRanges(graph, aliasOf);
-  return {
-    spec: Object.keys(indexRanges).length === 0 ? spec : { ...spec, indexRanges },
-    compiled,
-    feeds: tensorNames(used),
-    fetches: tensorNames(spec.outputs),
-    segmentFeeds,
-  };
-}
-
-/** Before the rewrites, fed Placeholders with a fully static shape (an example, not a contract: shapeIsContract)
- * get an unknown shape, so that no pass specialises the graph to it. */
-function relaxExampleShapes(g: GraphDef, fed: ReadonlySet<string>): GraphDef {
-  const node = g.node.map((n) => {
-    const shape = n.attr.shape?.shape;
-    if (n.op !== 'Placeholder' || !fed.has(n.name) || !shape || shape.unknownRank) return n;
-    if (shapeIsContract(shape.dim.map((d) => d.size))) return n;
-    return { ...n, attr: { ...n.attr, shape: { shape: { dim: [], unknownRank: true } } } };
-  });
-  return { ...g, node };
-}
-
-/**
- * After the rewrites, every fed Placeholder loses its shape: inputs were already checked against the signature
- * (shapeFitsSignature admits TF Serving's unit-dim-less rows, which tfjs's own check would refuse).
- */
-function unpinFedShapes(g: GraphDef, fed: ReadonlySet<string>): GraphDef {
-  const node = g.node.map((n) =>
-    n.op === 'Placeholder' && fed.has(n.name)
-      ? { ...n, attr: { ...n.attr, shape: { shape: { dim: [], unknownRank: true } } } }
-      : n,
-  );
-  return { ...g, node };
-}
-
-function feedsOf(sig: SourceSignature): Feed[] {
-  return Object.values(sig.inputs).flatMap((t) =>
-    t.name ? [{ tensor: t.name, dtype: t.dtype, shape: t.tensorShape }] : [],
-  );
-}
-
-function specs(
-  infos: Readonly<Record<string, TensorInfo>>,
-  frozenName: (t: string) => string,
-): Record<string, TensorSpec> {
-  return Object.fromEntries(
-    Object.entries(infos).map(([alias, t]) => [
-      alias,
-      {
-        tensorName: frozenName(t.name!),
-        dtype: dtypeName(t.dtype) as TfDtype,
-        shape: !t.tensorShape || t.tensorShape.unknownRank ? null : t.tensorShape.dim.map((d) => d.size),
-      },
-    ]),
-  );
 }
 
 /**

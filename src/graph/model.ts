@@ -60,12 +60,23 @@ export type SignatureSpec = {
 
 export type ModelFormat = 'frozen_graph' | 'saved_model';
 
-/** A host-side tensor: row-major values. int64 values are numbers when safe, bigint otherwise. */
+/**
+ * A host-side tensor: row-major values. int64 values are numbers when safe, bigint otherwise. DT_STRING values
+ * are bytes (Uint8Array, as TensorFlow's strings are: `{"b64"}` inputs and serialized tf.Examples stay raw);
+ * JS strings are also accepted as input and fed as their UTF-8 bytes.
+ */
 export type HostTensor = {
   readonly dtype: TfDtype;
   readonly shape: readonly number[];
   readonly values:
-    Float32Array | Float64Array | Int32Array | Uint8Array | (number | bigint)[] | boolean[] | string[];
+    | Float32Array
+    | Float64Array
+    | Int32Array
+    | Uint8Array
+    | (number | bigint)[]
+    | boolean[]
+    | string[]
+    | Uint8Array[];
 };
 
 export type ModelInfo = {
@@ -80,18 +91,18 @@ export type ModelInfo = {
   /** Backend that runs the model: 'tensorflow' | 'wasm' | 'cpu'. */
   readonly backend: string;
   /**
-   * CTR-shaped variants, keyed by the CTR signature they compute (src/graph/rewrite/share-history.ts): the
-   * variant's name is passed to predict/predictHost like a signature's; it takes `history` [U, L] (one row per
-   * user), `candidate` [N] and `user_index` int32 [N] (row → user) and returns the signature's outputs for the
-   * N rows, equal to the signature fed each user's history repeated on its rows. Absent when no signature allows it.
+   * Variants built at load beside the signatures (src/graph/signature-variant.ts; the CTR adapter's
+   * shared-history variant is `variants.shared_history`, src/ctr/shared-history-variant.ts), by kind and then by
+   * the signature they compute. A variant's `name` is passed to predict/predictHost like a signature's; it is not
+   * listed among `signatures`. Absent when none was built.
    */
-  readonly sharedHistory?: Readonly<Record<string, SignatureSpec>>;
+  readonly variants?: Readonly<Record<string, Readonly<Record<string, SignatureSpec>>>>;
   /**
-   * Names of the sharedHistory variants that, called with one user (history [1, L]), fold that user's share of
-   * their dense layers into weights and bias once per call (src/graph/rewrite/fold-user-dense.ts). Same values up
-   * to float32 rounding; a call with several users runs the plain variant.
+   * Names of the variants that, called with one row of one input (one user's history for the CTR adapter's
+   * fold, src/ctr/single-user-fold.ts), fetch other tensors of the same graph: same values up to float32
+   * rounding, computed for that one row once.
    */
-  readonly singleUserFold?: readonly string[];
+  readonly oneRowPaths?: readonly string[];
 };
 
 export interface LoadedModel {

@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { ServingConfig } from '../config/serving-config.ts';
 import { CtrError } from '../errors/registry.ts';
 import { registerErrorHandlers } from './error-reply.ts';
+import { parseExamplesBody, takesExamples } from './example-json.ts';
 import { parseJsonBody } from './json-body.ts';
 import { openApiPath } from './openapi.ts';
 
@@ -39,9 +40,11 @@ export function createHttpServer(
     return503OnClosing: false,
   });
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => {
+  app.addContentTypeParser('*', { parseAs: 'string' }, (request, body, done) => {
     try {
-      done(null, parseJsonBody(body as string));
+      // :classify / :regress bodies tell float from int64 features by how numbers are written (example-json.ts).
+      const text = body as string;
+      done(null, takesExamples(request.url) ? parseExamplesBody(text) : parseJsonBody(text));
     } catch (err) {
       done(err as Error, undefined);
     }

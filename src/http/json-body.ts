@@ -9,7 +9,7 @@ import { checkJsonDepth } from './json-tensor/index.ts';
  * Malformed bodies fail with CTR_ERR_BAD_REQUEST; bodies nested deeper than MAX_JSON_DEPTH with
  * CTR_ERR_JSON_TOO_DEEP, checked before any parsing.
  */
-const NAN_SENTINEL = '\u0000ctr-serve:NaN';
+export const NAN_SENTINEL = '\u0000ctr-serve:NaN';
 
 export function parseJsonBody(text: string): unknown {
   if (text.trim() === '')
@@ -39,7 +39,7 @@ export function parseJsonBody(text: string): unknown {
 }
 
 /** `Infinity` → `1e999` (JSON.parse reads it as Infinity), `NaN` → a sentinel string the reviver turns back. */
-function rewriteNonFiniteTokens(text: string): string {
+export function rewriteNonFiniteTokens(text: string): string {
   let out = '';
   let start = 0;
   let i = 0;

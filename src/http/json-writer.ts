@@ -19,8 +19,24 @@ export function formatNumber(value: number, float32: boolean): string {
   return Number.isNaN(value) ? 'NaN' : value > 0 ? 'Infinity' : '-Infinity';
 }
 
-export function formatScalar(t: HostTensor, i: number): string {
+/**
+ * TF Serving writes a DT_STRING output as `{"b64": ...}` when its name ends in `_bytes`, else as a JSON string
+ * (tensorflow_serving/util/json_tensor.cc, IsNamedTensorBytes).
+ */
+export function isBytesOutput(name: string, t: HostTensor): boolean {
+  return t.dtype === 'DT_STRING' && name.endsWith('_bytes');
+}
+
+const utf8 = new TextDecoder();
+
+/** Element i of `t` as JSON; string bytes as text (invalid UTF-8 replaced), or as `{"b64"}` with `b64`. */
+export function formatScalar(t: HostTensor, i: number, b64 = false): string {
   const v = t.values[i];
+  if (v instanceof Uint8Array) {
+    if (b64) return `{"b64":"${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64')}"}`;
+    return JSON.stringify(utf8.decode(v));
+  }
+  if (b64 && typeof v === 'string') return `{"b64":"${Buffer.from(v).toString('base64')}"}`;
   switch (typeof v) {
     case 'number':
       return numberWriter(t.dtype)(v);
@@ -44,14 +60,14 @@ export function numberWriter(dtype: HostTensor['dtype']): (value: number) => str
 const writeFloat = (v: number): string => writeDecimal(v, true);
 const writeDouble = (v: number): string => writeDecimal(v, false);
 
-/** The sub-tensor at flat offset `offset` with dims `shape[dim..]`, as JSON text. */
-export function formatTensor(t: HostTensor, dim = 0, offset = 0): string {
-  if (dim === t.shape.length) return formatScalar(t, offset);
+/** The sub-tensor at flat offset `offset` with dims `shape[dim..]`, as JSON text (`b64`: see formatScalar). */
+export function formatTensor(t: HostTensor, dim = 0, offset = 0, b64 = false): string {
+  if (dim === t.shape.length) return formatScalar(t, offset, b64);
   const n = t.shape[dim]!;
   let stride = 1;
   for (let d = dim + 1; d < t.shape.length; d++) stride *= t.shape[d]!;
   const parts = new Array<string>(n);
-  for (let i = 0; i < n; i++) parts[i] = formatTensor(t, dim + 1, offset + i * stride);
+  for (let i = 0; i < n; i++) parts[i] = formatTensor(t, dim + 1, offset + i * stride, b64);
   return `[${parts.join(',')}]`;
 }
 

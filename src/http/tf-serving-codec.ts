@@ -1,7 +1,7 @@
 import { CtrError } from '../errors/registry.ts';
 import type { HostTensor, SignatureSpec, TfDtype } from '../graph/model.ts';
 import { decodeNestedTensor, fitsIntegerDtype, isB64 } from './json-tensor/index.ts';
-import { formatTensor, numberWriter } from './json-writer.ts';
+import { formatTensor, isBytesOutput, numberWriter } from './json-writer.ts';
 
 /**
  * TF Serving's JSON request/response mapping for `:predict` (tensorflow_serving/util/json_tensor.cc, REST API
@@ -147,8 +147,9 @@ function typedArrayOf(
 export function encodePredictResponse(outputs: Record<string, HostTensor>, format: PredictFormat): string {
   const names = Object.keys(outputs).sort();
   if (format === 'columnar') {
-    if (names.length === 1) return `{"outputs":${formatTensor(outputs[names[0]!]!)}}`;
-    const fields = names.map((n) => `${JSON.stringify(n)}:${formatTensor(outputs[n]!)}`);
+    const json = (n: string) => formatTensor(outputs[n]!, 0, 0, isBytesOutput(n, outputs[n]!));
+    if (names.length === 1) return `{"outputs":${json(names[0]!)}}`;
+    const fields = names.map((n) => `${JSON.stringify(n)}:${json(n)}`);
     return `{"outputs":{${fields.join(',')}}}`;
   }
   const batch = outputs[names[0]!]?.shape[0];
@@ -161,7 +162,7 @@ export function encodePredictResponse(outputs: Record<string, HostTensor>, forma
       );
     }
   }
-  const writers = names.map((n) => rowWriter(outputs[n]!));
+  const writers = names.map((n) => rowWriter(outputs[n]!, isBytesOutput(n, outputs[n]!)));
   const prefixes = names.map((n, k) => `${k === 0 ? '{' : ','}${JSON.stringify(n)}:`);
   let text = '{"predictions":[';
   for (let i = 0; i < (batch ?? 0); i++) {
@@ -176,12 +177,15 @@ export function encodePredictResponse(outputs: Record<string, HostTensor>, forma
   return `${text}]}`;
 }
 
-/** Writes row i of `t`; flat numeric rows (the usual [N] and [N, k] outputs) without the general recursion. */
-function rowWriter(t: HostTensor): (i: number) => string {
+/**
+ * Writes row i of `t` (DT_STRING as `{"b64"}` when `b64`); flat numeric rows (the usual [N] and [N, k] outputs)
+ * without the general recursion.
+ */
+function rowWriter(t: HostTensor, b64: boolean): (i: number) => string {
   let stride = 1;
   for (let d = 1; d < t.shape.length; d++) stride *= t.shape[d]!;
   const { values } = t;
-  if (!ArrayBuffer.isView(values) || t.shape.length > 2) return (i) => formatTensor(t, 1, i * stride);
+  if (!ArrayBuffer.isView(values) || t.shape.length > 2) return (i) => formatTensor(t, 1, i * stride, b64);
   const write = numberWriter(t.dtype);
   if (t.shape.length === 1) return (i) => write(values[i] as number);
   return (i) => {

@@ -58,10 +58,12 @@ export class PredictionService {
       const { servable } = handle;
       const info = servable.model.info;
       const signatureName = req.signatureName ?? info.defaultSignature;
-      // A CTR-shaped variant (ModelInfo.sharedHistory) is named like a signature (the shadow teacher uses them).
+      // A variant (ModelInfo.variants) is named like a signature (the CTR adapter's shared history uses them).
       const signature =
         info.signatures[signatureName] ??
-        Object.values(info.sharedHistory ?? {}).find((variant) => variant.name === signatureName);
+        Object.values(info.variants ?? {})
+          .flatMap((bySignature) => Object.values(bySignature))
+          .find((variant) => variant.name === signatureName);
       if (!signature) {
         throw new CtrError(
           'CTR_ERR_SIGNATURE_NOT_FOUND',

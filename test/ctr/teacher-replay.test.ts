@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { loadConfig } from '../../src/config/serving-config.ts';
 import { buildCtrBatch, ctrBatchInputs } from '../../src/ctr/ctr-batch.ts';
-import { loadModel } from '../../src/graph/load-model.ts';
+import { loadCtrModel, sharedHistorySpec } from '../../src/ctr/shared-history-variant.ts';
 import { ServableManager } from '../../src/serving/manager.ts';
 import { PredictionService } from '../../src/serving/prediction-service.ts';
 import { rowRange, scoreWithTeacher } from '../../src/ctr/teacher-replay.ts';
@@ -24,7 +24,7 @@ before(async () => {
     flags: { file_system_poll_wait_seconds: '0', log_level: 'silent', workers: '1' },
     defaultModelsDir: { path: base, names: ['ctr-teacher'] },
   });
-  manager = new ServableManager(config, { loadModel: (path) => loadModel(path) });
+  manager = new ServableManager(config, { loadModel: (path) => loadCtrModel(path) });
   await manager.start();
   predictions = new PredictionService(manager, config);
 });
@@ -53,7 +53,7 @@ test('a row range keeps each user that has rows in it, cut to the range', () => 
 test('the teacher scores in chunks, per row or with shared histories, equal its own per-row predictions', async () => {
   const requests = ctrTraffic(77, 6, 15);
   const handle = manager.acquire('ctr-teacher');
-  const sharedVariant = handle.servable.model.info.sharedHistory;
+  const sharedVariant = sharedHistorySpec(handle.servable.model.info, 'serving_default');
   const direct = await handle.servable.model.predictHost(ctrBatchInputs(buildCtrBatch(requests, 8)));
   handle.release();
   assert.ok(sharedVariant, 'the teacher graph has a shared-history variant, so that path is exercised');

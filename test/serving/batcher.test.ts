@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { DEFAULT_BATCHING } from '../../src/config/serving-config.ts';
 import { isCtrError } from '../../src/errors/registry.ts';
 import { initBackend } from '../../src/graph/backend.ts';
+import type { HostTensor } from '../../src/graph/model.ts';
 import { Batcher, type BatcherConfig } from '../../src/serving/batcher.ts';
 import type { Servable } from '../../src/serving/servable.ts';
 import { noopServingMetrics, type ShedReason } from '../../src/serving/serving-metrics.ts';
@@ -41,8 +42,7 @@ function gate(model: TfjsTestModel): () => void {
 /** Lets the batcher start the first batch (it is now blocked at the gate). */
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 
-const ys = (out: Record<string, { values: ArrayLike<number | bigint | boolean | string> }>) =>
-  Array.from(out.y!.values as Float32Array);
+const ys = (out: Record<string, HostTensor>) => Array.from(out.y!.values as Float32Array);
 
 test('concurrent requests are merged into one model call and each gets its own rows back', async () => {
   const s = servable();

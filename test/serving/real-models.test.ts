@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { loadConfig } from '../../src/config/serving-config.ts';
 import { initBackend } from '../../src/graph/backend.ts';
 import { buildReferenceStudentGraph, parseReferenceWeights } from '../../bench/reference-student.ts';
-import { loadModel } from '../../src/graph/load-model.ts';
+import { loadCtrModel } from '../../src/ctr/shared-history-variant.ts';
 import type { HostTensor, LoadedModel } from '../../src/graph/model.ts';
 import { encodeGraphDef } from '../../src/graph/proto/encode.ts';
 import { ServableManager } from '../../src/serving/manager.ts';
@@ -43,7 +43,7 @@ function countingLoader() {
   return {
     calls,
     loadModel: async (path: string): Promise<LoadedModel> => {
-      const model = await loadModel(path);
+      const model = await loadCtrModel(path);
       const index = calls.push(0) - 1;
       return {
         info: model.info,

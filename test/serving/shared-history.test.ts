@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { loadConfig } from '../../src/config/serving-config.ts';
 import { buildCtrBatch, ctrBatchInputs, type CtrUserRequest } from '../../src/ctr/ctr-batch.ts';
 import { initBackend } from '../../src/graph/backend.ts';
-import { loadModel, sharedHistoryName } from '../../src/graph/load-model.ts';
+import { loadCtrModel, sharedHistoryName, sharedHistorySpec } from '../../src/ctr/shared-history-variant.ts';
 import type { LoadedModel } from '../../src/graph/model.ts';
 import { ServableManager } from '../../src/serving/manager.ts';
 import { PredictionService } from '../../src/serving/prediction-service.ts';
@@ -38,7 +38,7 @@ async function serve(flags: Record<string, string>) {
   const calls: string[] = [];
   const manager = new ServableManager(config, {
     loadModel: async (path): Promise<LoadedModel> => {
-      const model = await loadModel(path);
+      const model = await loadCtrModel(path);
       return {
         info: model.info,
         predict: (inputs, signature) => model.predict(inputs, signature),
@@ -80,14 +80,14 @@ test(
   'the reference student gets a shared-history variant of its CTR signature, and half_plus_two does not',
   { skip: skipWithoutBenchReference || skipWithoutFixtures },
   async () => {
-    const student = await loadModel(join(dir, 'ctr-student', '1'));
-    const half = await loadModel(fixture('tfserving/saved_model_half_plus_two_cpu/00000123'));
+    const student = await loadCtrModel(join(dir, 'ctr-student', '1'));
+    const half = await loadCtrModel(fixture('tfserving/saved_model_half_plus_two_cpu/00000123'));
     try {
-      const variant = student.info.sharedHistory?.serving_default;
+      const variant = sharedHistorySpec(student.info, 'serving_default');
       assert.equal(variant?.name, sharedHistoryName('serving_default'));
       assert.deepEqual(Object.keys(variant!.inputs).sort(), ['candidate', 'history', 'user_index']);
       assert.deepEqual(Object.keys(student.info.signatures), ['serving_default']);
-      assert.equal(half.info.sharedHistory, undefined);
+      assert.equal(half.info.variants, undefined);
     } finally {
       student.dispose();
       half.dispose();
@@ -138,7 +138,7 @@ test(
     try {
       const all = users();
       // The per-row graph on the raw model, and the expected.f32 anchor for a full-history row.
-      const model = await loadModel(join(dir, 'ctr-student', '1'));
+      const model = await loadCtrModel(join(dir, 'ctr-student', '1'));
       const batch = buildCtrBatch(all, REFERENCE_L);
       const want = (await model.predictHost(ctrBatchInputs(batch))).ctr!.values as Float32Array;
       model.dispose();

@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import * as tf from '@tensorflow/tfjs';
 import type { FastifyInstance } from 'fastify';
 import { buildCtrBatch, ctrBatchInputs, type CtrUserRequest } from '../../src/ctr/ctr-batch.ts';
-import { loadModel } from '../../src/graph/load-model.ts';
+import { loadCtrModel } from '../../src/ctr/shared-history-variant.ts';
 import type { LoadedModel } from '../../src/graph/model.ts';
 import { fixture, skipWithoutFixtures, assertClose } from '../helpers/fixtures.ts';
 import { buildApp } from '../../src/app.ts';
@@ -73,7 +73,7 @@ async function predictAll(app: FastifyInstance, batches: CtrUserRequest[][]): Pr
 
 /** A model's probabilities for all users' candidates, straight from the loaded graph (no server). */
 async function direct(dir: string, requests: CtrUserRequest[], L: number): Promise<number[]> {
-  const model = await loadModel(dir);
+  const model = await loadCtrModel(dir);
   try {
     const out = await model.predictHost(ctrBatchInputs(buildCtrBatch(requests, L)));
     return Array.from(out.ctr!.values as Float32Array);
@@ -224,7 +224,7 @@ describe('shadow scoring through the HTTP API', () => {
     const expected = await predictAll(off, batches);
     await off.close();
     const slowTeacher = async (path: string): Promise<LoadedModel> => {
-      const model = await loadModel(path);
+      const model = await loadCtrModel(path);
       if (!path.includes('ctr-teacher')) return model;
       return {
         info: model.info,

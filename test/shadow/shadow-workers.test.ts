@@ -5,13 +5,13 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildCtrBatch, ctrBatchInputs, type CtrUserRequest } from '../../src/ctr/ctr-batch.ts';
-import { loadModel } from '../../src/graph/load-model.ts';
+import { loadCtrModel } from '../../src/ctr/shared-history-variant.ts';
 import { assertClose } from '../helpers/fixtures.ts';
 import { ctrTraffic, writeCtrModel } from '../helpers/ctr-models.ts';
 import { startServer } from '../helpers/serve-process.ts';
 
 async function probabilities(dir: string, requests: CtrUserRequest[], L: number): Promise<number[]> {
-  const model = await loadModel(dir);
+  const model = await loadCtrModel(dir);
   try {
     return Array.from(
       (await model.predictHost(ctrBatchInputs(buildCtrBatch(requests, L)))).ctr!.values as Float32Array,

@@ -31,11 +31,15 @@ export function hostToTensor(name: string, h: HostTensor, spec: TensorSpec): tf.
   const d = spec.dtype;
   if (d === 'DT_STRING') {
     const v = h.values as ArrayLike<unknown>;
-    const out: string[] = [];
+    const out: Uint8Array[] = [];
+    const utf8 = new TextEncoder();
     for (let i = 0; i < v.length; i++) {
-      if (typeof v[i] !== 'string') throw mismatch(name, d, v[i]);
-      out.push(v[i] as string);
+      const x = v[i];
+      if (x instanceof Uint8Array) out.push(x);
+      else if (typeof x === 'string') out.push(utf8.encode(x));
+      else throw mismatch(name, d, x);
     }
+    // tfjs keeps string tensors as Uint8Array[] (tf.tensor accepts them as bytes, unchanged).
     return tf.tensor(out, shape, 'string');
   }
   if (d === 'DT_BOOL') {
@@ -93,9 +97,9 @@ function mismatch(name: string, d: TfDtype, v: unknown): CtrError {
 export async function tensorToHost(t: tf.Tensor, dtype: TfDtype): Promise<HostTensor> {
   const shape = [...t.shape];
   if (t.dtype === 'string') {
-    const bytes = (await t.data()) as unknown as Uint8Array[];
-    const dec = new TextDecoder();
-    return { dtype, shape, values: bytes.map((b) => (typeof b === 'string' ? b : dec.decode(b))) };
+    // bytes(), not data(): data() decodes UTF-8 and throws on the binary strings TensorFlow allows.
+    const bytes = (await t.bytes()) as Uint8Array[];
+    return { dtype, shape, values: bytes };
   }
   const data = await t.data();
   if (dtype === 'DT_BOOL') return { dtype, shape, values: Array.from(data as Uint8Array, (x) => x !== 0) };

@@ -22,10 +22,10 @@ export type SignatureRuntime = {
     readonly axis: number;
   }[];
   /**
-   * Fetches to use instead of `fetches` when input `alias` has one row (one user: fold-user-dense.ts). They
-   * compute the same values in the same graph; only the call's row count decides.
+   * Fetches to use instead of `fetches` when input `alias` has one row (a variant's extra fetches, e.g. the CTR
+   * adapter's one-user fold). They compute the same values in the same graph; only the call's row count decides.
    */
-  readonly singleUser?: { readonly alias: string; readonly fetches: Readonly<Record<string, string>> };
+  readonly oneRow?: { readonly alias: string; readonly fetches: Readonly<Record<string, string>> };
 };
 
 /** tfjs kernels' index errors (gather, sparse segment, scatter) and the wasm trap of an unchecked read. */
@@ -73,8 +73,9 @@ export async function executeRuntime(
  * (and its weights). Signatures that cannot run here (ops tfjs lacks) stay listed in `unavailable` and answer
  * CTR_ERR_UNSUPPORTED_OP when asked for. Inputs are checked before tfjs sees them (CTR_ERR_INPUT_MISMATCH); a
  * failure inside tfjs becomes CTR_ERR_EXECUTION. dispose() frees every GraphModel's weights once; predict after
- * dispose answers CTR_ERR_EXECUTION; the version's resources (lookup tables: ../op/resources.ts) go with it. CTR-shaped variants (`shared`, keyed by the signature they compute) run under
- * their own spec's name (ModelInfo.sharedHistory) and are not listed among the signatures.
+ * dispose answers CTR_ERR_EXECUTION; the version's resources (lookup tables: ../op/resources.ts) go with it.
+ * Variants (signature-variant.ts) run under their own spec's name
+ * (ModelInfo.variants) and are not listed among the signatures.
  */
 export class TfjsModel implements LoadedModel {
   readonly info: ModelInfo;
@@ -89,14 +90,14 @@ export class TfjsModel implements LoadedModel {
     info: ModelInfo,
     runtimes: ReadonlyMap<string, SignatureRuntime>,
     unavailable: ReadonlyMap<string, CtrError>,
-    shared: ReadonlyMap<string, SignatureRuntime> = new Map(),
+    variants: Iterable<SignatureRuntime> = [],
     resources?: ResourceScope,
   ) {
     this.info = info;
     this.#resources = resources;
     this.#runtimes = runtimes;
     this.#unavailable = unavailable;
-    this.#variants = new Map([...shared.values()].map((rt) => [rt.spec.name, rt]));
+    this.#variants = new Map([...variants].map((rt) => [rt.spec.name, rt]));
   }
 
   #runtime(signature: string | undefined): SignatureRuntime {
@@ -154,7 +155,7 @@ export class TfjsModel implements LoadedModel {
         );
       }
     }
-    const single = rt.singleUser;
+    const single = rt.oneRow;
     const fetches = single && inputs[single.alias]?.shape[0] === 1 ? single.fetches : rt.fetches;
     const aliases = Object.keys(fetches);
     const names = [...new Set(aliases.map((a) => fetches[a]!))];

@@ -6,4 +6,4 @@
  */
 export { checkJsonDepth, MAX_JSON_DEPTH } from './json-depth.ts';
 export { fitsIntegerDtype } from './dtype-range.ts';
-export { decodeNestedTensor, isB64, typedValues } from './nested-tensor.ts';
+export { base64Bytes, decodeNestedTensor, isB64, typedValues } from './nested-tensor.ts';

@@ -62,12 +62,14 @@ export function typedValues(
       return flat.map((v, i) => integerOf(v, dtype, where(i)));
     case 'DT_BOOL':
       return flat.map((v, i) => (typeof v === 'boolean' ? v : bad(`${where(i)} needs true/false`)));
-    case 'DT_STRING':
+    case 'DT_STRING': {
+      const utf8 = new TextEncoder();
       return flat.map((v, i) => {
-        if (typeof v === 'string') return v;
-        if (isB64(v)) return Buffer.from(v.b64, 'base64').toString('latin1');
+        if (typeof v === 'string') return utf8.encode(v);
+        if (isB64(v)) return base64Bytes(v.b64, where(i));
         return bad(`${where(i)} needs a string (or {"b64": ...})`);
       });
+    }
   }
 }
 
@@ -114,6 +116,18 @@ function leavesOf(value: unknown, shape: readonly number[], name: string): unkno
     }
   }
   return leaves;
+}
+
+/**
+ * The bytes of a `{"b64": ...}` value (TF Serving decodes with absl::Base64Unescape, which accepts the standard
+ * alphabet with or without padding); anything else is CTR_ERR_BAD_REQUEST naming `where`.
+ */
+export function base64Bytes(text: string, where: string): Uint8Array {
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(text) || text.replace(/=+$/, '').length % 4 === 1) {
+    bad(`${where} is not valid base64 in {"b64": ...}`);
+  }
+  const buf = Buffer.from(text, 'base64');
+  return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
 }
 
 export function isB64(v: unknown): v is { b64: string } {

@@ -8,6 +8,7 @@ import { registerHealthRoutes } from './health.ts';
 import { registerMetricsRoutes, type MetricsSource } from './metrics.ts';
 import { registerShadowRoutes } from './shadow.ts';
 import { registerTfServingRoutes } from './tf-serving.ts';
+import { registerExampleRoutes } from './tf-serving-examples.ts';
 
 /** The services `buildApp` wires (src/app.ts) and every route family may use; routes own none of them. */
 export type RouteServices = {
@@ -33,6 +34,10 @@ const ROUTE_FAMILIES: readonly RouteFamily[] = [
   { name: 'health', register: (app, s) => registerHealthRoutes(app, s.manager) },
   { name: 'metrics', register: (app, s) => registerMetricsRoutes(app, s.metrics) },
   { name: 'tf-serving', register: (app, s) => registerTfServingRoutes(app, s.manager, s.service) },
+  {
+    name: 'tf-serving-examples',
+    register: (app, s) => registerExampleRoutes(app, s.manager, s.service),
+  },
   { name: 'ctr', register: (app, s) => registerCtrRoutes(app, s.ctr, s.shadow) },
   { name: 'shadow', register: (app, s) => registerShadowRoutes(app, s.shadow) },
 ];

@@ -9,12 +9,13 @@ import { decodePredictBody, encodePredictResponse, readPredictEnvelope } from '.
  * TF Serving's REST API with its URLs, bodies and status codes (tensorflow_serving/g3doc/api_rest.md):
  * model status, signature metadata and `:predict`, each with an optional `/versions/{v}`. The colon verbs use
  * regex params because find-my-way reads `:name::predict` as one param named "name::predict".
- * `:classify` and `:regress` (tf.Example inputs) answer a 400 naming `:predict`.
+ * `:classify` and `:regress` (tf.Example inputs) are in tf-serving-examples.ts.
  */
 type Params = { name: string; version?: string };
 
-const NAME = ':name(^[^/:]+)';
-const VERSIONED = `/v1/models/:name/versions/:version(^[^/:]+)`;
+/** The colon-verb route prefixes, shared with tf-serving-examples.ts. */
+export const NAME = ':name(^[^/:]+)';
+export const VERSIONED = `/v1/models/:name/versions/:version(^[^/:]+)`;
 
 export function registerTfServingRoutes(
   app: FastifyInstance,
@@ -83,21 +84,9 @@ export function registerTfServingRoutes(
   };
   app.post(`/v1/models/${NAME}::predict`, predict);
   app.post(`${VERSIONED}::predict`, predict);
-
-  const unsupported = async (request: FastifyRequest) => {
-    const verb = request.url.slice(request.url.lastIndexOf(':') + 1);
-    throw new CtrError(
-      'CTR_ERR_BAD_REQUEST',
-      `:${verb} takes serialized tf.Example inputs, which ctr-serve does not parse; use :predict`,
-    );
-  };
-  for (const verb of ['classify', 'regress']) {
-    app.post(`/v1/models/${NAME}::${verb}`, unsupported);
-    app.post(`${VERSIONED}::${verb}`, unsupported);
-  }
 }
 
-function parseVersion(text: string | undefined): number | undefined {
+export function parseVersion(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   if (!/^\d+$/.test(text) || Number(text) < 1 || !Number.isSafeInteger(Number(text))) {
     throw new CtrError(

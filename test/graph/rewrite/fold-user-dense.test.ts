@@ -8,7 +8,7 @@ import { writeReferenceRepo } from '../../../bench/model-repo.ts';
 import { loadBenchReference, type BenchReference } from '../../../bench/reference.ts';
 import { initBackend } from '../../../src/graph/backend.ts';
 import { GraphBuilder } from '../../../src/graph/builder/graph-builder.ts';
-import { loadModel } from '../../../src/graph/load-model.ts';
+import { loadCtrModel, sharedHistorySpec } from '../../../src/ctr/shared-history-variant.ts';
 import type { GraphDef } from '../../../src/graph/proto/types.ts';
 import { foldUserDense, userDenseProbes } from '../../../src/graph/rewrite/fold-user-dense.ts';
 import { rewriteSharedHistoryGraph } from '../../../src/graph/rewrite/rewrite-graph.ts';
@@ -152,10 +152,10 @@ test(
   { skip: skipWithoutBenchReference },
   async () => {
     const dir = await mkdtemp(join(tmpdir(), 'ctr-fold-'));
-    const model = await loadModel((await writeReferenceRepo(ref, dir)).version);
+    const model = await loadCtrModel((await writeReferenceRepo(ref, dir)).version);
     try {
-      const variant = model.info.sharedHistory![model.info.defaultSignature]!;
-      assert.deepEqual(model.info.singleUserFold, [variant.name]);
+      const variant = sharedHistorySpec(model.info, model.info.defaultSignature)!;
+      assert.deepEqual(model.info.oneRowPaths, [variant.name]);
       const R = ref.historyLength;
       const before = tf.memory().numTensors;
       let worst = 0;

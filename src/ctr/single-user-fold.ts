@@ -1,24 +1,25 @@
 import * as tf from '@tensorflow/tfjs';
 import { isCtrError } from '../errors/registry.ts';
-import { parseRef } from './freeze/tensor-ref.ts';
-import type { TensorSpec } from './model.ts';
-import type { GraphDef } from './proto/types.ts';
-import { foldUserDense, userDenseProbes } from './rewrite/fold-user-dense.ts';
-import { SegmentRowsCache } from './tfjs/segment-feeds.ts';
-import { executeRuntime, type SignatureRuntime } from './tfjs/tfjs-model.ts';
-import { tfjsDtypeOf } from './tfjs/host-tensors.ts';
+import { parseRef } from '../graph/freeze/tensor-ref.ts';
+import type { TensorSpec } from '../graph/model.ts';
+import type { GraphDef } from '../graph/proto/types.ts';
+import { foldUserDense, userDenseProbes } from '../graph/rewrite/fold-user-dense.ts';
+import { SegmentRowsCache } from '../graph/tfjs/segment-feeds.ts';
+import { executeRuntime, type SignatureRuntime } from '../graph/tfjs/tfjs-model.ts';
+import { tfjsDtypeOf } from '../graph/tfjs/host-tensors.ts';
 
 /** Folded and unfolded outputs may differ by float rounding only; anything beyond this is a bug: no fold. */
 const FOLD_TOLERANCE = 1e-4;
 
 /**
- * Adds the one-user path of fold-user-dense.ts to a shared-history runtime: probes the shapes the fold needs by
+ * Adds the one-user path of src/graph/rewrite/fold-user-dense.ts to a shared-history runtime (the extra fetches
+ * of a variant, SignatureRuntime.oneRow): probes the shapes the fold needs by
  * running `rt` on a one-user, two-row probe input, recompiles the graph with the folded layers beside it
  * (`compile`), and checks on the same input that both paths agree before returning the new runtime, whose
- * `singleUser` fetches predict uses when `history` has one row. Returns `rt` unchanged when nothing folds or the
+ * `oneRow` fetches predict uses when `history` has one row. Returns `rt` unchanged when nothing folds or the
  * check fails (a missed speed-up, never a wrong answer); the runtime not returned is disposed here.
  */
-export async function withSingleUserPath(
+export async function withSingleUserFold(
   rt: SignatureRuntime,
   graph: GraphDef,
   frontier: readonly string[],
@@ -59,7 +60,7 @@ export async function withSingleUserPath(
     const agree = plain.every((t, i) => close(t, single[i]!));
     tf.dispose([...plain, ...single]);
     if (!agree) return rt;
-    const result = { ...folded, singleUser: { alias: 'history', fetches } };
+    const result = { ...folded, oneRow: { alias: 'history', fetches } };
     folded = undefined;
     rt.compiled.model.dispose();
     return result;

@@ -1,0 +1,105 @@
+import { CtrError } from '../errors/registry.ts';
+import type { HostTensor, SignatureSpec } from '../graph/model.ts';
+import { formatScalar, numberWriter } from './json-writer.ts';
+
+const writeFloat = numberWriter('DT_FLOAT');
+
+/**
+ * TF Serving's classify and regress methods over a signature (tensorflow_serving/servables/tensorflow/
+ * classifier.cc and regressor.cc): the signature's one input "inputs" takes the serialized tf.Examples; a
+ * classifier answers "classes" (string) and/or "scores" (float), each [batch, num_classes], a regressor
+ * "outputs" (float) [batch] or [batch, 1]. As TF Serving by default (`--enable_signature_method_name_check`
+ * off), a signature qualifies by these inputs and outputs, whatever its method_name. Replies are json_tensor.cc's
+ * MakeJsonFromClassificationResult / MakeJsonFromRegressionResult: `{"results": [[["label", score], ...], ...]}`
+ * and `{"results": [value, ...]}`; a label without a classes output is "", a score without scores 0.
+ * Signature failures: CTR_ERR_SIGNATURE_METHOD.
+ */
+export type ExampleMethod = 'classify' | 'regress';
+
+/** The signature's input alias that takes the serialized Examples; throws when it cannot serve `method`. */
+export function checkExampleSignature(signature: SignatureSpec, method: ExampleMethod): string {
+  const fail = (why: string): never => {
+    throw new CtrError('CTR_ERR_SIGNATURE_METHOD', `signature "${signature.name}" cannot ${method}: ${why}`);
+  };
+  const inputs = Object.keys(signature.inputs);
+  if (inputs.length !== 1) fail('Expected one input Tensor.');
+  const input = signature.inputs.inputs;
+  if (!input) fail(`No ${method === 'classify' ? 'classification' : 'regression'} inputs found ("inputs")`);
+  if (input.dtype !== 'DT_STRING') fail(`its input "inputs" is ${input.dtype}, not DT_STRING`);
+  const outputs = signature.outputs;
+  if (method === 'regress') {
+    if (Object.keys(outputs).length !== 1) fail('Expected one output Tensor.');
+    if (!outputs.outputs) fail('No regression outputs found ("outputs")');
+    if (outputs.outputs.dtype !== 'DT_FLOAT')
+      fail(`Expected output Tensor of DT_FLOAT. Got: ${outputs.outputs.dtype}`);
+    return 'inputs';
+  }
+  const n = Object.keys(outputs).length;
+  if (n !== 1 && n !== 2) fail(`Expected one or two output Tensors, found ${n}`);
+  if (!outputs.classes && !outputs.scores) {
+    fail('Expected classification signature outputs to contain at least one of "classes" or "scores"');
+  }
+  if (outputs.classes && outputs.classes.dtype !== 'DT_STRING') {
+    fail(`Expected classes Tensor of DT_STRING. Got: ${outputs.classes.dtype}`);
+  }
+  if (outputs.scores && outputs.scores.dtype !== 'DT_FLOAT') {
+    fail(`Expected scores Tensor of DT_FLOAT. Got: ${outputs.scores.dtype}`);
+  }
+  return 'inputs';
+}
+
+/** `{"results": [[["label", score], ...], ...]}` for `examples` Examples. */
+export function encodeClassifyResponse(
+  outputs: Readonly<Record<string, HostTensor>>,
+  examples: number,
+): string {
+  const { classes, scores } = outputs;
+  for (const [name, t] of [
+    ['classes', classes],
+    ['scores', scores],
+  ] as const) {
+    if (!t) continue;
+    if (t.shape.length !== 2) fail(`Expected Tensor shape: [batch_size num_classes] but got [${t.shape}]`);
+    if (t.shape[0] !== examples)
+      fail(`Expected ${name} output batch size of ${examples}. Got: ${t.shape[0]}`);
+  }
+  if (classes && scores && classes.shape[1] !== scores.shape[1]) {
+    fail(
+      `Tensors class and score should match in dim_size(1). Got ${classes.shape[1]} vs. ${scores.shape[1]}`,
+    );
+  }
+  const numClasses = (classes ?? scores)?.shape[1] ?? 0;
+  const rows: string[] = [];
+  for (let i = 0; i < examples; i++) {
+    const pairs: string[] = [];
+    for (let c = 0; c < numClasses; c++) {
+      const at = i * numClasses + c;
+      const label = classes ? formatScalar(classes, at) : '""';
+      const score = scores ? writeFloat(Number(scores.values[at])) : writeFloat(0);
+      pairs.push(`[${label},${score}]`);
+    }
+    rows.push(`[${pairs.join(',')}]`);
+  }
+  return `{"results":[${rows.join(',')}]}`;
+}
+
+/** `{"results": [value, ...]}` for `examples` Examples. */
+export function encodeRegressResponse(
+  outputs: Readonly<Record<string, HostTensor>>,
+  examples: number,
+): string {
+  const t = outputs.outputs;
+  if (!t) return fail('Could not find output tensor "outputs"');
+  if (!(t.shape.length === 1 || (t.shape.length === 2 && t.shape[1] === 1))) {
+    fail(`Expected output Tensor shape to be either [batch_size] or [batch_size, 1] but got [${t.shape}]`);
+  }
+  if (t.shape[0] !== examples) {
+    fail(`Input batch size did not match output batch size: ${examples} vs. ${t.shape[0]}`);
+  }
+  const values = Array.from({ length: examples }, (_, i) => writeFloat(Number(t.values[i])));
+  return `{"results":[${values.join(',')}]}`;
+}
+
+function fail(message: string): never {
+  throw new CtrError('CTR_ERR_SIGNATURE_METHOD', message);
+}
