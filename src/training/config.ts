@@ -98,11 +98,12 @@ export const DEFAULT_CONFIG: DistillConfig = {
       finetuneSteps: 3000,
       headLearningRate: 2e-2,
       encoderLrRatio: 0.01,
+      sampledNegatives: 1024,
     },
   },
   student: {
-    dim: 16,
-    hidden: [32],
+    dim: 32,
+    hidden: [64, 32],
     variants: [
       { name: 'pooled/none', kind: 'pooled', loss: 'none' },
       { name: 'pooled/hinton', kind: 'pooled', loss: 'hinton' },
@@ -137,6 +138,7 @@ export const QUICK_CONFIG: DistillConfig = merge(DEFAULT_CONFIG, {
       finetuneSteps: 30,
       pretrainLearningRate: 1e-2,
       headLearningRate: 1e-2,
+      sampledNegatives: 0,
     },
   },
   student: {

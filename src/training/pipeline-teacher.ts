@@ -2,6 +2,7 @@ import type * as tf from '@tensorflow/tfjs';
 import type { DistillConfig } from './config.ts';
 import type { DistillData } from './data/load-data.ts';
 import type { Prng } from './data/prng.ts';
+import { itemCounts } from './data/popularity-sampler.ts';
 import { type Forward, type TrainSet, predictLogits } from './dataset.ts';
 import { eagerOps } from './model/ops.ts';
 import { type ParamStore, createParams } from './model/params.ts';
@@ -43,7 +44,7 @@ export function trainTeacher(c: DistillConfig, data: DistillData, rng: Prng, bar
     data.sequences,
     teacherRng,
     bar('teacher pretrain', c.teacher.train.pretrainSteps),
-    data.ranking?.popularity,
+    data.ranking?.popularity ?? pretrainPopularity(data),
   );
   curves['teacher fine-tune'] = finetuneTeacher(
     store,
@@ -76,6 +77,13 @@ export function labelTransferSet(
     ...transfer,
     teacherLogit: predictLogits(teacher.forward, transfer.history, transfer.candidate, L, 2048, label),
   };
+}
+
+/** Item weights of a sampled softmax on synthetic or CSV data: the items' counts in the pretraining sequences. */
+function pretrainPopularity(data: DistillData): Float64Array {
+  const counts = itemCounts(data.sequences, data.vocabSize - 1);
+  counts[0] = 0;
+  return counts;
 }
 
 /** Parameter count of a teacher config. */
