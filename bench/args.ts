@@ -5,7 +5,15 @@ import { commandUsage, readFlags } from '../src/cli/parse-flags.ts';
 import { CtrError } from '../src/errors/registry.ts';
 import type { BenchOptions, BenchSection } from './bench.ts';
 
-export const BENCH_SECTIONS: readonly BenchSection[] = ['model', 'recurrent', 'http', 'memory', 'batching'];
+export const BENCH_SECTIONS: readonly BenchSection[] = [
+  'model',
+  'recurrent',
+  'http',
+  'memory',
+  'batching',
+  'peer',
+  'shadow',
+];
 /** What runs without --sections: the batcher sweep restarts the server per setting and is asked for explicitly. */
 const DEFAULT_SECTIONS: readonly BenchSection[] = ['model', 'recurrent', 'http', 'memory'];
 const DEFAULT_REFERENCE = fileURLToPath(new URL('../../shared/bench-reference', import.meta.url));

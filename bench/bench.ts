@@ -8,11 +8,13 @@ import { runHttp, type HttpRow } from './http.ts';
 import { runMemory, type MemoryReport } from './memory.ts';
 import { writeReferenceRepo } from './model-repo.ts';
 import { runModelOnly, type ModelRow } from './model-only.ts';
+import { peerTable, runPeer, type PeerRow } from './peer.ts';
+import { DEFAULT_PEER_DIR } from './peer-server.ts';
 import { runRecurrent, type RecurrentRow } from './recurrent.ts';
 import { loadBenchReference } from './reference.ts';
 import { formatTable } from './table.ts';
 
-export type BenchSection = 'model' | 'recurrent' | 'http' | 'memory' | 'batching';
+export type BenchSection = 'model' | 'recurrent' | 'http' | 'memory' | 'batching' | 'peer' | 'shadow';
 
 export type BenchOptions = {
   readonly sections: readonly BenchSection[];
@@ -28,6 +30,7 @@ export type BenchReport = {
   readonly memory?: MemoryReport;
   readonly batching?: BatchingRow[];
   readonly recurrent?: RecurrentRow[];
+  readonly peer?: PeerRow[];
 };
 
 /**
@@ -45,6 +48,7 @@ export async function runBench(options: BenchOptions, out: NodeJS.WritableStream
     memory?: MemoryReport;
     batching?: BatchingRow[];
     recurrent?: RecurrentRow[];
+    peer?: PeerRow[];
   } = {};
   try {
     const repo = await writeReferenceRepo(ref, root);
@@ -110,6 +114,25 @@ export async function runBench(options: BenchOptions, out: NodeJS.WritableStream
       const m = await runMemory(ref, repo.version, predictions);
       report.memory = m;
       out.write(`${memoryTable(m)}\n`);
+    }
+    if (options.sections.includes('peer')) {
+      out.write(
+        '\n## Against the peer (Fastify + onnxruntime-node, ../shared/bench-peer; same weights, same bodies, one run)\n\n',
+      );
+      const rows = await runPeer(
+        ref,
+        root,
+        {
+          durationSec: options.quick ? 3 : 15,
+          connections: 8,
+          peerSource: DEFAULT_PEER_DIR,
+          referenceDir: options.referenceDir,
+          setups: [1, 2],
+        },
+        out,
+      );
+      report.peer = rows;
+      if (rows.length > 0) out.write(`${peerTable(rows)}\n`);
     }
     if (options.sections.includes('batching')) {
       const connections = 32;

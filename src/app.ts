@@ -31,6 +31,8 @@ export type AppDeps = {
   readonly metricsSource?: MetricsSource;
   /** Fastify's logger option; default: pino at config.logLevel. */
   readonly logger?: FastifyServerOptions['logger'];
+  /** The access log's sampling draw (src/http/access-log.ts); default Math.random. */
+  readonly random?: () => number;
   /** Called for every route as it is added (Fastify's onRoute hook), before `buildApp` resolves. */
   readonly onRoute?: (route: RouteOptions) => void;
 };
@@ -57,7 +59,7 @@ declare module 'fastify' {
 
 export async function buildApp(config: ServingConfig, deps: AppDeps = {}): Promise<FastifyInstance> {
   const metrics = deps.metrics ?? new Metrics();
-  const { app, stopTaking } = createHttpServer(config, metrics, deps.logger);
+  const { app, stopTaking } = createHttpServer(config, metrics, deps.logger, deps.random);
   if (deps.onRoute) app.addHook('onRoute', deps.onRoute);
   // The backend is chosen before any model loads (CTR_ERR_BACKEND_UNAVAILABLE fails the start); each version
   // reports it in metadata (ctr_serve.backend) and in ctr_model_info's backend label.

@@ -10,8 +10,17 @@ import type { ServingConfig } from '../config/serving-config.ts';
  * replaces a worker that dies after it was listening, and on io.stopSignal asks every worker to finish its
  * in-flight requests and exit. Returns 0 after a clean stop, 1 when a worker failed before it listened (a
  * config or model error would only repeat).
+ *
+ * A replacement is forked with REPLACEMENT_ENV set and listens (so node:cluster hands it connections) only once
+ * every model is AVAILABLE in it (serve-command.ts): the versions on disk may have changed since the start, and
+ * a newest version that fails to load would leave it nothing to serve. TF Serving likewise starts its servers
+ * only after ServerCore::Create has waited for the models (server_core.cc, WaitUntilModelsAvailable). The
+ * workers still serving carry the traffic meanwhile.
  */
 export const WORKER_STOP_GRACE_MS = 30_000;
+
+/** Set in a replacement worker's environment (node:cluster's fork(env)). */
+export const REPLACEMENT_ENV = 'CTR_SERVE_REPLACEMENT_WORKER';
 
 export async function runPrimary(config: ServingConfig, io: CliIo): Promise<number> {
   servePrimaryCollect(cluster);
@@ -21,11 +30,14 @@ export async function runPrimary(config: ServingConfig, io: CliIo): Promise<numb
   let failStartup!: (code: number) => void;
   const startupFailed = new Promise<number>((resolve) => (failStartup = resolve));
 
-  const fork = (): Worker => {
-    const worker = cluster.fork();
+  const fork = (replaces?: number): Worker => {
+    const worker = cluster.fork(replaces === undefined ? {} : { [REPLACEMENT_ENV]: String(replaces) });
     worker.on('message', (msg: { ctr?: string; address?: string }) => {
       if (msg?.ctr !== 'listening') return;
       listening.add(worker.id);
+      if (replaces !== undefined) {
+        io.stderr.write(`ctr-serve: worker ${worker.process.pid} listening (replaces ${replaces})\n`);
+      }
       if (address === undefined && listening.size === config.workers) {
         address = msg.address;
         io.stdout.write(`ctr-serve listening on ${address} with ${config.workers} workers\n`);
@@ -35,7 +47,7 @@ export async function runPrimary(config: ServingConfig, io: CliIo): Promise<numb
       const wasListening = listening.delete(worker.id);
       if (stopping) return;
       io.stderr.write(`ctr-serve: worker ${worker.process.pid} exited (${signal ?? code})\n`);
-      if (wasListening) fork();
+      if (wasListening) fork(worker.process.pid);
       else failStartup(1);
     });
     return worker;

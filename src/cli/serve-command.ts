@@ -3,12 +3,11 @@ import { cpus } from 'node:os';
 import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { isAbsolute, join } from 'node:path';
-import { buildApp } from '../app.ts';
 import { FLAG_TABLE } from '../config/flag-table.ts';
 import { loadConfig, type ServingConfig } from '../config/serving-config.ts';
 import { CtrError } from '../errors/registry.ts';
 import { clusterMetricsSource, localLink, workerLink } from '../http/cluster-link.ts';
-import { runPrimary } from './cluster-primary.ts';
+import { REPLACEMENT_ENV, runPrimary } from './cluster-primary.ts';
 import { Metrics } from '../metrics/metrics.ts';
 import type { CliIo, Command } from './command.ts';
 import { commandUsage, tokenizeFlags, usageError } from './parse-flags.ts';
@@ -91,11 +90,22 @@ async function runServer(config: ServingConfig, io: CliIo): Promise<number> {
   ]);
   const link = worker ? workerLink(worker) : localLink();
   const metrics = new Metrics();
+  // Imported here, not at the top: the cluster primary serves no HTTP and need not load tfjs and Fastify.
+  const { buildApp } = await import('../app.ts');
   const app = await buildApp(config, {
     metrics,
     link,
     metricsSource: worker ? clusterMetricsSource(link) : metrics,
   });
+  // A replacement worker takes no connection before its models serve (cluster-primary.ts): the versions on disk
+  // may have changed since the cluster started (a newest version that fails to load leaves it with none).
+  if (worker && io.env[REPLACEMENT_ENV] !== undefined && !app.ctr.manager.isReady()) {
+    app.log.warn('replacement worker: waiting for every model to be AVAILABLE before listening');
+    if ((await Promise.race([stopRequested, ready(app.ctr.manager)])) !== 'ready') {
+      await app.close();
+      return 0;
+    }
+  }
   const address = await app.listen({ port: config.restApiPort, host: config.restApiHost });
   if (worker) {
     worker.send({ ctr: 'listening', address });
@@ -108,6 +118,24 @@ async function runServer(config: ServingConfig, io: CliIo): Promise<number> {
   await acceptQueueDrained(app.server);
   await app.close();
   return 0;
+}
+
+/** Resolves 'ready' once every configured model has an AVAILABLE version (the manager's polls load them). */
+function ready(manager: {
+  isReady(): boolean;
+  onVersionEvent(listener: () => void): () => void;
+}): Promise<'ready'> {
+  return new Promise((resolve) => {
+    const unsubscribe = manager.onVersionEvent(() => {
+      if (!manager.isReady()) return;
+      unsubscribe();
+      resolve('ready');
+    });
+    if (manager.isReady()) {
+      unsubscribe();
+      resolve('ready');
+    }
+  });
 }
 
 // Closing the listening socket resets the connections the kernel (or, with --workers, the cluster primary) has

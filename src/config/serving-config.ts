@@ -57,6 +57,10 @@ export type ServingConfig = {
   /** Predictions in the sliding agreement window. */
   readonly shadowWindowSize: number;
   readonly logLevel: LogLevel;
+  /** Fraction of answered requests logged at info (src/http/access-log.ts); errors are always logged. */
+  readonly accessLogSampleRate: number;
+  /** Requests taking at least this long are logged at warn whatever the sample rate. */
+  readonly slowRequestMs: number;
   /** tfjs backend (src/graph/backend.ts): wasm by default; a version loaded on another is checked against wasm. */
   readonly backend: BackendChoice;
 };
@@ -171,6 +175,8 @@ export function loadConfig(input: ConfigInput): ServingConfig {
     shadowQueueSize: num(f, 'shadow_queue_size'),
     shadowWindowSize: num(f, 'shadow_window_size'),
     logLevel: str(f, 'log_level') as LogLevel,
+    accessLogSampleRate: num(f, 'access_log_sample_rate'),
+    slowRequestMs: num(f, 'slow_request_ms'),
     backend: str(f, 'backend') as BackendChoice,
   };
   return deepFreeze(config);
