@@ -82,6 +82,8 @@ export async function buildApp(config: ServingConfig, deps: AppDeps = {}): Promi
     registry: metrics.registry,
     logger: app.log,
     workerSnapshots: () => link.collect('shadow') as Promise<ShadowPairSnapshot[][]>,
+    // A loader injected by a test cannot cross into a thread: the teacher then runs on this one.
+    teacherThread: config.shadowThread && deps.loadModel === undefined,
   });
   link.provide('shadow', () => shadow.scorer.snapshot());
   const ctr = new CtrPredictor(service, config);
@@ -98,6 +100,7 @@ export async function buildApp(config: ServingConfig, deps: AppDeps = {}): Promi
   await registerRouteFamilies(app, { manager, service, ctr, shadow, metrics: metricsSource });
   try {
     await manager.start();
+    await shadow.ready();
     await app.ready();
   } catch (err) {
     await app.close();
