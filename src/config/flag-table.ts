@@ -63,18 +63,32 @@ export const FLAG_TABLE = {
   },
   run: {
     synopsis:
-      'ctr-serve run PATH [--tag_set serve] [--signature_def serving_default] [--outputs a,b] --inputs JSON',
+      'ctr-serve run PATH [--tag_set serve] [--signature_def serving_default] [--outputs a,b] (--inputs JSON | --examples JSON)',
     description:
       'Runs one prediction without a server, like saved_model_cli run. JSON is an object of named tensors as nested\n' +
       "arrays (TF Serving's columnar form), e.g. --inputs '{\"x\": [[1.0], [2.0]]}'; a model with one input also takes\n" +
       'the bare array. --inputs @FILE reads the JSON from FILE. --outputs names the tensors to compute instead of the\n' +
-      "signature's outputs: node names (ctr) or tensor names (ctr:0), as freeze takes them. Prints\n" +
+      "signature's outputs: node names (ctr) or tensor names (ctr:0), as freeze takes them. --examples feeds a\n" +
+      'signature whose one input takes serialized tf.Examples (classify, regress, or a predict signature on\n' +
+      "tf.Example): JSON is a list of examples in TF Serving's :classify/:regress form, e.g. --examples\n" +
+      '\'[{"x": 2.0}]\', or that whole body ({"examples": [...], "context": {...}}). Prints\n' +
       '{"outputs": {name: nested array}} on stdout.',
     positional: 'PATH',
     flags: [
       TAG_SET,
       SIGNATURE_DEF,
-      { name: 'inputs', type: 'string', required: true, arg: 'JSON', help: 'the input tensors, or @FILE' },
+      {
+        name: 'inputs',
+        type: 'string',
+        arg: 'JSON',
+        help: 'the input tensors, or @FILE (this or --examples)',
+      },
+      {
+        name: 'examples',
+        type: 'string',
+        arg: 'JSON',
+        help: 'tf.Examples for a signature that parses them, or @FILE (this or --inputs)',
+      },
       {
         name: 'outputs',
         type: 'string',

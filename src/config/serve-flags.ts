@@ -1,4 +1,5 @@
 import type { FlagSpec } from './flag-spec.ts';
+import { TF_SERVING_FLAGS } from './tf-serving-flags.ts';
 
 const INT32_MAX = 2 ** 31 - 1;
 const HOUR_MS = 3_600_000;
@@ -248,4 +249,5 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
     values: ['wasm', 'cpu', 'tensorflow', 'auto'],
     help: 'tfjs backend: wasm (tested), cpu, tensorflow (tfjs-node, checked against wasm at load), or auto',
   },
+  ...TF_SERVING_FLAGS,
 ];

@@ -115,6 +115,11 @@ export const ERRORS = {
     status: 404,
     description: 'The model has no version with that number available (unknown, failed, or unloaded).',
   },
+  CTR_ERR_UNKNOWN_VERSION_LABEL: {
+    status: 400,
+    description:
+      'The model has no version label of that name (TF Serving\'s "Unrecognized servable version label").',
+  },
   CTR_ERR_MODEL_UNAVAILABLE: {
     status: 503,
     description: 'The model has no AVAILABLE version yet (still loading, or every version failed to load).',

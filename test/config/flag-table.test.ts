@@ -107,7 +107,7 @@ test('flags are typed and range-checked from the table; bad ones are usage error
     'CTR_ERR_USAGE',
   );
   assert.equal(
-    codeOf(() => parseFlags('run', ['m'], io())),
+    codeOf(() => parseFlags('freeze', ['m', '--outputs=y'], io())),
     'CTR_ERR_USAGE',
   );
 });

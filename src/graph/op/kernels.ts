@@ -1,6 +1,7 @@
 import { asString } from './as-string.ts';
 import { bucketize } from './bucketize.ts';
 import type { OpKernel } from './kernel-context.ts';
+import { parseExample, parseExampleV2 } from './parse-example.ts';
 import { sparseFillEmptyRows } from './sparse-fill-empty-rows.ts';
 import { SEGMENT_KERNELS } from './sparse-segment.ts';
 import { sparseToDense } from './sparse-to-dense.ts';
@@ -12,6 +13,8 @@ export const KERNELS: readonly OpKernel[] = [
   asString,
   stringToHashBucketFast,
   stringToHashBucketStrong,
+  parseExample,
+  parseExampleV2,
   ...TABLE_KERNELS,
   bucketize,
   sparseToDense,
