@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../graph/backend.ts';
 import { loadModel } from '../graph/load-model.ts';
 import type { DistillConfig, StudentVariant } from './config.ts';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { distillLoss, sigmoidCrossEntropy } from '../../src/training/losses.ts';
 
 const sig = (z: number) => 1 / (1 + Math.exp(-z));

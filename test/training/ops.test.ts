@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/graph/backend.ts';
 import { eagerOps } from '../../src/training/model/ops.ts';
 import { registerWasmTrainingKernels } from '../../src/training/wasm-training-kernels.ts';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 
 /**
  * The op vocabulary the teacher and student forward passes are written in. Each model is written ONCE against
