@@ -8,11 +8,15 @@ import { runHttp, type HttpRow } from './http.ts';
 import { runMemory, type MemoryReport } from './memory.ts';
 import { writeReferenceRepo } from './model-repo.ts';
 import { runModelOnly, type ModelRow } from './model-only.ts';
+import { overloadTable, runOverload, type OverloadRow } from './overload.ts';
 import { runRecurrent, type RecurrentRow } from './recurrent.ts';
 import { loadBenchReference } from './reference.ts';
 import { formatTable } from './table.ts';
 
-export type BenchSection = 'model' | 'recurrent' | 'http' | 'memory' | 'batching';
+export type BenchSection = 'model' | 'recurrent' | 'http' | 'memory' | 'batching' | 'overload';
+
+/** Sections that run on the reference student; overload serves the bundled one (models/ctr-student). */
+export const REFERENCE_SECTIONS: readonly BenchSection[] = ['model', 'http', 'memory', 'batching'];
 
 export type BenchOptions = {
   readonly sections: readonly BenchSection[];
@@ -28,6 +32,7 @@ export type BenchReport = {
   readonly memory?: MemoryReport;
   readonly batching?: BatchingRow[];
   readonly recurrent?: RecurrentRow[];
+  readonly overload?: OverloadRow[];
 };
 
 /**
@@ -37,7 +42,8 @@ export type BenchReport = {
  */
 export async function runBench(options: BenchOptions, out: NodeJS.WritableStream): Promise<BenchReport> {
   const backend = await initBackend();
-  const ref = await loadBenchReference(options.referenceDir);
+  const needsReference = options.sections.some((s) => REFERENCE_SECTIONS.includes(s));
+  const ref = needsReference ? await loadBenchReference(options.referenceDir) : undefined;
   const root = await mkdtemp(join(tmpdir(), 'ctr-bench-'));
   const report: {
     model?: ModelRow[];
@@ -45,9 +51,10 @@ export async function runBench(options: BenchOptions, out: NodeJS.WritableStream
     memory?: MemoryReport;
     batching?: BatchingRow[];
     recurrent?: RecurrentRow[];
+    overload?: OverloadRow[];
   } = {};
   try {
-    const repo = await writeReferenceRepo(ref, root);
+    const repo = ref ? await writeReferenceRepo(ref, root) : undefined;
     out.write(
       `ctr-serve bench: backend ${backend}, node ${process.version}, load average ${loadavg()
         .map((l) => l.toFixed(1))
@@ -62,7 +69,7 @@ export async function runBench(options: BenchOptions, out: NodeJS.WritableStream
       out.write(
         '\n## Model only (one core, reference student, predictions checked against expected.f32)\n\n',
       );
-      const rows = await runModelOnly(ref, repo.version, {
+      const rows = await runModelOnly(ref!, repo!.version, {
         repeats: options.quick ? 1 : 3,
         minMs: options.quick ? 200 : 800,
         batches: [1, 64, 1024],
@@ -91,7 +98,7 @@ export async function runBench(options: BenchOptions, out: NodeJS.WritableStream
       out.write(
         `\n## End to end over loopback (ctr-serve --workers=${workers}; autocannon in this process, paced rows from their own)\n\n`,
       );
-      const rows = await runHttp(ref, repo.base, {
+      const rows = await runHttp(ref!, repo!.base, {
         durationSec: options.quick ? 2 : 5,
         connections: options.quick ? [1, 8] : [1, 4, 16],
         workers,
@@ -107,7 +114,7 @@ export async function runBench(options: BenchOptions, out: NodeJS.WritableStream
       out.write(
         `\n## Memory across ${predictions.toLocaleString('en-US')} predictions (predictHost, batch 1024)\n\n`,
       );
-      const m = await runMemory(ref, repo.version, predictions);
+      const m = await runMemory(ref!, repo!.version, predictions);
       report.memory = m;
       out.write(`${memoryTable(m)}\n`);
     }
@@ -116,7 +123,7 @@ export async function runBench(options: BenchOptions, out: NodeJS.WritableStream
       out.write(
         `\n## Batcher settings (one ctr-serve process, small requests, ${connections} connections)\n\n`,
       );
-      const rows = await runBatching(ref, repo.base, root, {
+      const rows = await runBatching(ref!, repo!.base, root, {
         durationSec: options.quick ? 2 : 5,
         connections,
         settings: [
@@ -145,6 +152,19 @@ export async function runBench(options: BenchOptions, out: NodeJS.WritableStream
           ]),
         )}\n`,
       );
+    }
+    if (options.sections.includes('overload')) {
+      const connections = 128;
+      out.write(
+        `\n## Overload (bundled student, 1 × 1000, ${connections} connections that retry at once; bench/overload.ts)\n\n`,
+      );
+      const rows = await runOverload({
+        workers: [1, 2],
+        connections,
+        seconds: options.quick ? 3 : 6,
+      });
+      report.overload = rows;
+      out.write(`${overloadTable(rows)}\n`);
     }
     return report;
   } finally {

@@ -143,7 +143,8 @@ export const FLAG_TABLE = {
     ],
   },
   bench: {
-    synopsis: 'ctr-serve bench [--sections=model,recurrent,http,memory,batching] [--quick] [--reference=DIR]',
+    synopsis:
+      'ctr-serve bench [--sections=model,recurrent,http,memory,batching,overload] [--quick] [--reference=DIR]',
     description: 'The benchmarks of bench/README.md, the same as `npm run bench` (needs bench/, a checkout).',
     flags: [
       {
@@ -151,7 +152,7 @@ export const FLAG_TABLE = {
         type: 'string',
         default: 'model,recurrent,http,memory',
         arg: 'LIST',
-        help: 'which benchmarks to run; batching sweeps the batcher settings',
+        help: 'which benchmarks to run; batching sweeps the batcher settings, overload refuses the excess (1 and 2 workers)',
       },
       {
         name: 'quick',
