@@ -11,6 +11,8 @@ export const BENCH_SECTIONS: readonly BenchSection[] = [
   'http',
   'memory',
   'batching',
+  'peer',
+  'shadow',
   'overload',
 ];
 

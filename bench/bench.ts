@@ -9,14 +9,18 @@ import { runMemory, type MemoryReport } from './memory.ts';
 import { writeReferenceRepo } from './model-repo.ts';
 import { runModelOnly, type ModelRow } from './model-only.ts';
 import { overloadTable, runOverload, type OverloadRow } from './overload.ts';
+import { peerTable, runPeer, type PeerRow } from './peer.ts';
+import { DEFAULT_PEER_DIR } from './peer-server.ts';
+import { runShadowLoad, shadowLoadTable, type ShadowLoadRow } from './shadow-load.ts';
 import { runRecurrent, type RecurrentRow } from './recurrent.ts';
 import { loadBenchReference } from './reference.ts';
 import { formatTable } from './table.ts';
 
-export type BenchSection = 'model' | 'recurrent' | 'http' | 'memory' | 'batching' | 'overload';
+export type BenchSection =
+  'model' | 'recurrent' | 'http' | 'memory' | 'batching' | 'peer' | 'shadow' | 'overload';
 
 /** Sections that run on the reference student; overload serves the bundled one (models/ctr-student). */
-export const REFERENCE_SECTIONS: readonly BenchSection[] = ['model', 'http', 'memory', 'batching'];
+export const REFERENCE_SECTIONS: readonly BenchSection[] = ['model', 'http', 'memory', 'batching', 'peer'];
 
 export type BenchOptions = {
   readonly sections: readonly BenchSection[];
@@ -33,6 +37,8 @@ export type BenchReport = {
   readonly batching?: BatchingRow[];
   readonly recurrent?: RecurrentRow[];
   readonly overload?: OverloadRow[];
+  readonly peer?: PeerRow[];
+  readonly shadow?: ShadowLoadRow[];
 };
 
 /**
@@ -52,6 +58,8 @@ export async function runBench(options: BenchOptions, out: NodeJS.WritableStream
     batching?: BatchingRow[];
     recurrent?: RecurrentRow[];
     overload?: OverloadRow[];
+    peer?: PeerRow[];
+    shadow?: ShadowLoadRow[];
   } = {};
   try {
     const repo = ref ? await writeReferenceRepo(ref, root) : undefined;
@@ -117,6 +125,35 @@ export async function runBench(options: BenchOptions, out: NodeJS.WritableStream
       const m = await runMemory(ref!, repo!.version, predictions);
       report.memory = m;
       out.write(`${memoryTable(m)}\n`);
+    }
+    if (options.sections.includes('peer')) {
+      out.write(
+        '\n## Against the peer (Fastify + onnxruntime-node, ../shared/bench-peer; same weights, same bodies, one run)\n\n',
+      );
+      const rows = await runPeer(
+        ref!,
+        root,
+        {
+          durationSec: options.quick ? 3 : 15,
+          connections: 8,
+          peerSource: DEFAULT_PEER_DIR,
+          referenceDir: options.referenceDir,
+          setups: [1, 2],
+        },
+        out,
+      );
+      report.peer = rows;
+      if (rows.length > 0) out.write(`${peerTable(rows)}\n`);
+    }
+    if (options.sections.includes('shadow')) {
+      const load = { ratePerSec: 100, durationSec: options.quick ? 3 : 10, candidates: 100 };
+      out.write(
+        `\n## Shadow scoring and the student's latency (default models, --workers=1 on core 0, ` +
+          `1 user × ${load.candidates} at ${load.ratePerSec}/s even)\n\n`,
+      );
+      const rows = await runShadowLoad(load);
+      report.shadow = rows;
+      out.write(`${shadowLoadTable(rows)}\n`);
     }
     if (options.sections.includes('batching')) {
       const connections = 32;

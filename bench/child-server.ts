@@ -19,14 +19,30 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** `ctr-serve serve` on 127.0.0.1 with the given flags; resolves when /readyz answers 200. */
-export async function startCtrServe(flags: readonly string[], timeoutMs = 120_000): Promise<ChildServer> {
+/**
+ * `ctr-serve serve` on 127.0.0.1 with the given flags; resolves when /readyz answers 200. With `cpus` ("0",
+ * "0,1") the process (and its cluster workers, which inherit the affinity) runs under `taskset -c cpus`.
+ */
+export async function startCtrServe(
+  flags: readonly string[],
+  timeoutMs = 120_000,
+  cpus?: string,
+): Promise<ChildServer> {
   const port = await freePort();
-  const child = spawn(
+  const argv = [
     process.execPath,
-    ['bin/ctr-serve.js', 'serve', `--rest_api_port=${port}`, '--rest_api_host=127.0.0.1', ...flags],
-    { cwd: REPO, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NODE_ENV: 'production' } },
-  );
+    'bin/ctr-serve.js',
+    'serve',
+    `--rest_api_port=${port}`,
+    '--rest_api_host=127.0.0.1',
+    ...flags,
+  ];
+  const [cmd, ...args] = cpus ? ['taskset', '-c', cpus, ...argv] : argv;
+  const child = spawn(cmd!, args, {
+    cwd: REPO,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, NODE_ENV: 'production' },
+  });
   const url = `http://127.0.0.1:${port}`;
   await waitUntil(child, timeoutMs, async () => (await fetch(`${url}/readyz`)).status === 200);
   return { url, pid: child.pid!, stop: () => stop(child) };
@@ -48,7 +64,7 @@ export async function startNoopServer(timeoutMs = 60_000): Promise<ChildServer> 
   return { url, pid: child.pid!, stop: () => stop(child) };
 }
 
-async function waitUntil(
+export async function waitUntil(
   child: ChildProcess,
   timeoutMs: number,
   ready: () => Promise<boolean>,
@@ -67,7 +83,7 @@ async function waitUntil(
   throw new CtrError('CTR_ERR_BENCH_CHECK_FAILED', `the benchmark server did not become ready:\n${stderr}`);
 }
 
-async function stop(child: ChildProcess): Promise<void> {
+export async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   child.kill('SIGTERM');

@@ -13,8 +13,9 @@ export const BENCH_MODEL = 'ctr-student';
 export async function writeReferenceRepo(
   ref: BenchReference,
   root: string,
+  name = BENCH_MODEL,
 ): Promise<{ base: string; version: string }> {
-  const base = join(root, BENCH_MODEL);
+  const base = join(root, name);
   const version = join(base, '1');
   await mkdir(version, { recursive: true });
   await writeFile(join(version, 'frozen_graph.pb'), encodeGraphDef(ref.graph));

@@ -10,6 +10,7 @@ import type { MetricsSource } from './http/routes/metrics.ts';
 import { registerRouteFamilies } from './http/routes/route-families.ts';
 import { Metrics } from './metrics/metrics.ts';
 import { ServableManager } from './serving/manager.ts';
+import { ModelConfigReloader } from './serving/model-config-reloader.ts';
 import { PredictionService } from './serving/prediction-service.ts';
 import { ShadowService } from './shadow/shadow-service.ts';
 import type { ShadowPairSnapshot } from './shadow/shadow-pair.ts';
@@ -31,6 +32,8 @@ export type AppDeps = {
   readonly metricsSource?: MetricsSource;
   /** Fastify's logger option; default: pino at config.logLevel. */
   readonly logger?: FastifyServerOptions['logger'];
+  /** The access log's sampling draw (src/http/access-log.ts); default Math.random. */
+  readonly random?: () => number;
   /** Called for every route as it is added (Fastify's onRoute hook), before `buildApp` resolves. */
   readonly onRoute?: (route: RouteOptions) => void;
 };
@@ -47,6 +50,8 @@ export type AppContext = {
    * connections already queued for this process are answered before `app.close()` stops listening.
    */
   readonly stopTaking: () => void;
+  /** Reads `--model_config_file` again and applies it now (what each poll of its poll wait does). */
+  readonly reloadModelConfig: () => Promise<void>;
 };
 
 declare module 'fastify' {
@@ -57,7 +62,7 @@ declare module 'fastify' {
 
 export async function buildApp(config: ServingConfig, deps: AppDeps = {}): Promise<FastifyInstance> {
   const metrics = deps.metrics ?? new Metrics();
-  const { app, stopTaking } = createHttpServer(config, metrics, deps.logger);
+  const { app, stopTaking } = createHttpServer(config, metrics, deps.logger, deps.random);
   if (deps.onRoute) app.addHook('onRoute', deps.onRoute);
   // The backend is chosen before any model loads (CTR_ERR_BACKEND_UNAVAILABLE fails the start); each version
   // reports it in metadata (ctr_serve.backend) and in ctr_model_info's backend label.
@@ -71,6 +76,7 @@ export async function buildApp(config: ServingConfig, deps: AppDeps = {}): Promi
   );
   const loadModel = deps.loadModel ?? (await import('./ctr/shared-history-variant.ts')).loadCtrModel;
   const manager = new ServableManager(config, { loadModel, metrics, logger: app.log });
+  const reloader = new ModelConfigReloader(config, manager, app.log);
   const service = new PredictionService(manager, config, { metrics });
   const link = deps.link ?? localLink();
   link.provide('metrics', () => metrics.registry.getMetricsAsJSON());
@@ -80,12 +86,16 @@ export async function buildApp(config: ServingConfig, deps: AppDeps = {}): Promi
     registry: metrics.registry,
     logger: app.log,
     workerSnapshots: () => link.collect('shadow') as Promise<ShadowPairSnapshot[][]>,
+    // A loader injected by a test cannot cross into a thread: the teacher then runs on this one.
+    teacherThread: config.shadowThread && deps.loadModel === undefined,
   });
   link.provide('shadow', () => shadow.scorer.snapshot());
   const ctr = new CtrPredictor(service, config);
   ctr.onCtrScored = (event) => shadow.offer(event);
-  app.decorate('ctr', { config, metrics, manager, service, link, stopTaking });
+  const reloadModelConfig = () => reloader.reloadNow();
+  app.decorate('ctr', { config, metrics, manager, service, link, stopTaking, reloadModelConfig });
   app.addHook('onClose', async () => {
+    await reloader.stop();
     await shadow.stop();
     await service.stop();
     await manager.stop();
@@ -96,6 +106,11 @@ export async function buildApp(config: ServingConfig, deps: AppDeps = {}): Promi
   await registerRouteFamilies(app, { manager, service, ctr, shadow, metrics: metricsSource });
   try {
     await manager.start();
+    await shadow.ready();
+    // After the first load, so labels in the starting config may name the versions it loaded (TF Serving sets
+    // them before loading and so refuses them at start without --allow_version_labels_for_unavailable_models).
+    manager.applyLabels(config.models, config.allowVersionLabelsForUnavailableModels);
+    reloader.start();
     await app.ready();
   } catch (err) {
     await app.close();

@@ -27,6 +27,7 @@ const command: Command = {
       return 0;
     }
     const config = await readConfig(args, io);
+    if (cluster.isPrimary) warnIgnoredFlags(config, io);
     if (config.workers > 1 && cluster.isPrimary) return runPrimary(config, io);
     return runServer(config, io);
   },
@@ -61,11 +62,20 @@ export async function readConfig(args: readonly string[], io: Pick<CliIo, 'cwd'>
     flags,
     modelConfigFile: await readFlagFile('model_config_file'),
     batchingParametersFile: await readFlagFile('batching_parameters_file'),
+    monitoringConfigFile: await readFlagFile('monitoring_config_file'),
     defaultModelsDir: usesDefaultModels
       ? { path: DEFAULT_MODELS_DIR, names: await subdirectories(DEFAULT_MODELS_DIR) }
       : undefined,
     cpuCount: cpus().length,
   });
+}
+
+/** Once per start (the primary, not each worker): TF Serving flags given that do nothing here. */
+function warnIgnoredFlags(config: ServingConfig, io: Pick<CliIo, 'stderr'>): void {
+  for (const name of config.ignoredFlags) {
+    const why = FLAG_TABLE.serve.flags.find((spec) => spec.name === name)?.ignored;
+    io.stderr.write(`ctr-serve: warning: --${name} is TF Serving's and has no effect here: ${why}\n`);
+  }
 }
 
 async function subdirectories(dir: string): Promise<string[]> {

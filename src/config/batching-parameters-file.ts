@@ -1,4 +1,5 @@
 import { CtrError } from '../errors/registry.ts';
+import { parseTextProto } from './text-proto.ts';
 
 export type BatchingConfig = {
   /** Off: each request runs alone, at once (still bounded by maxEnqueuedBatches in flight). */
@@ -14,11 +15,12 @@ export type BatchingConfig = {
 };
 
 /**
- * TF Serving's `--batching_parameters_file` (BatchingParameters), in its text-proto form
- * (`max_batch_size { value: 128 }`, also `max_batch_size: 128`) or as JSON (`{"max_batch_size": 128}` or
- * `{"max_batch_size": {"value": 128}}`). Read keys: max_batch_size, batch_timeout_micros (converted to ms),
- * max_enqueued_batches, num_batch_threads. Other BatchingParameters fields are accepted and ignored;
- * unknown keys and bad values fail with CTR_ERR_INVALID_CONFIG.
+ * TF Serving's `--batching_parameters_file`: a BatchingParameters text proto
+ * (tensorflow_serving/servables/tensorflow/session_bundle_config.proto, parsed by text-proto.ts, so
+ * `max_batch_size { value: 128 }` as TF Serving writes it), or JSON (`{"max_batch_size": 128}` or proto3 JSON's
+ * `{"max_batch_size": {"value": 128}}`). Read: max_batch_size, batch_timeout_micros (converted to ms),
+ * max_enqueued_batches, num_batch_threads. The other BatchingParameters fields are accepted and not used; unknown
+ * fields and bad values fail with CTR_ERR_INVALID_CONFIG.
  */
 const READ = ['max_batch_size', 'batch_timeout_micros', 'max_enqueued_batches', 'num_batch_threads'];
 const IGNORED = [
@@ -36,23 +38,29 @@ export function parseBatchingParametersFile(
   const bad = (msg: string): never => {
     throw new CtrError('CTR_ERR_INVALID_CONFIG', `${path}: ${msg}`);
   };
-  const values = text.trimStart().startsWith('{') ? fromJson(text, bad) : fromTextProto(text, bad);
+  const doc = text.trimStart().startsWith('{')
+    ? fromJson(text, bad)
+    : parseTextProto('tensorflow.serving.BatchingParameters', text, path);
   const out: { -readonly [K in keyof BatchingConfig]?: number } = {};
-  for (const [key, value] of values) {
+  for (const [key, raw] of Object.entries(doc)) {
     if (IGNORED.includes(key)) continue;
     if (!READ.includes(key)) bad(`unknown key "${key}"`);
-    const n = Number(value);
+    const value = typeof raw === 'object' && raw !== null && 'value' in raw ? raw.value : raw;
+    const n = typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : value;
     const min = key === 'batch_timeout_micros' ? 0 : 1;
-    if (!Number.isSafeInteger(n) || n < min) bad(`"${key}" must be an integer >= ${min}, got ${value}`);
-    if (key === 'max_batch_size') out.maxBatchSize = n;
-    else if (key === 'batch_timeout_micros') out.batchTimeoutMs = n / 1000;
-    else if (key === 'max_enqueued_batches') out.maxEnqueuedBatches = n;
-    else out.numBatchThreads = n;
+    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < min) {
+      bad(`"${key}" must be an integer >= ${min}, got ${JSON.stringify(value)}`);
+    }
+    const v = n as number;
+    if (key === 'max_batch_size') out.maxBatchSize = v;
+    else if (key === 'batch_timeout_micros') out.batchTimeoutMs = v / 1000;
+    else if (key === 'max_enqueued_batches') out.maxEnqueuedBatches = v;
+    else out.numBatchThreads = v;
   }
   return out;
 }
 
-function fromJson(text: string, bad: (msg: string) => never): [string, string][] {
+function fromJson(text: string, bad: (msg: string) => never): Record<string, unknown> {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -60,27 +68,5 @@ function fromJson(text: string, bad: (msg: string) => never): [string, string][]
     return bad('not valid JSON');
   }
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return bad('expected a JSON object');
-  return Object.entries(doc).map(([key, v]) => {
-    const inner = typeof v === 'object' && v !== null && 'value' in v ? (v as { value: unknown }).value : v;
-    return [key, typeof inner === 'number' || typeof inner === 'string' ? String(inner) : 'NaN'];
-  });
-}
-
-// A text proto of scalar wrappers only, so a regular expression is enough (no nested messages besides
-// `{ value: N }`, which is how TF Serving's own examples write them).
-function fromTextProto(text: string, bad: (msg: string) => never): [string, string][] {
-  const stripped = text.replace(/#[^\n]*/g, '');
-  const entry = /([A-Za-z_]+)\s*(?::\s*("?[^\s{},;"]+"?)|\{\s*value\s*:\s*("?[^\s{},;"]+"?)\s*\})/gy;
-  const out: [string, string][] = [];
-  let pos = 0;
-  for (;;) {
-    while (pos < stripped.length && /[\s,;]/.test(stripped[pos]!)) pos++;
-    if (pos >= stripped.length) break;
-    entry.lastIndex = pos;
-    const m = entry.exec(stripped);
-    if (!m) return bad(`cannot read text proto near "${stripped.slice(pos, pos + 30)}"`);
-    out.push([m[1]!, (m[2] ?? m[3]!).replace(/"/g, '')]);
-    pos = entry.lastIndex;
-  }
-  return out;
+  return doc as Record<string, unknown>;
 }

@@ -24,6 +24,8 @@ export type FlagSpec = {
   readonly help: string;
   /** Where the value lands: a ServingConfig field (`batching.enabled`) or a config-file key. */
   readonly config?: string;
+  /** A TF Serving flag accepted for its command lines but without meaning here: why (warned once at start). */
+  readonly ignored?: string;
 };
 
 export type FlagValue = string | number | boolean;

@@ -63,18 +63,32 @@ export const FLAG_TABLE = {
   },
   run: {
     synopsis:
-      'ctr-serve run PATH [--tag_set serve] [--signature_def serving_default] [--outputs a,b] --inputs JSON',
+      'ctr-serve run PATH [--tag_set serve] [--signature_def serving_default] [--outputs a,b] (--inputs JSON | --examples JSON)',
     description:
       'Runs one prediction without a server, like saved_model_cli run. JSON is an object of named tensors as nested\n' +
       "arrays (TF Serving's columnar form), e.g. --inputs '{\"x\": [[1.0], [2.0]]}'; a model with one input also takes\n" +
       'the bare array. --inputs @FILE reads the JSON from FILE. --outputs names the tensors to compute instead of the\n' +
-      "signature's outputs: node names (ctr) or tensor names (ctr:0), as freeze takes them. Prints\n" +
+      "signature's outputs: node names (ctr) or tensor names (ctr:0), as freeze takes them. --examples feeds a\n" +
+      'signature whose one input takes serialized tf.Examples (classify, regress, or a predict signature on\n' +
+      "tf.Example): JSON is a list of examples in TF Serving's :classify/:regress form, e.g. --examples\n" +
+      '\'[{"x": 2.0}]\', or that whole body ({"examples": [...], "context": {...}}). Prints\n' +
       '{"outputs": {name: nested array}} on stdout.',
     positional: 'PATH',
     flags: [
       TAG_SET,
       SIGNATURE_DEF,
-      { name: 'inputs', type: 'string', required: true, arg: 'JSON', help: 'the input tensors, or @FILE' },
+      {
+        name: 'inputs',
+        type: 'string',
+        arg: 'JSON',
+        help: 'the input tensors, or @FILE (this or --examples)',
+      },
+      {
+        name: 'examples',
+        type: 'string',
+        arg: 'JSON',
+        help: 'tf.Examples for a signature that parses them, or @FILE (this or --inputs)',
+      },
       {
         name: 'outputs',
         type: 'string',
@@ -104,12 +118,12 @@ export const FLAG_TABLE = {
     ],
   },
   data: {
-    synopsis: 'ctr-serve data --seed N --rows M --out FILE.csv [--config F]',
+    synopsis: 'ctr-serve data --seed N [--sample_seed S] --rows M --out FILE.csv [--config F]',
     description:
       'Writes a synthetic click log drawn from the documented ground-truth click model (docs/training.md), one\n' +
       'impression per line: user,history,candidate,clicked,true_prob (history: item ids oldest first, space-separated).\n' +
       'Prints the Bayes-optimal AUC and log-loss of the rows (scored with true_prob). The same seed and config give\n' +
-      'the same file.',
+      'the same file, drawn from the world `distill --seed N` trains on (without --sample_seed: its test rows).',
     flags: [
       { ...SEED, default: 1 },
       {
@@ -120,12 +134,21 @@ export const FLAG_TABLE = {
         arg: 'M',
         help: 'impressions to write',
       },
+      {
+        name: 'sample_seed',
+        type: 'int',
+        min: 0,
+        arg: 'S',
+        defaultText: "none: the rows of distill's test set for --seed",
+        help: 'draw fresh rows from the same world (the world depends on --seed and the config only)',
+      },
       { name: 'out', type: 'string', required: true, arg: 'FILE.csv', help: 'CSV file to write' },
       { ...DISTILL_CONFIG, help: 'distill config whose data.clickModel is used (docs/training.md)' },
     ],
   },
   distill: {
-    synopsis: 'ctr-serve distill [--config F] [--quick] [--seed N] [--out DIR]',
+    synopsis:
+      'ctr-serve distill [--config F] [--quick] [--seed N] [--out DIR] [--data PATH --format csv|sequences]',
     description:
       'Generates (or reads) click logs, pretrains and fine-tunes the BERT-style teacher, distils students with each loss,\n' +
       'evaluates them, and exports the teacher (SavedModel) and the best distilled student (frozen graph) into DIR,\n' +
@@ -140,11 +163,26 @@ export const FLAG_TABLE = {
       },
       { ...SEED, defaultText: "the config's seed (1)" },
       { name: 'out', type: 'string', default: 'models', arg: 'DIR', help: 'model repository to write' },
+      {
+        name: 'data',
+        type: 'string',
+        arg: 'PATH',
+        defaultText: 'a synthetic click log',
+        help: 'data file to train and evaluate on (relative to the working directory)',
+      },
+      {
+        name: 'format',
+        type: 'enum',
+        arg: 'FORMAT',
+        default: 'csv',
+        values: ['csv', 'sequences'],
+        help: 'csv: a click log (docs/training.md); sequences: `user item [timestamp]` lines, ranked leave-last-out',
+      },
     ],
   },
   bench: {
     synopsis:
-      'ctr-serve bench [--sections=model,recurrent,http,memory,batching,overload] [--quick] [--reference=DIR]',
+      'ctr-serve bench [--sections=model,recurrent,http,memory,batching,peer,shadow,overload] [--quick] [--reference=DIR]',
     description: 'The benchmarks of bench/README.md, the same as `npm run bench` (needs bench/, a checkout).',
     flags: [
       {
@@ -152,7 +190,7 @@ export const FLAG_TABLE = {
         type: 'string',
         default: 'model,recurrent,http,memory',
         arg: 'LIST',
-        help: 'which benchmarks to run; batching sweeps the batcher settings, overload refuses the excess (1 and 2 workers)',
+        help: 'which benchmarks to run; batching sweeps the batcher settings, peer compares with ../shared/bench-peer, shadow measures the student with shadow scoring off and on, overload refuses the excess (1 and 2 workers)',
       },
       {
         name: 'quick',

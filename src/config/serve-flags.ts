@@ -1,4 +1,5 @@
 import type { FlagSpec } from './flag-spec.ts';
+import { TF_SERVING_FLAGS } from './tf-serving-flags.ts';
 
 const INT32_MAX = 2 ** 31 - 1;
 const HOUR_MS = 3_600_000;
@@ -14,6 +15,11 @@ const ENABLE_BATCHING = true;
 // target (docs/architecture.md, admission): with 50 ms, `npm run bench` saw ~1% of requests shed at half the
 // peak rate (bursts of 1 × 1000 requests on a loaded machine), which is not overload.
 const MAX_QUEUE_DELAY_MS = 100;
+
+// A log line per request cost ≈ 10% of a 1 × 1000 CTR request's time on one core (issue 13: 790 → 868 req/s
+// at --log_level=warn); TF Serving logs none. 1% keeps a trace of the traffic; errors (error-reply.ts) and slow
+// requests are logged whatever the rate.
+const ACCESS_LOG_SAMPLE_RATE = 0.01;
 
 /** Flags of `ctr-serve serve`, TF Serving's names where it has one. `config` names the ServingConfig field. */
 export const SERVE_FLAGS: readonly FlagSpec[] = [
@@ -109,6 +115,13 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
     arg: 'N',
     config: 'shadowQueueSize',
     help: 'sampled CTR batches waiting for the teacher; beyond it they are dropped',
+  },
+  {
+    name: 'shadow_thread',
+    type: 'boolean',
+    default: true,
+    config: 'shadowThread',
+    help: "run the shadow teacher on its own worker thread (at the lowest CPU priority), off the student's event loop",
   },
   {
     name: 'shadow_window_size',
@@ -216,6 +229,26 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
     help: 'pino log level',
   },
   {
+    name: 'access_log_sample_rate',
+    type: 'number',
+    default: ACCESS_LOG_SAMPLE_RATE,
+    min: 0,
+    max: 1,
+    arg: 'RATE',
+    config: 'accessLogSampleRate',
+    help: 'fraction of answered requests logged at info (errors and slow requests are always logged)',
+  },
+  {
+    name: 'slow_request_ms',
+    type: 'number',
+    default: 1000,
+    min: 0,
+    max: HOUR_MS,
+    arg: 'MS',
+    config: 'slowRequestMs',
+    help: 'requests taking at least this long are logged at warn whatever the sample rate',
+  },
+  {
     name: 'backend',
     type: 'enum',
     default: 'wasm',
@@ -223,4 +256,5 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
     values: ['wasm', 'cpu', 'tensorflow', 'auto'],
     help: 'tfjs backend: wasm (tested), cpu, tensorflow (tfjs-node, checked against wasm at load), or auto',
   },
+  ...TF_SERVING_FLAGS,
 ];

@@ -5,6 +5,7 @@ import { flagValue, type FlagSpec, type FlagValue } from './flag-spec.ts';
 import { SERVE_FLAGS } from './serve-flags.ts';
 import { parseBatchingParametersFile, type BatchingConfig } from './batching-parameters-file.ts';
 import { parseModelConfigFile, type ModelConfig } from './model-config-file.ts';
+import { parseMonitoringConfigFile } from './text-proto.ts';
 
 export type { BatchingConfig } from './batching-parameters-file.ts';
 export type { ModelConfig, VersionPolicy } from './model-config-file.ts';
@@ -54,11 +55,27 @@ export type ServingConfig = {
   readonly shadowSampleRate: number;
   /** Sampled CTR batches waiting for the teacher; beyond it they are dropped and counted. */
   readonly shadowQueueSize: number;
+  /** The shadow teacher runs on its own worker thread (src/shadow/teacher-thread.ts), else on the serving thread. */
+  readonly shadowThread: boolean;
   /** Predictions in the sliding agreement window. */
   readonly shadowWindowSize: number;
   readonly logLevel: LogLevel;
+  /** Fraction of answered requests logged at info (src/http/access-log.ts); errors are always logged. */
+  readonly accessLogSampleRate: number;
+  /** Requests taking at least this long are logged at warn whatever the sample rate. */
+  readonly slowRequestMs: number;
   /** tfjs backend (src/graph/backend.ts): wasm by default; a version loaded on another is checked against wasm. */
   readonly backend: BackendChoice;
+  /** `--model_config_file`'s path when the models came from it (re-read every modelConfigFilePollWaitSeconds). */
+  readonly modelConfigFile?: string;
+  /** Seconds between re-reads of modelConfigFile; 0 = read once. */
+  readonly modelConfigFilePollWaitSeconds: number;
+  /** TF Serving's rule relaxed: a new label may name a version that is not AVAILABLE yet. */
+  readonly allowVersionLabelsForUnavailableModels: boolean;
+  /** `--monitoring_config_file`'s prometheus_config.path, served like /metrics. */
+  readonly prometheusPath?: string;
+  /** TF Serving flags given that have no meaning here (src/config/tf-serving-flags.ts): warned about once. */
+  readonly ignoredFlags: readonly string[];
 };
 
 export type Flags = Readonly<Record<string, string | boolean | undefined>>;
@@ -70,6 +87,8 @@ export type ConfigInput = {
   readonly modelConfigFile?: { readonly path: string; readonly text: string };
   /** Contents of `--batching_parameters_file`, when given. */
   readonly batchingParametersFile?: { readonly path: string; readonly text: string };
+  /** Contents of `--monitoring_config_file`, when given. */
+  readonly monitoringConfigFile?: { readonly path: string; readonly text: string };
   /** Used when neither --model_base_path nor --model_config_file is given: each subdirectory is a model. */
   readonly defaultModelsDir?: { readonly path: string; readonly names: readonly string[] };
   readonly cpuCount?: number;
@@ -116,13 +135,8 @@ export function loadConfig(input: ConfigInput): ServingConfig {
     models = defaultModels(input.defaultModelsDir);
   }
   if (models.length === 0) invalid('no model to serve: give --model_base_path or --model_config_file');
-  const names = new Set<string>();
-  for (const m of models) {
-    if (names.has(m.name)) invalid(`model "${m.name}" is configured twice`);
-    names.add(m.name);
-  }
+  const names = new Set(models.map((m) => m.name));
   defaultModel ??= names.has(DEFAULT_STUDENT) ? DEFAULT_STUDENT : models[0]!.name;
-  if (!names.has(defaultModel)) invalid(`default model "${defaultModel}" is not configured`);
 
   const shadowSampleRate = num(f, 'shadow_sample_rate');
   let shadowModel = str(f, 'shadow_model');
@@ -135,12 +149,7 @@ export function loadConfig(input: ConfigInput): ServingConfig {
       m.name === defaultModel && m.shadowModel === undefined ? { ...m, shadowModel } : m,
     );
   }
-  for (const m of models) {
-    if (m.shadowModel !== undefined && !names.has(m.shadowModel)) {
-      invalid(`shadow_model "${m.shadowModel}" of model "${m.name}" is not a configured model`);
-    }
-    if (m.shadowModel === m.name) invalid(`model "${m.name}" cannot shadow itself`);
-  }
+  checkModelList(models, defaultModel);
 
   const fileBatching = input.batchingParametersFile
     ? parseBatchingParametersFile(input.batchingParametersFile.text, input.batchingParametersFile.path)
@@ -158,7 +167,7 @@ export function loadConfig(input: ConfigInput): ServingConfig {
     defaultModel,
     fileSystemPollWaitSeconds: num(f, 'file_system_poll_wait_seconds'),
     batching,
-    predictTimeoutMs: num(f, 'predict_timeout_ms'),
+    predictTimeoutMs: predictTimeoutMs(f),
     maxQueueDelayMs: num(f, 'max_queue_delay_ms'),
     shareHistory: flag(f, 'share_history') as boolean,
     maxBodyBytes: num(f, 'max_body_bytes'),
@@ -170,10 +179,64 @@ export function loadConfig(input: ConfigInput): ServingConfig {
     shadowSampleRate,
     shadowQueueSize: num(f, 'shadow_queue_size'),
     shadowWindowSize: num(f, 'shadow_window_size'),
+    shadowThread: flag(f, 'shadow_thread') as boolean,
     logLevel: str(f, 'log_level') as LogLevel,
+    accessLogSampleRate: num(f, 'access_log_sample_rate'),
+    slowRequestMs: num(f, 'slow_request_ms'),
     backend: str(f, 'backend') as BackendChoice,
+    modelConfigFile: input.modelConfigFile?.path,
+    modelConfigFilePollWaitSeconds: num(f, 'model_config_file_poll_wait_seconds'),
+    allowVersionLabelsForUnavailableModels: flag(f, 'allow_version_labels_for_unavailable_models') as boolean,
+    prometheusPath: input.monitoringConfigFile
+      ? parseMonitoringConfigFile(input.monitoringConfigFile.text, input.monitoringConfigFile.path)
+      : undefined,
+    ignoredFlags: SERVE_FLAGS.filter((spec) => spec.ignored && f[spec.name] !== undefined).map((s) => s.name),
   };
+  for (const spec of SERVE_FLAGS) if (spec.ignored) flag(f, spec.name); // still type-checked
   return deepFreeze(config);
+}
+
+/**
+ * The models of a re-read `--model_config_file` (TF Serving's config reload), checked like the first: unique
+ * names, the default model still there, shadows configured. The default model keeps the shadow it started with
+ * unless the file names one.
+ */
+export function reloadedModels(config: ServingConfig, text: string): ModelConfig[] {
+  const parsed = parseModelConfigFile(text, config.modelConfigFile ?? 'model config');
+  const started = config.models.find((m) => m.name === config.defaultModel);
+  const models = parsed.models.map((m) =>
+    m.name === config.defaultModel && m.shadowModel === undefined && started?.shadowModel
+      ? { ...m, shadowModel: started.shadowModel }
+      : m,
+  );
+  checkModelList(models, config.defaultModel);
+  return deepFreeze(models);
+}
+
+function checkModelList(models: readonly ModelConfig[], defaultModel: string): void {
+  const names = new Set<string>();
+  for (const m of models) {
+    if (names.has(m.name)) invalid(`model "${m.name}" is configured twice`);
+    names.add(m.name);
+  }
+  if (!names.has(defaultModel)) invalid(`default model "${defaultModel}" is not configured`);
+  for (const m of models) {
+    if (m.shadowModel !== undefined && !names.has(m.shadowModel)) {
+      invalid(`shadow_model "${m.shadowModel}" of model "${m.name}" is not a configured model`);
+    }
+    if (m.shadowModel === m.name) invalid(`model "${m.name}" cannot shadow itself`);
+  }
+}
+
+/** `--rest_api_timeout_in_ms` is TF Serving's name for `--predict_timeout_ms`; giving both differently is refused. */
+function predictTimeoutMs(f: Flags): number {
+  const tf = flag(f, 'rest_api_timeout_in_ms') as number | undefined;
+  const own = num(f, 'predict_timeout_ms');
+  if (tf === undefined) return own;
+  if (f.predict_timeout_ms !== undefined && own !== tf) {
+    invalid('--rest_api_timeout_in_ms and --predict_timeout_ms differ; give one');
+  }
+  return tf;
 }
 
 function defaultModels(dir: ConfigInput['defaultModelsDir']): ModelConfig[] {

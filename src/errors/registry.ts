@@ -115,6 +115,11 @@ export const ERRORS = {
     status: 404,
     description: 'The model has no version with that number available (unknown, failed, or unloaded).',
   },
+  CTR_ERR_UNKNOWN_VERSION_LABEL: {
+    status: 400,
+    description:
+      'The model has no version label of that name (TF Serving\'s "Unrecognized servable version label").',
+  },
   CTR_ERR_MODEL_UNAVAILABLE: {
     status: 503,
     description: 'The model has no AVAILABLE version yet (still loading, or every version failed to load).',
@@ -190,7 +195,8 @@ export const ERRORS = {
   },
   CTR_ERR_DATA_FORMAT: {
     status: 400,
-    description: 'A click-log CSV is malformed: wrong header, a bad id, or a history longer than allowed.',
+    description:
+      'A click log (CSV) or click-sequence file is malformed or unreadable: wrong header or column count, a bad id or timestamp.',
   },
   CTR_ERR_EXPORT_MISMATCH: {
     status: 500,

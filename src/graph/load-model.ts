@@ -3,6 +3,9 @@ import { initBackend } from './backend.ts';
 import { freezeGraph } from './freeze/freeze-graph.ts';
 import { parseRef } from './freeze/tensor-ref.ts';
 import { ResourceScope } from './op/resources.ts';
+import { bindTables } from './table/bind-tables.ts';
+import { initTables } from './table/init-tables.ts';
+import { TABLE_RESOURCE } from './table/lookup-table.ts';
 import type { LoadedModel, LoadOptions, ModelInfo, SignatureSpec } from './model.ts';
 import { prepareModel, tensorInfoOf, type PreparedModel, type SourceSignature } from './prepare-model.ts';
 import type { GraphDef } from './proto/types.ts';
@@ -55,6 +58,10 @@ export async function loadModel(path: string, opts: LoadModelOptions = {}): Prom
   // The version's stateful resources (lookup tables), freed with it (TfjsModel.dispose).
   const resources = new ResourceScope();
   try {
+    // Lookup tables: filled once per version by the SavedModel's init op, bound into each frozen graph.
+    const tables = await initTables(model);
+    const ids = new Map([...tables].map(([key, t]) => [key, resources.add(key, TABLE_RESOURCE, t)]));
+    const bind = (g: GraphDef) => bindTables(g, tables, ids, model.source);
     const groups = new Map<string, SourceSignature[]>();
     for (const sig of Object.values(model.signatures)) {
       const composite = Object.entries({ ...sig.inputs, ...sig.outputs }).find(([, t]) => !t.name);
@@ -68,13 +75,14 @@ export async function loadModel(path: string, opts: LoadModelOptions = {}): Prom
     }
     for (const group of groups.values()) {
       try {
-        for (const rt of await compileGroup(model, group, variants, extra)) runtimes.set(rt.spec.name, rt);
+        for (const rt of await compileGroup(model, group, variants, extra, bind))
+          runtimes.set(rt.spec.name, rt);
       } catch (err) {
         if (!isCtrError(err) || err.code !== 'CTR_ERR_UNSUPPORTED_OP') throw err;
         // Some signature of the group needs an op tfjs lacks: compile each alone to keep the others.
         for (const sig of group) {
           try {
-            runtimes.set(sig.name, (await compileGroup(model, [sig], variants, extra))[0]!);
+            runtimes.set(sig.name, (await compileGroup(model, [sig], variants, extra, bind))[0]!);
           } catch (e) {
             if (isCtrError(e) && e.code === 'CTR_ERR_UNSUPPORTED_OP') unavailable.set(sig.name, e);
             else throw e;
@@ -157,6 +165,7 @@ async function compileGroup(
   group: readonly SourceSignature[],
   variants: readonly SignatureVariant[] | undefined,
   extra: Variants,
+  bind: (g: GraphDef) => GraphDef,
 ): Promise<SignatureRuntime[]> {
   const outputs = [...new Set(group.flatMap((sig) => Object.values(sig.outputs).map((t) => t.name!)))];
   const feeds = new Map(group.flatMap((sig) => feedsOf(sig)).map((f) => [f.tensor, f]));
@@ -170,7 +179,7 @@ async function compileGroup(
   });
   const fed = new Set([...frozen.feeds.values()].map((t) => parseRef(t).node));
   const keepNodes = [...fed, ...[...frozen.outputs.values()].map((t) => parseRef(t).node)];
-  const relaxed = relaxExampleShapes(frozen.graph, fed);
+  const relaxed = relaxExampleShapes(bind(frozen.graph), fed);
   const graph = unpinFedShapes(
     variants ? rewriteGraph(relaxed, { keepNodes, feedSegmentRows: true }) : relaxed,
     fed,

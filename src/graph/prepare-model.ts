@@ -35,6 +35,11 @@ export type PreparedModel = {
   readonly checkpointSource?: string;
   /** The init op TensorFlow's loader runs after the restore (TF1 collections, TF2 __saved_model_init_op). */
   readonly initOps?: readonly string[];
+  /** The TF1 "table_initializer" collection (table/init-tables.ts). */
+  readonly tableInitializers?: readonly string[];
+  /** The SavedModel's assets/ directory and its asset tensors (node name → file name, asset_file_def). */
+  readonly assetsDir?: string;
+  readonly assetFiles?: ReadonlyMap<string, string>;
   readonly modelJson?: ModelJson;
 };
 
@@ -97,6 +102,13 @@ export async function prepareModel(
     checkpoint,
     checkpointSource: checkpoint ? prefix : undefined,
     initOps: initOpsOf(meta),
+    tableInitializers: meta.collectionDef?.table_initializer?.nodeList?.value ?? [],
+    assetsDir: join(src.dir, 'assets'),
+    assetFiles: new Map(
+      (meta.assetFileDef ?? []).flatMap((a) =>
+        a.tensorInfo?.name ? [[parseRef(a.tensorInfo.name).node, a.filename] as const] : [],
+      ),
+    ),
   };
 }
 

@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { ServingConfig } from '../config/serving-config.ts';
 import { CtrError } from '../errors/registry.ts';
+import { accessLogHook } from './access-log.ts';
 import { registerErrorHandlers } from './error-reply.ts';
 import { parseExamplesBody, takesExamples } from './example-json.ts';
 import { parseJsonBody } from './json-body.ts';
@@ -17,7 +18,7 @@ export type HttpServer = { readonly app: FastifyInstance; readonly stopTaking: (
 /**
  * The Fastify instance every route family registers on, before any route: server limits from the config,
  * request bodies parsed as JSON whatever their Content-Type (src/http/json-body.ts), the request id echoed in
- * `x-request-id`, one HTTP metric per reply, coded error replies (src/http/error-reply.ts), and the shutdown
+ * `x-request-id`, one HTTP metric per reply, a sampled access log (src/http/access-log.ts), coded error replies (src/http/error-reply.ts), and the shutdown
  * gate. From `stopTaking()` (or Fastify's preClose) on, new requests get 503 CTR_ERR_SHUTTING_DOWN and every
  * reply `connection: close`, so connections already queued are answered before the server stops listening.
  */
@@ -25,6 +26,7 @@ export function createHttpServer(
   config: ServingConfig,
   observer: HttpObserver,
   logger: FastifyServerOptions['logger'] = { level: config.logLevel },
+  random?: () => number,
 ): HttpServer {
   const app = Fastify({
     logger,
@@ -37,6 +39,8 @@ export function createHttpServer(
       connectionsCheckingInterval: Math.min(5000, Math.max(50, Math.floor(config.connectionTimeoutMs / 4))),
     },
     requestIdHeader: 'x-request-id',
+    // One sampled line per request instead of two per request (src/http/access-log.ts).
+    disableRequestLogging: true,
     return503OnClosing: false,
   });
   app.removeAllContentTypeParsers();
@@ -60,6 +64,10 @@ export function createHttpServer(
     // otherwise linger until keepAliveTimeout after its last reply.
     if (closing) void reply.header('connection', 'close');
   });
+  app.addHook(
+    'onResponse',
+    accessLogHook({ sampleRate: config.accessLogSampleRate, slowMs: config.slowRequestMs, random }),
+  );
   app.addHook('onResponse', async (request, reply) => {
     const url = request.routeOptions.url;
     const route = url === undefined ? 'unmatched' : openApiPath(url);

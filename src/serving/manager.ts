@@ -1,14 +1,16 @@
 import type { ModelConfig, ServingConfig } from '../config/serving-config.ts';
 import { CtrError } from '../errors/registry.ts';
-import type { LoadedModel } from '../graph/model.ts';
 import { loadServable } from './loader.ts';
-import type { Servable, ServableHandle } from './servable.ts';
+import type { LoadedModel } from '../graph/model.ts';
+import type { Logger, Servable, ServableHandle } from './servable.ts';
 import { ServableRef } from './servable-ref.ts';
 import { noopServingMetrics, type ServingMetrics } from './serving-metrics.ts';
 import { aspiredVersions, scanVersions, type VersionDir } from './source.ts';
+import { VersionLabels } from './version-labels.ts';
 import {
   enterState,
   servingEntry,
+  statusList,
   type VersionEntry,
   type VersionEvent,
   type VersionState,
@@ -16,6 +18,7 @@ import {
 } from './version-status.ts';
 
 export type { VersionEvent, VersionState, VersionStatus } from './version-status.ts';
+export type { Logger } from './servable.ts';
 
 /**
  * The manager of TF Serving: it owns every loaded version of every configured model.
@@ -27,28 +30,18 @@ export type { VersionEvent, VersionState, VersionStatus } from './version-status
  * serving keeps serving; it is not retried until its files change). Loads run one at a time per model.
  * `stop()` stops polling, refuses new acquires (CTR_ERR_SHUTTING_DOWN), waits for in-flight handles and disposes.
  *
- * Ownership: `acquire` hands out a borrowed servable; the manager disposes a version's model only once every
- * handle on it has been released.
- *
+ * Ownership: `acquire` hands out a borrowed servable; its model is disposed once every handle is released.
  * Failures of acquire/status: CTR_ERR_MODEL_NOT_FOUND, CTR_ERR_VERSION_NOT_FOUND, CTR_ERR_MODEL_UNAVAILABLE,
  * CTR_ERR_SHUTTING_DOWN.
  */
-
-/** pino's calling convention (object first), which Fastify's logger also has. */
-export type Logger = {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-};
 
 export type ManagerDeps = {
   readonly loadModel: (path: string) => Promise<LoadedModel>;
   readonly metrics?: ServingMetrics;
   readonly logger?: Logger;
 };
-
 type ModelEntry = {
-  readonly config: ModelConfig;
+  config: ModelConfig;
   readonly versions: Map<number, VersionEntry>;
   cycle: Promise<void>;
   queued?: Promise<void>;
@@ -63,6 +56,7 @@ export class ServableManager {
   readonly #models = new Map<string, ModelEntry>();
   readonly #listeners = new Set<(event: VersionEvent) => void>();
   readonly #retiring = new Set<Promise<void>>();
+  readonly #labels = new VersionLabels();
   #timer: NodeJS.Timeout | undefined;
   #stopping = false;
 
@@ -89,20 +83,40 @@ export class ServableManager {
   }
 
   status(name: string, version?: number): VersionStatus[] {
-    const model = this.#model(name);
-    const list = [...model.versions.values()]
-      .filter((e) => version === undefined || e.version === version)
-      .sort((a, b) => b.version - a.version)
-      .map(({ version: v, state, errorCode, errorMessage }) => ({
-        version: v,
-        state,
-        errorCode,
-        errorMessage,
-      }));
-    if (version !== undefined && list.length === 0) {
-      throw new CtrError('CTR_ERR_VERSION_NOT_FOUND', `model "${name}" has no version ${version}`);
+    return statusList(name, this.#model(name).versions, version);
+  }
+
+  /** The version a label names (TF Serving's version_labels); CTR_ERR_UNKNOWN_VERSION_LABEL when none. */
+  resolveLabel(name: string, label: string): number {
+    this.#model(name);
+    return this.#labels.resolve(name, label);
+  }
+
+  /**
+   * TF Serving's ReloadConfig: models no longer listed are unloaded, new ones loaded, changed paths and policies
+   * scanned; then the labels are set (applyLabels: CTR_ERR_INVALID_CONFIG leaves the previous ones).
+   */
+  async reloadConfig(models: readonly ModelConfig[], allowUnavailableLabels: boolean): Promise<void> {
+    const removed = [...this.#models.values()].filter((m) => !models.some((c) => c.name === m.config.name));
+    for (const config of models) {
+      const model = this.#models.get(config.name);
+      if (model) model.config = config;
+      else this.#models.set(config.name, { config, versions: new Map(), cycle: Promise.resolve() });
     }
-    return list;
+    const unloads = removed.map(async (m) => {
+      this.#models.delete(m.config.name);
+      await (m.queued ?? m.cycle);
+      await Promise.all([...m.versions.values()].map((e) => this.#unload(m, e)));
+    });
+    await Promise.all([this.pollNow(), ...unloads]);
+    this.applyLabels(models, allowUnavailableLabels);
+  }
+
+  /** Sets the labels of `models` (see reloadConfig); at start, after the first load. */
+  applyLabels(models: readonly ModelConfig[], allowUnavailable: boolean): void {
+    const available = (name: string, version: number) =>
+      this.#models.get(name)?.versions.get(version)?.state === 'AVAILABLE';
+    this.#labels.update(models, available, allowUnavailable);
   }
 
   modelNames(): string[] {
@@ -133,11 +147,7 @@ export class ServableManager {
     clearTimeout(this.#timer);
     const models = [...this.#models.values()];
     await Promise.all(models.map((m) => m.queued ?? m.cycle));
-    const unloads: Promise<void>[] = [];
-    for (const m of models) {
-      for (const e of m.versions.values()) if (e.current) unloads.push(this.#unload(m, e));
-    }
-    await Promise.all(unloads);
+    await Promise.all(models.flatMap((m) => [...m.versions.values()].map((e) => this.#unload(m, e))));
     await Promise.all(this.#retiring);
   }
 

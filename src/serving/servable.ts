@@ -18,3 +18,10 @@ export interface Servable {
 
 /** A borrowed servable. `release()` is idempotent; forgetting it keeps the version from ever being disposed. */
 export type ServableHandle = { readonly servable: Servable; release(): void };
+
+/** pino's calling convention (object first), which Fastify's logger also has. */
+export type Logger = {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+};

@@ -111,3 +111,24 @@ export function servingEntry(
   }
   return entry as VersionEntry & { current: ServableRef };
 }
+
+/** TF Serving's GetModelStatus list: every version of a model (or one), newest first. */
+export function statusList(
+  name: string,
+  versions: ReadonlyMap<number, VersionEntry>,
+  version?: number,
+): VersionStatus[] {
+  const list = [...versions.values()]
+    .filter((e) => version === undefined || e.version === version)
+    .sort((a, b) => b.version - a.version)
+    .map(({ version: v, state, errorCode, errorMessage }) => ({
+      version: v,
+      state,
+      errorCode,
+      errorMessage,
+    }));
+  if (version !== undefined && list.length === 0) {
+    throw new CtrError('CTR_ERR_VERSION_NOT_FOUND', `model "${name}" has no version ${version}`);
+  }
+  return list;
+}

@@ -8,7 +8,7 @@ import { after, test } from 'node:test';
 import { GraphBuilder } from '../../src/graph/builder/graph-builder.ts';
 import { encodeGraphDef } from '../../src/graph/proto/encode.ts';
 import { runCli } from '../../src/cli/run-cli.ts';
-import { REPO_ROOT } from '../helpers/fixtures.ts';
+import { fixture, REPO_ROOT, skipWithoutFixtures } from '../helpers/fixtures.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'ctr-run-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -92,3 +92,43 @@ test('run piped into a slow reader writes all of an output larger than the 64 Ki
   assert.equal(y.length, n);
   assert.equal(y[n - 1], 3 * (2 * (n - 1 + 0.25) + 1));
 });
+
+// half_plus_two's tf.Example signatures (../shared/tf-fixtures/README.md): Example{x: 2.0} → 3.0 (regress_x_to_y,
+// classify_x_to_y's scores), regress_x_to_y2 = 0.5x + 3.
+test(
+  'run --examples feeds tf.Examples in TF Serving JSON to classify and regress signatures',
+  { skip: skipWithoutFixtures },
+  async () => {
+    const model = fixture('tfserving/saved_model_half_plus_two_cpu/00000123');
+    const regress = await cli(
+      'run',
+      model,
+      '--signature_def',
+      'regress_x_to_y',
+      '--examples',
+      '[{"x": 2.0}]',
+    );
+    assert.equal(regress.code, 0, regress.stderr);
+    assert.deepEqual(JSON.parse(regress.stdout), { outputs: { outputs: [[3]] } });
+    const classify = await cli(
+      'run',
+      model,
+      '--signature_def',
+      'classify_x_to_y',
+      '--examples',
+      '{"context": {"x": 2.0}, "examples": [{}, {"x": 4.0}]}',
+    );
+    assert.equal(classify.code, 0, classify.stderr);
+    assert.deepEqual(JSON.parse(classify.stdout), { outputs: { scores: [[3], [4]] } });
+    const y2 = await cli('run', model, '--signature_def', 'regress_x_to_y2', '--examples', '[{"x": 2.0}]');
+    assert.deepEqual(JSON.parse(y2.stdout), { outputs: { outputs: [[4]] } });
+    // {"x": 2} is an int64 feature (TF Serving's JSON rule); the model parses x as float
+    const int = await cli('run', model, '--signature_def', 'regress_x_to_y', '--examples', '[{"x": 2}]');
+    assert.equal(int.code, 1);
+    assert.match(int.stderr, /CTR_ERR_INVALID_EXAMPLE/);
+    const neither = await cli('run', model);
+    assert.match(neither.stderr, /CTR_ERR_USAGE/);
+    const floatInput = await cli('run', model, '--examples', '[{"x": 2.0}]');
+    assert.match(floatInput.stderr, /CTR_ERR_SIGNATURE_METHOD/);
+  },
+);

@@ -114,10 +114,15 @@ test('batching parameters are read from text proto or JSON, with microseconds co
   const text = `# TF Serving's example\nmax_batch_size { value: 128 }\nbatch_timeout_micros { value: 2000 }\nmax_enqueued_batches { value: 100 }\nnum_batch_threads { value: 2 }\npad_variable_length_inputs: true\n`;
   const expected = { maxBatchSize: 128, batchTimeoutMs: 2, maxEnqueuedBatches: 100, numBatchThreads: 2 };
   assert.deepEqual(parseBatchingParametersFile(text), expected);
-  assert.deepEqual(parseBatchingParametersFile('max_batch_size: 128, batch_timeout_micros: 2000'), {
-    maxBatchSize: 128,
-    batchTimeoutMs: 2,
-  });
+  // Int64Value fields are messages in session_bundle_config.proto: TF Serving's parser refuses a bare scalar.
+  invalid(() => parseBatchingParametersFile('max_batch_size: 128, batch_timeout_micros: 2000'));
+  assert.deepEqual(
+    parseBatchingParametersFile('max_batch_size: { value: 128 }, batch_timeout_micros <value: 2000>'),
+    {
+      maxBatchSize: 128,
+      batchTimeoutMs: 2,
+    },
+  );
   assert.deepEqual(
     parseBatchingParametersFile(
       '{"max_batch_size": {"value": 128}, "batch_timeout_micros": 2000, "max_enqueued_batches": 100, "num_batch_threads": 2}',

@@ -117,7 +117,7 @@ describe('the app without a servable model', { skip: skipWithoutFixtures }, () =
     assert.equal(ctr.status, 404);
     assert.deepEqual(Object.keys(ctr.body).sort(), ['code', 'error', 'message', 'statusCode']);
     assert.equal(ctr.body.code, 'CTR_ERR_ROUTE_NOT_FOUND');
-    const tf = await call(app, { method: 'GET', url: '/v1/models/broken/labels/x/metadata' });
+    const tf = await call(app, { method: 'GET', url: '/v1/models/broken/signatures/x/metadata' });
     assert.equal(tf.status, 404);
     assert.deepEqual(Object.keys(tf.body), ['error']);
   });

@@ -3,7 +3,16 @@ import { DataType, type TensorProto, type TensorShapeProto } from '../proto/type
 
 /** Host values a Const can hold; `number[]` is read in the Const's dtype. */
 export type ConstValues =
-  Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array | boolean[] | number[] | bigint[];
+  | Float32Array
+  | Float64Array
+  | Int32Array
+  | BigInt64Array
+  | Uint8Array
+  | boolean[]
+  | number[]
+  | bigint[]
+  | string[]
+  | Uint8Array[];
 
 export function shapeProto(shape: readonly number[] | null): TensorShapeProto {
   if (shape === null) return { dim: [], unknownRank: true };
@@ -23,6 +32,14 @@ export function makeTensorProto(dtype: number, shape: readonly number[], values:
     );
   }
   const proto: TensorProto = { dtype, tensorShape: shapeProto(shape) };
+  if (dtype === DataType.DT_STRING) {
+    // Strings always go into string_val (TensorFlow writes no tensor_content for them); text as UTF-8 bytes.
+    const enc = new TextEncoder();
+    proto.stringVal = Array.from(values as ArrayLike<unknown>, (v) =>
+      v instanceof Uint8Array ? v : enc.encode(String(v)),
+    );
+    return proto;
+  }
   const bytes = contentBytes(dtype, values);
   if (size > 1) {
     proto.tensorContent = bytes;

@@ -16,7 +16,14 @@ type TopologyAttr = {
   f?: number | string;
   b?: boolean;
   type?: number | string;
-  list?: { s?: string[]; i?: (number | string)[]; f?: (number | string)[]; b?: boolean[] };
+  list?: {
+    s?: string[];
+    i?: (number | string)[];
+    f?: (number | string)[];
+    b?: boolean[];
+    type?: (number | string)[];
+    shape?: { dim?: { size: number | string }[]; unknownRank?: boolean }[];
+  };
 };
 
 /** What tfjs-converter hands a custom op (its NodeValueImpl): the executor's node and the input tensors. */
@@ -127,6 +134,18 @@ export class KernelContext {
 
   attrInts(name: string): number[] {
     return (this.#attrs[name]?.list?.i ?? []).map(Number);
+  }
+
+  /** A list(type) attr as proto numbers (int64 lowered to int32 by the compiler, as attrType). */
+  attrTypes(name: string): number[] {
+    return (this.#attrs[name]?.list?.type ?? []).map(Number);
+  }
+
+  /** A list(shape) attr: each shape's dims (-1 unknown), or null for an unknown rank. */
+  attrShapes(name: string): (number[] | null)[] {
+    return (this.#attrs[name]?.list?.shape ?? []).map((s) =>
+      s.unknownRank ? null : (s.dim ?? []).map((d) => Number(d.size)),
+    );
   }
 
   attrFloats(name: string): number[] {

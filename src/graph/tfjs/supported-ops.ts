@@ -55,14 +55,10 @@ export const ASYNC_OPS: ReadonlySet<string> = new Set(
 );
 
 /**
- * Lookup tables tfjs could hold, but a frozen graph cannot fill: TensorFlow fills them in the SavedModel's init op
- * (InitializeTableFromTextFileV2 reading assets), which freezing does not carry over. Served anyway, their lookups
- * would silently miss, so they count as unsupported.
+ * Ops that run here: tfjs-converter's own, and those with a kernel in the op registry (../op/op-registry.ts),
+ * which also replaces tfjs's lookup tables (tfjs cannot run the SavedModel's table initializers).
  */
-const TABLES_NEEDING_INIT = new Set(['HashTable', 'HashTableV2', 'MutableHashTable', 'MutableHashTableV2']);
-
-/** Ops that run here: tfjs-converter's own, and those with a kernel in the op registry (../op/op-registry.ts). */
-const runnable = (op: string) => KERNEL_OPS.has(op) || (TFJS_OPS.has(op) && !TABLES_NEEDING_INIT.has(op));
+const runnable = (op: string) => KERNEL_OPS.has(op) || TFJS_OPS.has(op);
 
 /**
  * Each op of `g` that cannot run here, with the nodes that use it, sorted by op name; nodes inside the library

@@ -1,7 +1,7 @@
 import { CtrError } from '../../errors/registry.ts';
 import type { HostTensor, TfDtype } from '../../graph/model.ts';
 import { elementPosition } from '../../graph/element-position.ts';
-import { integerOf } from './dtype-range.ts';
+import { fitsIntegerDtype, INTEGER_RANGES, integerOf } from './dtype-range.ts';
 import { MAX_JSON_DEPTH } from './json-depth.ts';
 
 /**
@@ -22,8 +22,68 @@ export function decodeNestedTensor(value: unknown, dtype: TfDtype, name: string)
       `input "${name}" nests lists ${shape.length} deep; the limit is ${MAX_JSON_DEPTH}`,
     );
   }
+  const fast = numericValues(value, shape, dtype);
+  if (fast) return { dtype, shape, values: fast };
   const leaves = leavesOf(value, shape, name);
   return { dtype, shape, values: typedValues(leaves, dtype, name, shape) };
+}
+
+/**
+ * The common case in one pass: a rectangular list of numbers of a numeric dtype, copied straight into its typed
+ * array with the dtype's range checked inline. Anything else (ragged, a non-number, an integer out of range, a
+ * non-numeric dtype) returns undefined and takes the general walk below, which names the fault.
+ */
+function numericValues(
+  value: unknown,
+  shape: readonly number[],
+  dtype: TfDtype,
+): HostTensor['values'] | undefined {
+  const range = INTEGER_RANGES[dtype];
+  if (dtype === 'DT_INT64' || (!range && !FLOATS.has(dtype))) return undefined;
+  let size = 1;
+  for (const d of shape) size *= d;
+  // Empty tensors (a 0 dim) take the general walk, which checks every sibling list is empty too.
+  if (size === 0) return undefined;
+  const kind = range ? (dtype === 'DT_UINT8' ? 'u8' : 'i32') : dtype === 'DT_DOUBLE' ? 'f64' : 'f32';
+  const out =
+    kind === 'f32'
+      ? new Float32Array(size)
+      : kind === 'f64'
+        ? new Float64Array(size)
+        : kind === 'u8'
+          ? new Uint8Array(size)
+          : new Int32Array(size);
+  if (shape.length === 0) return fill(out, 0, value, range) ? out : undefined;
+  const inner = shape[shape.length - 1]!;
+  const rows = size / Math.max(1, inner);
+  // Walk the rows (lists of scalars) with one index per outer dim, no recursion.
+  const at = new Array<number>(shape.length - 1).fill(0);
+  for (let r = 0; r < rows; r++) {
+    let list = value as unknown;
+    for (let d = 0; d < at.length; d++) {
+      if (!Array.isArray(list) || list.length !== shape[d]) return undefined;
+      list = list[at[d]!];
+    }
+    if (!Array.isArray(list) || list.length !== inner) return undefined;
+    const base = r * inner;
+    for (let j = 0; j < inner; j++) if (!fill(out, base + j, list[j], range)) return undefined;
+    for (let d = at.length - 1; d >= 0 && ++at[d]! === shape[d]; d--) at[d] = 0;
+  }
+  return out;
+}
+
+const FLOATS = new Set<TfDtype>(['DT_FLOAT', 'DT_HALF', 'DT_DOUBLE']);
+
+function fill(
+  out: Float32Array | Float64Array | Int32Array | Uint8Array,
+  i: number,
+  v: unknown,
+  range: readonly [number, number] | undefined,
+): boolean {
+  if (typeof v !== 'number') return false;
+  if (range && !(Number.isInteger(v) && v >= range[0] && v <= range[1])) return false;
+  out[i] = v;
+  return true;
 }
 
 /**
@@ -55,11 +115,16 @@ export function typedValues(
     case 'DT_INT8':
     case 'DT_UINT8': {
       const out = dtype === 'DT_UINT8' ? new Uint8Array(flat.length) : new Int32Array(flat.length);
-      for (let i = 0; i < flat.length; i++) out[i] = integerOf(flat[i], dtype, where(i));
+      for (let i = 0; i < flat.length; i++) {
+        const v = flat[i];
+        out[i] = typeof v === 'number' && fitsIntegerDtype(v, dtype) ? v : integerOf(v, dtype, where(i));
+      }
       return out;
     }
     case 'DT_INT64':
-      return flat.map((v, i) => integerOf(v, dtype, where(i)));
+      return flat.map((v, i) =>
+        typeof v === 'number' && fitsIntegerDtype(v, dtype) ? v : integerOf(v, dtype, where(i)),
+      );
     case 'DT_BOOL':
       return flat.map((v, i) => (typeof v === 'boolean' ? v : bad(`${where(i)} needs true/false`)));
     case 'DT_STRING': {

@@ -9,15 +9,15 @@ import {
   type ExampleMethod,
 } from '../classify-regress.ts';
 import { decodeExamplesRequest } from '../example-json.ts';
-import { NAME, parseVersion, VERSIONED } from './tf-serving.ts';
+import { LABELLED, NAME, VERSIONED, versionOfRequest } from './tf-serving.ts';
 
 /**
  * TF Serving's `:classify` and `:regress` REST verbs (tensorflow_serving/g3doc/api_rest.md, "Classify and
- * Regress API"), each with an optional `/versions/{v}`: the body's examples become serialized tf.Examples
+ * Regress API"), each with an optional `/versions/{v}` or `/labels/{label}`: the body's examples become serialized tf.Examples
  * (example-json.ts) fed to the signature's "inputs" through the same prediction service as `:predict` (batching,
  * admission, deadlines, metrics), and the outputs are read back as classify-regress.ts says.
  */
-type Params = { name: string; version?: string };
+type Params = { name: string; version?: string; label?: string };
 
 export function registerExampleRoutes(
   app: FastifyInstance,
@@ -28,7 +28,7 @@ export function registerExampleRoutes(
     (method: ExampleMethod) => async (request: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => {
       const body = decodeExamplesRequest(request.body, method);
       // Holding the handle pins the version whose signature was checked until its prediction is done.
-      const handle = manager.acquire(request.params.name, parseVersion(request.params.version));
+      const handle = manager.acquire(request.params.name, versionOfRequest(manager, request.params));
       try {
         const { id, model } = handle.servable;
         const signatureName = body.signatureName ?? model.info.defaultSignature;
@@ -59,5 +59,6 @@ export function registerExampleRoutes(
   for (const method of ['classify', 'regress'] as const) {
     app.post(`/v1/models/${NAME}::${method}`, handler(method));
     app.post(`${VERSIONED}::${method}`, handler(method));
+    app.post(`${LABELLED}::${method}`, handler(method));
   }
 }

@@ -7,24 +7,27 @@ import { decodePredictBody, encodePredictResponse, readPredictEnvelope } from '.
 
 /**
  * TF Serving's REST API with its URLs, bodies and status codes (tensorflow_serving/g3doc/api_rest.md):
- * model status, signature metadata and `:predict`, each with an optional `/versions/{v}`. The colon verbs use
+ * model status, signature metadata and `:predict`, each with an optional `/versions/{v}` or `/labels/{label}`
+ * (TF Serving's version_labels: the version the label names now, ServableManager.resolveLabel). The colon verbs use
  * regex params because find-my-way reads `:name::predict` as one param named "name::predict".
  * `:classify` and `:regress` (tf.Example inputs) are in tf-serving-examples.ts.
  */
-type Params = { name: string; version?: string };
+type Params = { name: string; version?: string; label?: string };
 
 /** The colon-verb route prefixes, shared with tf-serving-examples.ts. */
 export const NAME = ':name(^[^/:]+)';
 export const VERSIONED = `/v1/models/:name/versions/:version(^[^/:]+)`;
+export const LABELLED = `/v1/models/:name/labels/:label(^[^/:]+)`;
 
 export function registerTfServingRoutes(
   app: FastifyInstance,
   manager: ServableManager,
   service: PredictionService,
 ): void {
+  const versionOf = (p: Params) => versionOfRequest(manager, p);
   const status = async (request: FastifyRequest<{ Params: Params }>) => {
     const { name } = request.params;
-    const version = parseVersion(request.params.version);
+    const version = versionOf(request.params);
     const statuses = manager.status(name, version);
     if (statuses.length === 0) throw notFound(name, version);
     return {
@@ -37,9 +40,10 @@ export function registerTfServingRoutes(
   };
   app.get('/v1/models/:name', status);
   app.get('/v1/models/:name/versions/:version', status);
+  app.get('/v1/models/:name/labels/:label', status);
 
   const metadata = async (request: FastifyRequest<{ Params: Params }>) => {
-    const handle = manager.acquire(request.params.name, parseVersion(request.params.version));
+    const handle = manager.acquire(request.params.name, versionOf(request.params));
     try {
       const { id, model } = handle.servable;
       return {
@@ -52,6 +56,7 @@ export function registerTfServingRoutes(
   };
   app.get('/v1/models/:name/metadata', metadata);
   app.get('/v1/models/:name/versions/:version/metadata', metadata);
+  app.get('/v1/models/:name/labels/:label/metadata', metadata);
 
   const predict = async (
     request: FastifyRequest<{ Params: Params }>,
@@ -59,7 +64,7 @@ export function registerTfServingRoutes(
   ) => {
     const envelope = readPredictEnvelope(request.body);
     // Holding the handle pins the version whose signature decoded the body until its prediction is done.
-    const handle = manager.acquire(request.params.name, parseVersion(request.params.version));
+    const handle = manager.acquire(request.params.name, versionOf(request.params));
     try {
       const { id, model } = handle.servable;
       const signatureName = envelope.signatureName ?? model.info.defaultSignature;
@@ -84,9 +89,18 @@ export function registerTfServingRoutes(
   };
   app.post(`/v1/models/${NAME}::predict`, predict);
   app.post(`${VERSIONED}::predict`, predict);
+  app.post(`${LABELLED}::predict`, predict);
 }
 
-export function parseVersion(text: string | undefined): number | undefined {
+/** The version a request names: `/versions/{v}`, `/labels/{label}` (ServableManager.resolveLabel), or none. */
+export function versionOfRequest(
+  manager: ServableManager,
+  p: { name: string; version?: string; label?: string },
+): number | undefined {
+  return p.label === undefined ? parseVersion(p.version) : manager.resolveLabel(p.name, p.label);
+}
+
+function parseVersion(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   if (!/^\d+$/.test(text) || Number(text) < 1 || !Number.isSafeInteger(Number(text))) {
     throw new CtrError(
