@@ -2,6 +2,7 @@
 // A folder may import itself and the folders listed for it, nothing else in src/. Type-only imports count.
 const LAYERS = {
   errors: [],
+  client: [],
   config: ['errors'],
   graph: ['errors'],
   metrics: ['errors', 'graph', 'serving'],

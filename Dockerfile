@@ -3,7 +3,7 @@
 #   docker run -p 8500:8500 -p 8501:8501 ctr-serve    # gRPC on 8500, REST on 8501 (TF Serving's ports)
 #   docker run -p 8501:8501 -v $PWD/my-models:/models:ro ctr-serve   # or mount your own model repository
 # BASE is overridable so scripts/test-docker.sh can build on a local debootstrap image (no registry pulls there).
-ARG BASE=node:20-bookworm-slim
+ARG BASE=node:22-bookworm-slim
 
 FROM ${BASE} AS deps
 WORKDIR /app
@@ -21,7 +21,8 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY package.json openapi.yaml ./
 COPY bin ./bin
 COPY src ./src
-# The .proto files the gRPC services are loaded from at start (src/grpc/protos.ts).
+# TF Serving's, TensorFlow's and KServe's .proto files: the gRPC services (src/grpc/protos.ts) and the config
+# files' text-proto messages (src/config/text-proto.ts).
 COPY protos ./protos
 # The model repository (TF Serving layout, <name>/<version>/): baked in from models/, or mount over /models.
 # With no flags `serve` serves every subdirectory of the repo's models/, which points at /models.

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { commandUsage, readFlags } from '../src/cli/parse-flags.ts';
 import { CtrError } from '../src/errors/registry.ts';
-import type { BenchOptions, BenchSection } from './bench.ts';
+import { REFERENCE_SECTIONS, type BenchOptions, type BenchSection } from './bench.ts';
 
 export const BENCH_SECTIONS: readonly BenchSection[] = [
   'model',
@@ -13,7 +13,9 @@ export const BENCH_SECTIONS: readonly BenchSection[] = [
   'batching',
   'peer',
   'shadow',
+  'overload',
 ];
+
 /** What runs without --sections: the batcher sweep restarts the server per setting and is asked for explicitly. */
 const DEFAULT_SECTIONS: readonly BenchSection[] = ['model', 'recurrent', 'http', 'memory'];
 const DEFAULT_REFERENCE = fileURLToPath(new URL('../../shared/bench-reference', import.meta.url));
@@ -36,7 +38,8 @@ export function parseBenchArgs(args: readonly string[], cwd: string): BenchOptio
     );
   }
   const referenceDir = values.reference ? resolve(cwd, values.reference) : DEFAULT_REFERENCE;
-  if (!existsSync(resolve(referenceDir, 'weights.bin'))) {
+  const needsReference = sections.some((s) => (REFERENCE_SECTIONS as readonly string[]).includes(s));
+  if (needsReference && !existsSync(resolve(referenceDir, 'weights.bin'))) {
     throw new CtrError(
       'CTR_ERR_USAGE',
       `no reference student at ${referenceDir} (weights.bin, inputs.bin, expected.f32, meta.json); pass --reference=DIR`,

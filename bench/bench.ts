@@ -8,6 +8,7 @@ import { runHttp, type HttpRow } from './http.ts';
 import { runMemory, type MemoryReport } from './memory.ts';
 import { writeReferenceRepo } from './model-repo.ts';
 import { runModelOnly, type ModelRow } from './model-only.ts';
+import { overloadTable, runOverload, type OverloadRow } from './overload.ts';
 import { peerTable, runPeer, type PeerRow } from './peer.ts';
 import { DEFAULT_PEER_DIR } from './peer-server.ts';
 import { runShadowLoad, shadowLoadTable, type ShadowLoadRow } from './shadow-load.ts';
@@ -15,7 +16,11 @@ import { runRecurrent, type RecurrentRow } from './recurrent.ts';
 import { loadBenchReference } from './reference.ts';
 import { formatTable } from './table.ts';
 
-export type BenchSection = 'model' | 'recurrent' | 'http' | 'memory' | 'batching' | 'peer' | 'shadow';
+export type BenchSection =
+  'model' | 'recurrent' | 'http' | 'memory' | 'batching' | 'peer' | 'shadow' | 'overload';
+
+/** Sections that run on the reference student; overload serves the bundled one (models/ctr-student). */
+export const REFERENCE_SECTIONS: readonly BenchSection[] = ['model', 'http', 'memory', 'batching', 'peer'];
 
 export type BenchOptions = {
   readonly sections: readonly BenchSection[];
@@ -31,6 +36,7 @@ export type BenchReport = {
   readonly memory?: MemoryReport;
   readonly batching?: BatchingRow[];
   readonly recurrent?: RecurrentRow[];
+  readonly overload?: OverloadRow[];
   readonly peer?: PeerRow[];
   readonly shadow?: ShadowLoadRow[];
 };
@@ -42,7 +48,8 @@ export type BenchReport = {
  */
 export async function runBench(options: BenchOptions, out: NodeJS.WritableStream): Promise<BenchReport> {
   const backend = await initBackend();
-  const ref = await loadBenchReference(options.referenceDir);
+  const needsReference = options.sections.some((s) => REFERENCE_SECTIONS.includes(s));
+  const ref = needsReference ? await loadBenchReference(options.referenceDir) : undefined;
   const root = await mkdtemp(join(tmpdir(), 'ctr-bench-'));
   const report: {
     model?: ModelRow[];
@@ -50,11 +57,12 @@ export async function runBench(options: BenchOptions, out: NodeJS.WritableStream
     memory?: MemoryReport;
     batching?: BatchingRow[];
     recurrent?: RecurrentRow[];
+    overload?: OverloadRow[];
     peer?: PeerRow[];
     shadow?: ShadowLoadRow[];
   } = {};
   try {
-    const repo = await writeReferenceRepo(ref, root);
+    const repo = ref ? await writeReferenceRepo(ref, root) : undefined;
     out.write(
       `ctr-serve bench: backend ${backend}, node ${process.version}, load average ${loadavg()
         .map((l) => l.toFixed(1))
@@ -69,7 +77,7 @@ export async function runBench(options: BenchOptions, out: NodeJS.WritableStream
       out.write(
         '\n## Model only (one core, reference student, predictions checked against expected.f32)\n\n',
       );
-      const rows = await runModelOnly(ref, repo.version, {
+      const rows = await runModelOnly(ref!, repo!.version, {
         repeats: options.quick ? 1 : 3,
         minMs: options.quick ? 200 : 800,
         batches: [1, 64, 1024],
@@ -98,7 +106,7 @@ export async function runBench(options: BenchOptions, out: NodeJS.WritableStream
       out.write(
         `\n## End to end over loopback (ctr-serve --workers=${workers}; autocannon in this process, paced rows from their own)\n\n`,
       );
-      const rows = await runHttp(ref, repo.base, {
+      const rows = await runHttp(ref!, repo!.base, {
         durationSec: options.quick ? 2 : 5,
         connections: options.quick ? [1, 8] : [1, 4, 16],
         workers,
@@ -114,7 +122,7 @@ export async function runBench(options: BenchOptions, out: NodeJS.WritableStream
       out.write(
         `\n## Memory across ${predictions.toLocaleString('en-US')} predictions (predictHost, batch 1024)\n\n`,
       );
-      const m = await runMemory(ref, repo.version, predictions);
+      const m = await runMemory(ref!, repo!.version, predictions);
       report.memory = m;
       out.write(`${memoryTable(m)}\n`);
     }
@@ -123,7 +131,7 @@ export async function runBench(options: BenchOptions, out: NodeJS.WritableStream
         '\n## Against the peer (Fastify + onnxruntime-node, ../shared/bench-peer; same weights, same bodies, one run)\n\n',
       );
       const rows = await runPeer(
-        ref,
+        ref!,
         root,
         {
           durationSec: options.quick ? 3 : 15,
@@ -152,7 +160,7 @@ export async function runBench(options: BenchOptions, out: NodeJS.WritableStream
       out.write(
         `\n## Batcher settings (one ctr-serve process, small requests, ${connections} connections)\n\n`,
       );
-      const rows = await runBatching(ref, repo.base, root, {
+      const rows = await runBatching(ref!, repo!.base, root, {
         durationSec: options.quick ? 2 : 5,
         connections,
         settings: [
@@ -181,6 +189,19 @@ export async function runBench(options: BenchOptions, out: NodeJS.WritableStream
           ]),
         )}\n`,
       );
+    }
+    if (options.sections.includes('overload')) {
+      const connections = 128;
+      out.write(
+        `\n## Overload (bundled student, 1 × 1000, ${connections} connections that retry at once; bench/overload.ts)\n\n`,
+      );
+      const rows = await runOverload({
+        workers: [1, 2],
+        connections,
+        seconds: options.quick ? 3 : 6,
+      });
+      report.overload = rows;
+      out.write(`${overloadTable(rows)}\n`);
     }
     return report;
   } finally {

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { loadModel } from '../src/graph/load-model.ts';
 import type { BenchReference } from './reference.ts';
 

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { CtrError } from '../src/errors/registry.ts';
 import { loadModel } from '../src/graph/load-model.ts';
 import { loadCtrModel, sharedHistorySpec } from '../src/ctr/shared-history-variant.ts';

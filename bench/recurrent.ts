@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { CtrError } from '../src/errors/registry.ts';
 import { loadCtrModel, sharedHistorySpec } from '../src/ctr/shared-history-variant.ts';
 import type { LoadedModel } from '../src/graph/model.ts';

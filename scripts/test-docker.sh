@@ -11,6 +11,7 @@
 set -euo pipefail
 
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
+source "$REPO/scripts/use-node.sh" # the image's node is this one: Node 22 (.nvmrc)
 CACHE="${CTR_DOCKER_CACHE:-$HOME/.cache/ctr-serve-docker}"
 ROOTFS="$CACHE/bookworm-minbase"
 BASE_IMAGE="localhost/ctr-serve-base:bookworm-node$(node -p 'process.versions.node')"

@@ -23,6 +23,12 @@ export const WORKER_STOP_GRACE_MS = 30_000;
 export const REPLACEMENT_ENV = 'CTR_SERVE_REPLACEMENT_WORKER';
 
 export async function runPrimary(config: ServingConfig, io: CliIo): Promise<number> {
+  // Workers accept from the shared socket themselves (SCHED_NONE), as one process does, instead of node:cluster's
+  // round robin, where the primary accepts and hands each connection to a worker only after that worker's event
+  // loop took the previous one: a burst of N new connections reached a worker busy with model calls one per
+  // turn, and the requests sent on the rest waited unread, unseen by admission control, for seconds (issue 9;
+  // bench/README.md, "Overload"). A busy worker accepts nothing while an idle one takes the connections.
+  cluster.schedulingPolicy = cluster.SCHED_NONE;
   servePrimaryCollect(cluster);
   let stopping = false;
   let address: string | undefined;

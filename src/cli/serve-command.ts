@@ -1,9 +1,9 @@
 import cluster from 'node:cluster';
 import type { FastifyInstance } from 'fastify';
-import { cpus } from 'node:os';
 import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { isAbsolute, join } from 'node:path';
+import { containerCpuCount } from '../config/container-cpus.ts';
 import { FLAG_TABLE } from '../config/flag-table.ts';
 import { loadConfig, type ServingConfig } from '../config/serving-config.ts';
 import { CtrError } from '../errors/registry.ts';
@@ -68,7 +68,7 @@ export async function readConfig(args: readonly string[], io: Pick<CliIo, 'cwd'>
     defaultModelsDir: usesDefaultModels
       ? { path: DEFAULT_MODELS_DIR, names: await subdirectories(DEFAULT_MODELS_DIR) }
       : undefined,
-    cpuCount: cpus().length,
+    cpuCount: containerCpuCount(),
   });
 }
 

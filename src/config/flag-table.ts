@@ -182,7 +182,7 @@ export const FLAG_TABLE = {
   },
   bench: {
     synopsis:
-      'ctr-serve bench [--sections=model,recurrent,http,memory,batching,peer,shadow] [--quick] [--reference=DIR]',
+      'ctr-serve bench [--sections=model,recurrent,http,memory,batching,peer,shadow,overload] [--quick] [--reference=DIR]',
     description: 'The benchmarks of bench/README.md, the same as `npm run bench` (needs bench/, a checkout).',
     flags: [
       {
@@ -190,7 +190,7 @@ export const FLAG_TABLE = {
         type: 'string',
         default: 'model,recurrent,http,memory',
         arg: 'LIST',
-        help: 'which benchmarks to run; batching sweeps the batcher settings, peer compares with ../shared/bench-peer, shadow measures the student with shadow scoring off and on',
+        help: 'which benchmarks to run; batching sweeps the batcher settings, peer compares with ../shared/bench-peer, shadow measures the student with shadow scoring off and on, overload refuses the excess (1 and 2 workers)',
       },
       {
         name: 'quick',

@@ -247,7 +247,7 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
     max: 1024,
     arg: 'N',
     config: 'workers',
-    defaultText: 'number of CPUs',
+    defaultText: 'the CPUs the container may use (cgroup cpu.max / cfs quota, CPU affinity)',
     help: 'HTTP server processes (node:cluster); 1 serves from this process',
   },
   {

@@ -1,6 +1,6 @@
-import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { CtrError } from '../errors/registry.ts';
+import { containerCpuCount } from './container-cpus.ts';
 import { flagValue, type FlagSpec, type FlagValue } from './flag-spec.ts';
 import { SERVE_FLAGS } from './serve-flags.ts';
 import { grpcChannelArguments, type GrpcConfig } from './grpc-channel-arguments.ts';
@@ -51,7 +51,7 @@ export type ServingConfig = {
   readonly maxUsersPerRequest: number;
   /** Idle connection timeout: slow clients are dropped. */
   readonly connectionTimeoutMs: number;
-  /** Processes started by the cluster module; default: number of CPUs. */
+  /** Processes started by the cluster module; default: the CPUs the container may use (container-cpus.ts). */
   readonly workers: number;
   /** Shadow (teacher) of the default model, when any. */
   readonly shadowModel?: string;
@@ -150,7 +150,7 @@ export function loadConfig(input: ConfigInput): ServingConfig {
     maxCandidatesPerRequest: num(f, 'max_candidates_per_request'),
     maxUsersPerRequest: num(f, 'max_users_per_request'),
     connectionTimeoutMs: num(f, 'connection_timeout_ms'),
-    workers: (flag(f, 'workers') as number | undefined) ?? input.cpuCount ?? cpus().length,
+    workers: (flag(f, 'workers') as number | undefined) ?? input.cpuCount ?? containerCpuCount(),
     shadowModel,
     shadowSampleRate,
     shadowQueueSize: num(f, 'shadow_queue_size'),

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { isCtrError } from '../errors/registry.ts';
 import { parseRef } from '../graph/freeze/tensor-ref.ts';
 import type { TensorSpec } from '../graph/model.ts';

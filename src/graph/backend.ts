@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { CtrError } from '../errors/registry.ts';
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
@@ -48,6 +48,8 @@ async function pick(order: readonly BackendName[]): Promise<BackendName> {
         await import(mod);
       } else if (name === 'wasm') {
         await import('@tensorflow/tfjs-backend-wasm');
+      } else {
+        await import('@tensorflow/tfjs-backend-cpu');
       }
       if (!(await tf.setBackend(name))) throw new Error(`tf.setBackend('${name}') returned false`);
       await tf.ready();

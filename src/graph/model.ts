@@ -1,4 +1,4 @@
-import type * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs-core';
 
 /**
  * The contract between graph/ (TensorFlow formats → runnable model) and its users (serving, CLI, training export

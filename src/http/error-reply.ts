@@ -50,9 +50,12 @@ export function isTfServingUrl(url: string): boolean {
   return under(TF_SERVING_PREFIX) || under(KSERVE_V2_PREFIX);
 }
 
+const SHED_CODES: ReadonlySet<string> = new Set(['CTR_ERR_QUEUE_FULL', 'CTR_ERR_SHUTTING_DOWN']);
+
 export function sendError(request: FastifyRequest, reply: FastifyReply, err: unknown): FastifyReply {
   const ctr = toCtrError(err);
-  if (ctr.statusCode >= 500) {
+  // Refusals under overload are answers, not faults: no stack serialised for each (it made refusing dearer).
+  if (ctr.statusCode >= 500 && !SHED_CODES.has(ctr.code)) {
     request.log.error({ err, code: ctr.code }, 'request failed');
   } else {
     request.log.info({ code: ctr.code, msg: ctr.message }, 'request rejected');

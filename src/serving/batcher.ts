@@ -31,6 +31,14 @@ export type BatcherConfig = BatchingConfig & {
   readonly maxQueueDelayMs?: number;
 };
 
+/**
+ * Longest stretch of model calls run back to back before the event loop reads the sockets again (issue 9,
+ * bench/README.md "Overload"): a request that arrives mid-drain is read, and refused or queued, within about
+ * this long plus the other requests of that turn, instead of after the whole admitted queue (up to
+ * maxQueueDelayMs); and with --workers the cluster's hand-over of new connections is not held up either.
+ */
+export const DRAIN_SLICE_MS = 10;
+
 export class Batcher {
   readonly #config: BatcherConfig;
   readonly #metrics: ServingMetrics;
@@ -41,6 +49,8 @@ export class Batcher {
   #timerDueMs = Infinity;
   #stopping = false;
   #soon = false;
+  /** When the current run of back-to-back batches began (the event-loop turn that started it). */
+  #sliceStartMs = 0;
   #idleWaiters: (() => void)[] = [];
   readonly #admission: QueueDelayAdmission;
 
@@ -174,6 +184,7 @@ export class Batcher {
     this.#soon = true;
     setImmediate(() => {
       this.#soon = false;
+      this.#sliceStartMs = performance.now();
       this.#schedule();
     });
   }
@@ -187,13 +198,14 @@ export class Batcher {
       }
       const { q, batch } = next;
       this.#running++;
-      // The next batch starts at once, without a turn of I/O in between: under overload, clients that retry
-      // at once on a 503 would otherwise get their refusals interleaved with every batch (measured: 128 connections
-      // on one process answered 24–38 requests/s of 1 × 1000 that way), while here they are refused in one go
-      // when the queue, bounded by admission, has drained.
+      // The next batch starts at once, without a turn of I/O in between, until DRAIN_SLICE_MS of model time
+      // has passed: under overload, clients that retry at once on a 503 would get their refusals interleaved
+      // with every batch (measured: 128 connections on one process answered 24–38 requests/s of 1 × 1000 that
+      // way), while draining the whole admitted queue in one go kept refusals waiting up to maxQueueDelayMs.
       void this.#execute(q, batch).finally(() => {
         this.#running--;
-        this.#schedule();
+        if (performance.now() - this.#sliceStartMs < DRAIN_SLICE_MS) this.#schedule();
+        else this.#scheduleSoon();
         this.#notifyIfIdle();
       });
     }
@@ -207,6 +219,7 @@ export class Batcher {
       () => {
         this.#timer = undefined;
         this.#timerDueMs = Infinity;
+        this.#sliceStartMs = performance.now();
         this.#schedule();
       },
       Math.max(0, dueMs - performance.now()),

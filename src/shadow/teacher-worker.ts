@@ -1,7 +1,7 @@
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { ServingConfig } from '../config/serving-config.ts';
 import { loadCtrModel } from '../ctr/shared-history-variant.ts';
 import { scoreWithTeacher } from '../ctr/teacher-replay.ts';

@@ -1,4 +1,4 @@
-import type * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs-core';
 import type { DistillConfig, StudentVariant } from './config.ts';
 import type { DistillData } from './data/load-data.ts';
 import { Prng } from './data/prng.ts';

@@ -1,4 +1,4 @@
-import type * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs-core';
 import type { DistillConfig } from './config.ts';
 import type { DistillData } from './data/load-data.ts';
 import type { Prng } from './data/prng.ts';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { Prng } from './data/prng.ts';
 import { type TrainSet, batchIndices, toTensors } from './dataset.ts';
 import { type LossKind, type LossParams, distillLoss } from './losses.ts';

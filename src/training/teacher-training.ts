@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { ClickLog } from './data/click-log.ts';
 import { type Prng, cumulative } from './data/prng.ts';
 import { type Forward, batchIndices, toTensors, trainSetOf } from './dataset.ts';

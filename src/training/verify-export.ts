@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { CtrError } from '../errors/registry.ts';
 import type { LoadedModel } from '../graph/model.ts';
 import type { ClickLog } from './data/click-log.ts';

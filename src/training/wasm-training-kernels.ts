@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 
 /**
  * tfjs-backend-wasm 4.22 lacks UnsortedSegmentSum, the kernel behind GatherV2's gradient (every embedding

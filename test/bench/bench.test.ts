@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, test } from 'node:test';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { parseBenchArgs } from '../../bench/args.ts';
 import { writeReferenceRepo } from '../../bench/model-repo.ts';
 import { runModelOnly } from '../../bench/model-only.ts';

@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { buildReferenceStudentGraph, parseReferenceWeights } from '../../bench/reference-student.ts';
 import { loadModel } from '../../src/graph/load-model.ts';
 import type { LoadedModel } from '../../src/graph/model.ts';

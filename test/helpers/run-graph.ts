@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { GraphDef } from '../../src/graph/proto/types.ts';
 import { compileGraph } from '../../src/graph/tfjs/graph-model.ts';
 

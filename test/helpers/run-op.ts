@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { GraphBuilder, type Dtype } from '../../src/graph/builder/graph-builder.ts';
 import type { AttrValue } from '../../src/graph/proto/types.ts';
 import { compileGraph } from '../../src/graph/tfjs/graph-model.ts';

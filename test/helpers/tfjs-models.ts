@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { CtrError } from '../../src/errors/registry.ts';
 import type { HostTensor, LoadedModel, ModelInfo, SignatureSpec } from '../../src/graph/model.ts';
 

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { skipWithoutBenchReference } from '../helpers/fixtures.ts';
 import { appFor, post } from '../helpers/app-helpers.ts';
 import { referenceRows, writeReferenceStudent } from '../helpers/reference-model.ts';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { FastifyInstance } from 'fastify';
 import { REPO_ROOT } from '../helpers/fixtures.ts';
 import { appFor, call, post } from '../helpers/app-helpers.ts';

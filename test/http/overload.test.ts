@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { skipWithoutBenchReference } from '../helpers/fixtures.ts';
 import { appFor } from '../helpers/app-helpers.ts';
 import { referenceRows, writeReferenceStudent } from '../helpers/reference-model.ts';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { loadConfig } from '../../src/config/serving-config.ts';
 import { initBackend } from '../../src/graph/backend.ts';
 import { loadModel } from '../../src/graph/load-model.ts';

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { DEFAULT_BATCHING } from '../../src/config/serving-config.ts';
 import { isCtrError } from '../../src/errors/registry.ts';
 import { initBackend } from '../../src/graph/backend.ts';
 import type { HostTensor } from '../../src/graph/model.ts';
-import { Batcher, type BatcherConfig } from '../../src/serving/batcher.ts';
+import { Batcher, DRAIN_SLICE_MS, type BatcherConfig } from '../../src/serving/batcher.ts';
 import type { Servable } from '../../src/serving/servable.ts';
 import { noopServingMetrics, type ShedReason } from '../../src/serving/serving-metrics.ts';
 import { floats, TfjsTestModel, type TestModelSpec } from '../helpers/tfjs-models.ts';
@@ -154,6 +154,33 @@ test('requests over the queue-delay budget are refused while the admitted ones s
   open();
   const codes = (await settled).map((r) => (r.status === 'rejected' ? r.reason.code : 'ok'));
   assert.deepEqual(codes, ['ok', 'ok', 'CTR_ERR_QUEUE_FULL', 'CTR_ERR_QUEUE_FULL']);
+  s.model.dispose();
+});
+
+test('a long run of queued batches returns to the event loop every DRAIN_SLICE_MS of model time', async () => {
+  const s = servable();
+  // Every call holds the loop at least a third of a slice, so twelve of them need several slices.
+  const predictHost = s.model.predictHost.bind(s.model);
+  const done: number[] = [];
+  s.model.predictHost = async (inputs) => {
+    const until = performance.now() + DRAIN_SLICE_MS / 3;
+    while (performance.now() < until);
+    const out = await predictHost(inputs);
+    done.push(done.length);
+    return out;
+  };
+  const batcher = new Batcher(config({ maxBatchSize: 1, maxEnqueuedBatches: 100 }));
+  const outs = [...Array(12).keys()].map((v) => batcher.run(s, 'serving_default', { x: floats(v) }));
+  // Queued after the batcher's own turn: it runs once the batcher gives the loop back (sockets are read then).
+  const callsWhenTheLoopTurned = await new Promise<number>((resolve) =>
+    setImmediate(() => resolve(done.length)),
+  );
+  assert.ok(callsWhenTheLoopTurned > 0, 'the drain started in the first turn');
+  assert.ok(callsWhenTheLoopTurned < 12, `the loop turned only after all ${callsWhenTheLoopTurned} calls`);
+  assert.deepEqual(
+    (await Promise.all(outs)).map(ys),
+    [...Array(12).keys()].map((v) => [v * 0.5 + 2]),
+  );
   s.model.dispose();
 });
 

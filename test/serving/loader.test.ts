@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { isCtrError } from '../../src/errors/registry.ts';
 import { initBackend } from '../../src/graph/backend.ts';
 import { loadServable } from '../../src/serving/loader.ts';

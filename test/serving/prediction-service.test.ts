@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { loadConfig } from '../../src/config/serving-config.ts';
 import { isCtrError } from '../../src/errors/registry.ts';
 import type { HostTensor } from '../../src/graph/model.ts';

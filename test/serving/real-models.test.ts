@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { loadConfig } from '../../src/config/serving-config.ts';
 import { initBackend } from '../../src/graph/backend.ts';
 import { buildReferenceStudentGraph, parseReferenceWeights } from '../../bench/reference-student.ts';

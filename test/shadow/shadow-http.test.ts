@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { FastifyInstance } from 'fastify';
 import { buildCtrBatch, ctrBatchInputs, type CtrUserRequest } from '../../src/ctr/ctr-batch.ts';
 import { loadCtrModel } from '../../src/ctr/shared-history-variant.ts';

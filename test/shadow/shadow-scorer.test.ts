@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { Registry } from 'prom-client';
 import { CtrError } from '../../src/errors/registry.ts';
 import { initBackend } from '../../src/graph/backend.ts';
@@ -27,7 +27,7 @@ function ctrModel(w: number, v: number, b: number) {
     const hist = requests.flatMap((r) => r.candidates.map(() => r.history.reduce((a, x) => a + x, 0) / 100));
     const cand = requests.flatMap((r) => r.candidates.map((c) => c / 100));
     return tf.tidy(() => {
-      const logit = tf.tensor1d(hist).mul(w).sub(tf.tensor1d(cand).mul(v)).add(b);
+      const logit = tf.add(tf.sub(tf.mul(tf.tensor1d(hist), w), tf.mul(tf.tensor1d(cand), v)), b);
       return tf.sigmoid(logit).dataSync() as Float32Array;
     });
   };

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { loadConfig } from '../../src/config/serving-config.ts';
 import { buildCtrBatch, type CtrUserRequest } from '../../src/ctr/ctr-batch.ts';
 import { CtrError } from '../../src/errors/registry.ts';

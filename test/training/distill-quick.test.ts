@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, test } from 'node:test';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/graph/backend.ts';
 import { loadModel } from '../../src/graph/load-model.ts';
 import { QUICK_CONFIG } from '../../src/training/config.ts';

@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/graph/backend.ts';
 import { loadModel } from '../../src/graph/load-model.ts';
 import { decodeGraphDef, decodeSavedModel } from '../../src/graph/proto/decode.ts';

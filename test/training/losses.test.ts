@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
-import * as tf from '@tensorflow/tfjs';
+import { before, test } from 'node:test';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '../../src/graph/backend.ts';
 import { distillLoss, sigmoidCrossEntropy } from '../../src/training/losses.ts';
+
+before(() => initBackend());
 
 const sig = (z: number) => 1 / (1 + Math.exp(-z));
 const ce = (q: number, p: number) => -(q * Math.log(p) + (1 - q) * Math.log(1 - p));

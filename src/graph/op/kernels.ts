@@ -7,6 +7,7 @@ import { SEGMENT_KERNELS } from './sparse-segment.ts';
 import { sparseToDense } from './sparse-to-dense.ts';
 import { stringToHashBucketFast, stringToHashBucketStrong } from './string-to-hash-bucket.ts';
 import { TABLE_KERNELS } from './table-kernels.ts';
+import { tile } from './tile.ts';
 
 /** Every kernel of the op registry (op-registry.ts); one line per kernel. */
 export const KERNELS: readonly OpKernel[] = [
@@ -20,4 +21,5 @@ export const KERNELS: readonly OpKernel[] = [
   sparseToDense,
   sparseFillEmptyRows,
   ...SEGMENT_KERNELS,
+  tile,
 ];

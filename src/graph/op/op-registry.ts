@@ -1,4 +1,5 @@
-import * as tf from '@tensorflow/tfjs';
+import { registerOp } from '@tensorflow/tfjs-converter';
+import * as tf from '@tensorflow/tfjs-core';
 import { CtrError, isCtrError } from '../../errors/registry.ts';
 import { KernelContext, type ExecutorNode, type OpKernel } from './kernel-context.ts';
 import { KERNELS } from './kernels.ts';
@@ -43,7 +44,7 @@ export function installKernels(): void {
   if (installed) return;
   installed = true;
   for (const kernel of byOp.values()) {
-    tf.registerOp(kernel.op, (node) => runKernel(kernel, node as unknown as ExecutorNode));
+    registerOp(kernel.op, (node) => runKernel(kernel, node as unknown as ExecutorNode));
   }
 }
 

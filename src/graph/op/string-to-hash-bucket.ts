@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { fingerprint64 } from 'farmhash-modern';
 import siphash from 'siphash';
 import type { KernelContext, OpKernel } from './kernel-context.ts';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { TABLE_ATTR, TABLE_RESOURCE, type LookupTable, type TableScalar } from '../table/lookup-table.ts';
 import { stringBytes, stringTensor, type KernelContext, type OpKernel } from './kernel-context.ts';
 import { resourceOf } from './resources.ts';

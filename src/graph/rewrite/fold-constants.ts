@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { DataType, type GraphDef, type NodeDef } from '../proto/types.ts';
 import { valuesToTensorProto } from '../tensor/tensor-values.ts';
 import { compileGraph } from '../tfjs/graph-model.ts';

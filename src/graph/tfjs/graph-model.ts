@@ -1,4 +1,5 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
+import { loadGraphModelSync, type GraphModel } from '@tensorflow/tfjs-converter';
 import { CtrError } from '../../errors/registry.ts';
 import { installKernels } from '../op/op-registry.ts';
 import type { GraphDef, NodeDef } from '../proto/types.ts';
@@ -12,7 +13,7 @@ const INT32_MIN = -(2n ** 31n);
 const INT32_MAX = 2n ** 31n - 1n;
 
 export type CompiledGraph = {
-  readonly model: tf.GraphModel<tf.io.IOHandlerSync>;
+  readonly model: GraphModel<tf.io.IOHandlerSync>;
   /** GraphModel.execute refuses control-flow and dynamic-shape graphs; those run with executeAsync. */
   readonly needsAsync: boolean;
 };
@@ -49,9 +50,9 @@ export function compileGraph(g: GraphDef, source: string): CompiledGraph {
     ...(library ? { library } : {}),
   };
   const { specs: weightSpecs, data: weightData } = weights.build();
-  let model: tf.GraphModel<tf.io.IOHandlerSync>;
+  let model: GraphModel<tf.io.IOHandlerSync>;
   try {
-    model = tf.loadGraphModelSync({
+    model = loadGraphModelSync({
       modelTopology,
       weightSpecs,
       weightData: weightData.buffer,

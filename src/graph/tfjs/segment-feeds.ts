@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { GraphDef } from '../proto/types.ts';
 import { SEGMENT_ROWS_AXIS, SEGMENT_ROWS_OF } from '../rewrite/index.ts';
 

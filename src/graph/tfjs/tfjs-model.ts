@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { CtrError, isCtrError } from '../../errors/registry.ts';
 import { checkIndexRanges, oovOf } from '../check-index-ranges.ts';
 import type { ResourceScope } from '../op/resources.ts';

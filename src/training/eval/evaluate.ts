@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { ClickLog } from '../data/click-log.ts';
 import type { Forward } from '../dataset.ts';
 import { auc, calibration, logLoss, rocCurve } from './metrics.ts';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { Forward } from '../dataset.ts';
 import { eagerOps } from './ops.ts';
 import { type TeacherConfig, teacherEncode, teacherForward, teacherHead } from './teacher.ts';

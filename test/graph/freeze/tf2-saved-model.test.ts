@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { writeSavedModel } from '../../../src/graph/bundle/write-saved-model.ts';
 import { attr, GraphBuilder } from '../../../src/graph/builder/graph-builder.ts';
 import { makeTensorProto } from '../../../src/graph/builder/tensor-proto.ts';

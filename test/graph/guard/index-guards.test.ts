@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../../src/graph/backend.ts';
 import { attr, GraphBuilder } from '../../../src/graph/builder/graph-builder.ts';
 import { loadModel } from '../../../src/graph/load-model.ts';

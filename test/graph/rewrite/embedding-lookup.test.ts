@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../../src/graph/backend.ts';
 import { GraphBuilder } from '../../../src/graph/builder/graph-builder.ts';
 import type { GraphDef } from '../../../src/graph/proto/types.ts';

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { writeReferenceRepo } from '../../../bench/model-repo.ts';
 import { loadBenchReference, type BenchReference } from '../../../bench/reference.ts';
 import { initBackend } from '../../../src/graph/backend.ts';

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { fingerprint64 } from 'farmhash-modern';
 import { initBackend } from '../../../src/graph/backend.ts';
 import { writeSavedModel } from '../../../src/graph/bundle/write-saved-model.ts';

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { attr, GraphBuilder } from '../../../src/graph/builder/graph-builder.ts';
 import { loadModel } from '../../../src/graph/load-model.ts';
 import { encodeGraphDef } from '../../../src/graph/proto/encode.ts';

@@ -1,0 +1,176 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import http from 'node:http';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CtrError } from '../src/errors/registry.ts';
+import { startCtrServe } from './child-server.ts';
+import { formatTable } from './table.ts';
+
+const REPO = fileURLToPath(new URL('..', import.meta.url));
+const SELF = fileURLToPath(import.meta.url);
+
+/** One status's latencies (ms) over a run: how many, median, p99, worst. */
+export type StatusLatency = { n: number; p50Ms: number; p99Ms: number; maxMs: number };
+
+export type OverloadRow = {
+  readonly workers: number;
+  readonly connections: number;
+  readonly seconds: number;
+  /** Answered (200) and refused (503, CTR_ERR_QUEUE_FULL) requests; anything else is `other`. */
+  readonly answered: StatusLatency;
+  readonly refused: StatusLatency;
+  readonly other: number;
+};
+
+/**
+ * Overload (issue 9): `ctr-serve serve --workers=W` on the bundled student (models/ctr-student, vocab 100), one
+ * user × 1000 candidates per request, from `connections` keep-alive connections that each send their next
+ * request as soon as the last one is answered or refused (a closed loop that ignores retry-after: the worst
+ * client), for `seconds`, from a process of its own. Latency is split by status, so refusals and answers are
+ * seen apart. Before the load, one reply is checked (1000 finite probabilities). The server starts fresh for
+ * each worker count, and the connections are opened by the load itself, as a burst would.
+ */
+export async function runOverload(opts: {
+  workers: readonly number[];
+  connections: number;
+  seconds: number;
+}): Promise<OverloadRow[]> {
+  const rows: OverloadRow[] = [];
+  const body = JSON.stringify({
+    requests: [
+      {
+        history: [...Array(12).keys()].map((i) => i + 1),
+        candidates: [...Array(1000).keys()].map((i) => (i % 99) + 1),
+      },
+    ],
+  });
+  for (const workers of opts.workers) {
+    const server = await startCtrServe([
+      '--model_name=ctr-student',
+      `--model_base_path=${join(REPO, 'models/ctr-student')}`,
+      `--workers=${workers}`,
+      '--file_system_poll_wait_seconds=0',
+    ]);
+    try {
+      const url = `${server.url}/v1/ctr:predict`;
+      await check(url, body);
+      await closedLoopInProcess(url, body, 4, 1); // warm-up (JIT, the wasm heap), not measured
+      const r = await closedLoopInProcess(url, body, opts.connections, opts.seconds);
+      rows.push({ workers, connections: opts.connections, seconds: opts.seconds, ...r });
+    } finally {
+      await server.stop();
+    }
+  }
+  return rows;
+}
+
+async function check(url: string, body: string): Promise<void> {
+  const res = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+  const reply = (await res.json()) as { results?: { scores?: number[] }[] };
+  const scores = reply.results?.[0]?.scores ?? [];
+  if (res.status !== 200 || scores.length !== 1000 || !scores.every((p) => p >= 0 && p <= 1)) {
+    throw new CtrError('CTR_ERR_BENCH_CHECK_FAILED', `overload: the check request got HTTP ${res.status}`);
+  }
+}
+
+type LoopResult = { answered: StatusLatency; refused: StatusLatency; other: number };
+
+async function closedLoopInProcess(
+  url: string,
+  body: string,
+  connections: number,
+  seconds: number,
+): Promise<LoopResult> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', SELF, url, String(connections), String(seconds)],
+    {
+      cwd: REPO,
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  );
+  child.stdin.end(body);
+  const chunks: Buffer[] = [];
+  child.stdout.on('data', (c: Buffer) => chunks.push(c));
+  const [code] = (await once(child, 'close')) as [number | null];
+  if (code !== 0) throw new CtrError('CTR_ERR_BENCH_CHECK_FAILED', `the overload client exited with ${code}`);
+  return JSON.parse(Buffer.concat(chunks).toString()) as LoopResult;
+}
+
+/** The client: `connections` loops over one keep-alive agent, each with one request in flight. */
+async function closedLoop(
+  url: string,
+  body: Buffer,
+  connections: number,
+  seconds: number,
+): Promise<LoopResult> {
+  const target = new URL(url);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
+  const byStatus = new Map<number, number[]>();
+  let other = 0;
+  const end = performance.now() + seconds * 1000;
+  const one = () =>
+    new Promise<void>((resolve) => {
+      const t0 = performance.now();
+      const req = http.request(
+        {
+          host: target.hostname,
+          port: target.port,
+          path: target.pathname,
+          method: 'POST',
+          agent,
+          headers: { 'content-type': 'application/json', 'content-length': body.length },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => {
+            const status = res.statusCode ?? 0;
+            if (status === 200 || status === 503) {
+              if (!byStatus.has(status)) byStatus.set(status, []);
+              byStatus.get(status)!.push(performance.now() - t0);
+            } else other++;
+            resolve();
+          });
+        },
+      );
+      req.on('error', () => {
+        other++;
+        resolve();
+      });
+      req.end(body);
+    });
+  await Promise.all(
+    Array.from({ length: connections }, async () => {
+      while (performance.now() < end) await one();
+    }),
+  );
+  agent.destroy();
+  return { answered: summary(byStatus.get(200) ?? []), refused: summary(byStatus.get(503) ?? []), other };
+}
+
+export function overloadTable(rows: readonly OverloadRow[]): string {
+  return formatTable(
+    ['workers', 'status', 'requests', 'p50 ms', 'p99 ms', 'max ms'],
+    rows.flatMap((r) => [
+      [r.workers, '200 answered', r.answered.n, r.answered.p50Ms, r.answered.p99Ms, r.answered.maxMs],
+      [r.workers, '503 refused', r.refused.n, r.refused.p50Ms, r.refused.p99Ms, r.refused.maxMs],
+      ...(r.other > 0 ? [[r.workers, 'other / errors', r.other, '', '', '']] : []),
+    ]),
+  );
+}
+
+function summary(ms: number[]): StatusLatency {
+  if (ms.length === 0) return { n: 0, p50Ms: 0, p99Ms: 0, maxMs: 0 };
+  ms.sort((a, b) => a - b);
+  const at = (q: number) => Math.round(ms[Math.min(ms.length - 1, Math.floor(q * ms.length))]!);
+  return { n: ms.length, p50Ms: at(0.5), p99Ms: at(0.99), maxMs: Math.round(ms[ms.length - 1]!) };
+}
+
+if (process.argv[1] === SELF) {
+  const [url, connections, seconds] = process.argv.slice(2);
+  const input: Buffer[] = [];
+  for await (const c of process.stdin) input.push(c as Buffer);
+  const result = await closedLoop(url!, Buffer.concat(input), Number(connections), Number(seconds));
+  process.stdout.write(JSON.stringify(result));
+}
