@@ -1,7 +1,8 @@
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { writeClickLogCsv } from '../training/data/click-log-csv.ts';
-import { ClickWorld, sampleClickLog } from '../training/data/click-model.ts';
+import { sampleClickLog } from '../training/data/click-model.ts';
+import { dataStream, syntheticStreams } from '../training/data/load-data.ts';
 import { Prng } from '../training/data/prng.ts';
 import { DEFAULT_CONFIG, readDistillConfigFile } from '../training/config.ts';
 import { auc, logLoss } from '../training/eval/metrics.ts';
@@ -22,8 +23,11 @@ const command: Command = {
     const rows = v.rows as number;
     const out = v.out as string;
     const config = await readDistillConfigFile(v.config as string | undefined, io.cwd, DEFAULT_CONFIG);
-    const rng = new Prng(seed);
-    const log = sampleClickLog(new ClickWorld(config.data.clickModel, rng), rows, rng);
+    // One world per seed: the world and streams of `distill --seed N` (load-data.ts); fresh rows with --sample_seed.
+    const streams = syntheticStreams(config.data.clickModel, dataStream(seed));
+    const sampleSeed = v.sample_seed as number | undefined;
+    const rowRng = sampleSeed === undefined ? streams.test : new Prng(sampleSeed).fork();
+    const log = sampleClickLog(streams.world, rows, rowRng);
     await writeFile(resolve(io.cwd, out), writeClickLogCsv(log));
     let clicks = 0;
     for (const c of log.clicked) clicks += c;

@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { DEFAULT_CONFIG, QUICK_CONFIG, readDistillConfigFile, validateConfig } from '../training/config.ts';
+import { baseConfig, merge, readDistillConfigFile, validateConfig } from '../training/config.ts';
 import { runDistill } from '../training/pipeline.ts';
 import { reportTable } from '../training/report/console-table.ts';
 import { reportHtml } from '../training/report/report-html.ts';
@@ -16,8 +16,11 @@ const command: Command = {
     if (!parsed) return 0;
     const v = parsed.values;
     const configFile = v.config as string | undefined;
-    let config = await readDistillConfigFile(configFile, io.cwd, v.quick ? QUICK_CONFIG : DEFAULT_CONFIG);
+    // --format describes --data; without --data the run is synthetic (or the config file's data).
+    const format = v.data !== undefined ? (v.format as 'csv' | 'sequences') : undefined;
+    let config = await readDistillConfigFile(configFile, io.cwd, baseConfig(v.quick as boolean, format));
     if (v.seed !== undefined) config = { ...config, seed: v.seed as number };
+    if (v.data !== undefined) config = merge(config, { data: { file: v.data, format } });
     config = validateConfig(config, configFile ?? 'defaults');
     const outArg = v.out as string;
     const outDir = resolve(io.cwd, outArg);

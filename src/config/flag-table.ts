@@ -118,12 +118,12 @@ export const FLAG_TABLE = {
     ],
   },
   data: {
-    synopsis: 'ctr-serve data --seed N --rows M --out FILE.csv [--config F]',
+    synopsis: 'ctr-serve data --seed N [--sample_seed S] --rows M --out FILE.csv [--config F]',
     description:
       'Writes a synthetic click log drawn from the documented ground-truth click model (docs/training.md), one\n' +
       'impression per line: user,history,candidate,clicked,true_prob (history: item ids oldest first, space-separated).\n' +
       'Prints the Bayes-optimal AUC and log-loss of the rows (scored with true_prob). The same seed and config give\n' +
-      'the same file.',
+      'the same file, drawn from the world `distill --seed N` trains on (without --sample_seed: its test rows).',
     flags: [
       { ...SEED, default: 1 },
       {
@@ -134,12 +134,21 @@ export const FLAG_TABLE = {
         arg: 'M',
         help: 'impressions to write',
       },
+      {
+        name: 'sample_seed',
+        type: 'int',
+        min: 0,
+        arg: 'S',
+        defaultText: "none: the rows of distill's test set for --seed",
+        help: 'draw fresh rows from the same world (the world depends on --seed and the config only)',
+      },
       { name: 'out', type: 'string', required: true, arg: 'FILE.csv', help: 'CSV file to write' },
       { ...DISTILL_CONFIG, help: 'distill config whose data.clickModel is used (docs/training.md)' },
     ],
   },
   distill: {
-    synopsis: 'ctr-serve distill [--config F] [--quick] [--seed N] [--out DIR]',
+    synopsis:
+      'ctr-serve distill [--config F] [--quick] [--seed N] [--out DIR] [--data PATH --format csv|sequences]',
     description:
       'Generates (or reads) click logs, pretrains and fine-tunes the BERT-style teacher, distils students with each loss,\n' +
       'evaluates them, and exports the teacher (SavedModel) and the best distilled student (frozen graph) into DIR,\n' +
@@ -154,6 +163,21 @@ export const FLAG_TABLE = {
       },
       { ...SEED, defaultText: "the config's seed (1)" },
       { name: 'out', type: 'string', default: 'models', arg: 'DIR', help: 'model repository to write' },
+      {
+        name: 'data',
+        type: 'string',
+        arg: 'PATH',
+        defaultText: 'a synthetic click log',
+        help: 'data file to train and evaluate on (relative to the working directory)',
+      },
+      {
+        name: 'format',
+        type: 'enum',
+        arg: 'FORMAT',
+        default: 'csv',
+        values: ['csv', 'sequences'],
+        help: 'csv: a click log (docs/training.md); sequences: `user item [timestamp]` lines, ranked leave-last-out',
+      },
     ],
   },
   bench: {

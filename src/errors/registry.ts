@@ -195,7 +195,8 @@ export const ERRORS = {
   },
   CTR_ERR_DATA_FORMAT: {
     status: 400,
-    description: 'A click-log CSV is malformed: wrong header, a bad id, or a history longer than allowed.',
+    description:
+      'A click log (CSV) or click-sequence file is malformed or unreadable: wrong header or column count, a bad id or timestamp.',
   },
   CTR_ERR_EXPORT_MISMATCH: {
     status: 500,

@@ -25,8 +25,13 @@ export type StudentVariant = {
 export type DistillConfig = {
   readonly seed: number;
   readonly data: {
-    /** A CSV click log to use instead of the synthetic one (docs/training.md: columns). */
+    /** A CSV click log to use instead of the synthetic one (docs/training.md: columns); same as file + format csv. */
     readonly csv?: string;
+    /** A data file (`--data`) read as `format` (`--format`): a CSV click log or click sequences. */
+    readonly file?: string;
+    readonly format?: 'csv' | 'sequences';
+    /** Click sequences (docs/training.md, "Real click sequences"): the leave-last-out protocol's settings. */
+    readonly sequences: SequenceDataConfig;
     readonly clickModel: ClickModelConfig;
     readonly trainRows: number;
     readonly validRows: number;
@@ -58,6 +63,17 @@ export type DistillConfig = {
   readonly export: { readonly version: number; readonly oovId: number };
 };
 
+export type SequenceDataConfig = {
+  /** Read only the file's first maxUsers users (0: all). */
+  readonly maxUsers: number;
+  /** Negatives ranked against each validation and test target (100 in BERT4Rec's protocol). */
+  readonly negatives: number;
+  /** Popularity-sampled non-clicks per training click. */
+  readonly trainNegatives: number;
+  /** Validation and test users expanded into CTR rows for AUC, log-loss, latency and the export check. */
+  readonly rowUsers: number;
+};
+
 export const DEFAULT_CONFIG: DistillConfig = {
   seed: 1,
   data: {
@@ -66,6 +82,7 @@ export const DEFAULT_CONFIG: DistillConfig = {
     validRows: 5000,
     testRows: 20000,
     pretrainSequences: 80000,
+    sequences: { maxUsers: 0, negatives: 100, trainNegatives: 2, rowUsers: 2000 },
   },
   teacher: {
     dim: 32,
@@ -81,11 +98,12 @@ export const DEFAULT_CONFIG: DistillConfig = {
       finetuneSteps: 3000,
       headLearningRate: 2e-2,
       encoderLrRatio: 0.01,
+      sampledNegatives: 1024,
     },
   },
   student: {
-    dim: 16,
-    hidden: [32],
+    dim: 32,
+    hidden: [64, 32],
     variants: [
       { name: 'pooled/none', kind: 'pooled', loss: 'none' },
       { name: 'pooled/hinton', kind: 'pooled', loss: 'hinton' },
@@ -120,6 +138,7 @@ export const QUICK_CONFIG: DistillConfig = merge(DEFAULT_CONFIG, {
       finetuneSteps: 30,
       pretrainLearningRate: 1e-2,
       headLearningRate: 1e-2,
+      sampledNegatives: 0,
     },
   },
   student: {
@@ -132,6 +151,52 @@ export const QUICK_CONFIG: DistillConfig = merge(DEFAULT_CONFIG, {
   transfer: { copies: 1, unlabelledRows: 400 },
   evaluation: { latencyBatch: 200, latencyRepeats: 2 },
 }) as DistillConfig;
+
+/**
+ * What `--format sequences` changes (docs/training.md, "Real click sequences"): a vocabulary of 50k+ items (the
+ * file's), so a sampled softmax in pretraining, a larger teacher and students, fewer transfer copies (the
+ * labelled rows are many). Merged over DEFAULT_CONFIG (or QUICK_CONFIG with `--quick`: a slice of the file).
+ */
+const SEQUENCE_OVERRIDES = {
+  data: { clickModel: { historyLength: 12 }, sequences: { trainNegatives: 4 } },
+  teacher: {
+    dim: 64,
+    heads: 2,
+    layers: 1,
+    ffnDim: 128,
+    headDim: 32,
+    train: {
+      batchSize: 128,
+      pretrainSteps: 800,
+      pretrainLearningRate: 3e-3,
+      maskProb: 0.2,
+      finetuneSteps: 600,
+      headLearningRate: 5e-3,
+      sampledNegatives: 512,
+    },
+  },
+  student: {
+    dim: 32,
+    hidden: [64],
+    variants: DEFAULT_CONFIG.student.variants.filter((v) => v.kind === 'pooled'),
+    train: { batchSize: 512, steps: 1000, learningRate: 5e-3 },
+  },
+  transfer: { copies: 0, unlabelledRows: 20000 },
+};
+
+const QUICK_SEQUENCE_OVERRIDES = {
+  data: { clickModel: { historyLength: 8 }, sequences: { maxUsers: 400, rowUsers: 100 } },
+  teacher: { train: { sampledNegatives: 64 } },
+  student: { variants: DEFAULT_CONFIG.student.variants.filter((v) => v.kind === 'pooled') },
+  transfer: { unlabelledRows: 200 },
+};
+
+/** The base config of a run: DEFAULT_CONFIG or QUICK_CONFIG, with the sequence overrides for click sequences. */
+export function baseConfig(quick: boolean, format: 'csv' | 'sequences' | undefined): DistillConfig {
+  const base = quick ? QUICK_CONFIG : DEFAULT_CONFIG;
+  if (format !== 'sequences') return base;
+  return merge(base, quick ? QUICK_SEQUENCE_OVERRIDES : SEQUENCE_OVERRIDES);
+}
 
 type Json = unknown;
 
@@ -170,7 +235,14 @@ export function loadDistillConfig(text: string, source: string, base: DistillCon
   if (raw !== null && (typeof raw !== 'object' || Array.isArray(raw))) {
     throw new CtrError('CTR_ERR_TRAINING_CONFIG', `${source}: expected an object of settings`);
   }
+  // A distill report (report.json) carries the config it was made with: use that one (models/README.md).
+  if (isReport(raw)) raw = raw.config;
   return validateConfig(merge(base, raw ?? {}), source);
+}
+
+function isReport(raw: unknown): raw is { config: object } {
+  const r = raw as { config?: unknown; models?: unknown } | null;
+  return typeof r?.config === 'object' && r.config !== null && Array.isArray(r.models);
 }
 
 export function validateConfig(c: DistillConfig, source: string): DistillConfig {

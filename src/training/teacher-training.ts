@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ClickLog } from './data/click-log.ts';
-import type { Prng } from './data/prng.ts';
-import { batchIndices, toTensors, trainSetOf } from './dataset.ts';
+import { type Prng, cumulative } from './data/prng.ts';
+import { type Forward, batchIndices, toTensors, trainSetOf } from './dataset.ts';
 import { distillLoss } from './losses.ts';
 import { eagerOps } from './model/ops.ts';
 import type { ParamStore } from './model/params.ts';
@@ -13,12 +13,14 @@ import {
   teacherForward,
 } from './model/teacher.ts';
 import type { Progress } from './progress.ts';
+import { sharedHistoryTeacher } from './model/shared-history-teacher.ts';
 import { type CurvePoint, trainLoop } from './trainer.ts';
 
 /**
  * The teacher's two stages, both configurations of trainLoop:
  * - pretrain: masked-item prediction on unlabelled click sequences (rows × (L+1)). The last slot is always masked
- *   (next-click prediction), other clicks with probability maskProb; full softmax over the small vocabulary.
+ *   (next-click prediction), other clicks with probability maskProb; full softmax over a small vocabulary, a
+ *   sampled softmax (sampledNegatives, drawn from `popularity`) over a large one.
  * - fine-tune: click/no-click cross-entropy; the encoder learns at headLearningRate × encoderLrRatio (~1/100),
  *   the new head at headLearningRate, so pretraining is not washed out.
  */
@@ -30,6 +32,13 @@ export type TeacherTrainConfig = {
   readonly finetuneSteps: number;
   readonly headLearningRate: number;
   readonly encoderLrRatio: number;
+  /**
+   * 0: full softmax over the vocabulary (small synthetic worlds). n > 0: sampled softmax — each masked slot is
+   * scored against its target and n items shared by the batch, drawn by popularity (real vocabularies of 50k+
+   * items; a full softmax there costs a [slots, V] matrix per step). Other targets equal to the slot's own are
+   * masked out (accidental hits).
+   */
+  readonly sampledNegatives?: number;
 };
 
 export function pretrainTeacher(
@@ -39,8 +48,11 @@ export function pretrainTeacher(
   sequences: Int32Array,
   rng: Prng,
   progress?: Progress,
+  popularity?: Float64Array,
 ): CurvePoint[] {
   const S = model.historyLength + 1;
+  const sampled = train.sampledNegatives ?? 0;
+  if (sampled > 0 && !popularity) throw new Error('sampled softmax needs item popularity');
   const rows = sequences.length / S;
   const next = batchIndices(rows, train.batchSize, rng);
   const w = params.variables as Record<string, tf.Tensor>;
@@ -74,6 +86,7 @@ export function pretrainTeacher(
     loss: (b) => {
       const hidden = teacherEncode(eagerOps, w, model, tf.tensor2d(b.tokens, [b.n, S], 'int32'));
       const t = mlmTransform(eagerOps, w, tf.gather(hidden, tf.tensor1d(b.positions, 'int32')));
+      if (sampled) return sampledSoftmaxLoss(w, t, b.targets, drawNegatives(popularity!, sampled, rng));
       const logp = tf.logSoftmax(mlmLogits(eagerOps, w, t));
       const picked = tf.sum(tf.mul(logp, tf.oneHot(tf.tensor1d(b.targets, 'int32'), model.vocabSize + 1)), 1);
       return tf.neg(tf.mean(picked)) as tf.Scalar;
@@ -90,8 +103,13 @@ export function finetuneTeacher(
   progress?: Progress,
 ): CurvePoint[] {
   const set = trainSetOf(log);
-  const next = batchIndices(set.rows, train.batchSize, rng);
+  // Rows in runs sharing a history (click sequences) are batched by runs, and each history is encoded once.
+  const group = log.group ?? 1;
+  const nextRun = batchIndices(set.rows / group, Math.max(1, Math.round(train.batchSize / group)), rng);
+  const next = () => (group > 1 ? expandRuns(nextRun(), group) : nextRun());
   const w = params.variables as Record<string, tf.Tensor>;
+  const forward: Forward =
+    group > 1 ? sharedHistoryTeacher(w, model) : (h, c) => teacherForward(eagerOps, w, model, h, c);
   return trainLoop({
     steps: train.finetuneSteps,
     groups: [
@@ -102,7 +120,7 @@ export function finetuneTeacher(
     nextBatch: () => next(),
     loss: (idxBatch) => {
       const b = toTensors(set, idxBatch);
-      const { logit } = teacherForward(eagerOps, w, model, b.history, b.candidate);
+      const { logit } = forward(b.history, b.candidate);
       return distillLoss(
         'none',
         { studentLogit: logit as tf.Tensor1D, label: b.label, labelWeight: b.labelWeight },
@@ -110,4 +128,59 @@ export function finetuneTeacher(
       );
     },
   });
+}
+
+function expandRuns(runs: Int32Array, group: number): Int32Array {
+  const out = new Int32Array(runs.length * group);
+  runs.forEach((r, i) => {
+    for (let k = 0; k < group; k++) out[i * group + k] = r * group + k;
+  });
+  return out;
+}
+
+/** `n` items drawn by popularity (with replacement: a sampled softmax's shared negatives). */
+function drawNegatives(popularity: Float64Array, n: number, rng: Prng): Int32Array {
+  const cum = cumulativeOf(popularity);
+  return Int32Array.from({ length: n }, () => rng.pickCumulative(cum));
+}
+
+const cumulatives = new WeakMap<Float64Array, Float64Array>();
+function cumulativeOf(weights: Float64Array): Float64Array {
+  let c = cumulatives.get(weights);
+  if (!c) cumulatives.set(weights, (c = cumulative(weights)));
+  return c;
+}
+
+/**
+ * Cross-entropy of each slot's target against [its target, the shared negatives, the other slots' targets]:
+ * the batch's targets serve as extra negatives (in-batch), and any candidate equal to the slot's own target
+ * other than itself is masked with −10000 (an accidental hit).
+ */
+function sampledSoftmaxLoss(
+  w: Record<string, tf.Tensor>,
+  t: tf.Tensor,
+  targets: Int32Array,
+  negatives: Int32Array,
+) {
+  const ids = new Int32Array(targets.length + negatives.length);
+  ids.set(targets);
+  ids.set(negatives, targets.length);
+  const n = targets.length;
+  const mask = new Float32Array(n * ids.length);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < ids.length; j++)
+      if (j !== i && ids[j] === targets[i]) mask[i * ids.length + j] = -10000;
+  }
+  const idT = tf.tensor1d(ids, 'int32');
+  const emb = tf.gather(w['teacher/embeddings/item']!, idT);
+  const logits = tf.add(
+    tf.add(
+      tf.matMul(t as tf.Tensor2D, emb as tf.Tensor2D, false, true),
+      tf.gather(w['teacher/mlm/output_bias']!, idT),
+    ),
+    tf.tensor2d(mask, [n, ids.length]),
+  );
+  const logp = tf.logSoftmax(logits);
+  const picked = tf.sum(tf.mul(logp, tf.oneHot(tf.range(0, n, 1, 'int32'), ids.length)), 1);
+  return tf.neg(tf.mean(picked)) as tf.Scalar;
 }

@@ -81,7 +81,13 @@ test('a boolean flag alone means true for every command, and takes =false', () =
 
 test('flags are typed and range-checked from the table; bad ones are usage errors', () => {
   const data = parseFlags('data', ['--rows', '5', '--out=x.csv'], io())!;
-  assert.deepEqual(data.values, { seed: 1, rows: 5, out: 'x.csv', config: undefined });
+  assert.deepEqual(data.values, {
+    seed: 1,
+    sample_seed: undefined,
+    rows: 5,
+    out: 'x.csv',
+    config: undefined,
+  });
   assert.equal(
     codeOf(() => parseFlags('data', ['--rows=0', '--out=x'], io())),
     'CTR_ERR_USAGE',

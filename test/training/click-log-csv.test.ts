@@ -42,3 +42,14 @@ test('malformed logs fail with CTR_ERR_DATA_FORMAT naming the line', () => {
   assert.throws(() => readClickLogCsv('user,history,candidate,clicked\nu,1,2,yes\n', 10, 3, 'x.csv'), code);
   assert.throws(() => readClickLogCsv('user,item,timestamp,clicked\nu,1,soon,1\n', 10, 3, 'x.csv'), code);
 });
+
+test('the CSV is parsed as CSV: quoted fields and CRLF read, a record with the wrong column count fails on its line', () => {
+  const csv = 'user,history,candidate,clicked\r\n"u,1","1 2",3,1\r\nu2,,4,0\r\n';
+  const log = readClickLogCsv(csv, 10, 2, 'q.csv');
+  assert.deepEqual(Array.from(log.history), [1, 2, 0, 0]);
+  assert.deepEqual(Array.from(log.candidate), [3, 4]);
+  assert.throws(
+    () => readClickLogCsv('user,history,candidate,clicked\nu,1,2,1\nu,1,2\n', 10, 3, 'short.csv'),
+    (e: Error & { code?: string }) => e.code === 'CTR_ERR_DATA_FORMAT' && e.message.startsWith('short.csv:3'),
+  );
+});

@@ -1,6 +1,10 @@
 import { asString } from './as-string.ts';
+import { bucketize } from './bucketize.ts';
 import type { OpKernel } from './kernel-context.ts';
 import { parseExample, parseExampleV2 } from './parse-example.ts';
+import { sparseFillEmptyRows } from './sparse-fill-empty-rows.ts';
+import { SEGMENT_KERNELS } from './sparse-segment.ts';
+import { sparseToDense } from './sparse-to-dense.ts';
 import { stringToHashBucketFast, stringToHashBucketStrong } from './string-to-hash-bucket.ts';
 import { TABLE_KERNELS } from './table-kernels.ts';
 import { tile } from './tile.ts';
@@ -14,4 +18,8 @@ export const KERNELS: readonly OpKernel[] = [
   parseExampleV2,
   tile,
   ...TABLE_KERNELS,
+  bucketize,
+  sparseToDense,
+  sparseFillEmptyRows,
+  ...SEGMENT_KERNELS,
 ];

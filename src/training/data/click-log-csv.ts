@@ -1,3 +1,4 @@
+import { parse } from 'csv-parse/sync';
 import { CtrError } from '../../errors/registry.ts';
 import { padHistoryInto } from '../../ctr/ctr-batch.ts';
 import type { ClickLog } from './click-log.ts';
@@ -10,7 +11,8 @@ import type { ClickLog } from './click-log.ts';
  * - events: `user,item,timestamp,clicked` — a raw log; each impression's history is the items that user clicked
  *           before it (by timestamp, ties in file order).
  * Histories longer than historyLength keep the newest ones. Item ids must be integers in 1..vocabSize-1.
- * Failures: CTR_ERR_DATA_FORMAT naming the line.
+ * The text is split into records by csv-parse (quoting, CRLF, a record with the wrong column count); failures,
+ * its own included, are CTR_ERR_DATA_FORMAT naming the line.
  */
 export function writeClickLogCsv(log: ClickLog): string {
   const L = log.historyLength;
@@ -29,9 +31,9 @@ export function readClickLogCsv(
   historyLength: number,
   source: string,
 ): ClickLog {
-  const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
-  const header = (lines[0] ?? '').split(',').map((s) => s.trim());
   const bad = (line: number, why: string) => new CtrError('CTR_ERR_DATA_FORMAT', `${source}:${line}: ${why}`);
+  const { records, lineOf } = csvRecords(text, source);
+  const header = records[0] ?? [];
   const col = (name: string) => header.indexOf(name);
   const id = (s: string | undefined, line: number): number => {
     const v = Number(s);
@@ -43,7 +45,7 @@ export function readClickLogCsv(
     if (s !== '0' && s !== '1') throw bad(line, `clicked must be 0 or 1, got "${s}"`);
     return Number(s);
   };
-  const rows = lines.length - 1;
+  const rows = Math.max(0, records.length - 1);
   const out = {
     vocabSize,
     historyLength,
@@ -60,8 +62,8 @@ export function readClickLogCsv(
     if (cu! < 0 || ck! < 0) throw bad(1, 'header needs user,history,candidate,clicked');
     const probs: number[] = [];
     for (let r = 0; r < rows; r++) {
-      const f = lines[r + 1]!.split(',');
-      const line = r + 2;
+      const f = records[r + 1]!;
+      const line = lineOf[r + 1]!;
       out.user[r] = userId(f[cu!]!.trim());
       const h = (f[ch!] ?? '').trim();
       padHistoryInto(
@@ -82,11 +84,11 @@ export function readClickLogCsv(
   if (cu! < 0 || ci! < 0 || ct! < 0 || ck! < 0) {
     throw bad(1, 'header must be user,history,candidate,clicked[,true_prob] or user,item,timestamp,clicked');
   }
-  const events = lines.slice(1).map((l, k) => {
-    const f = l.split(',');
+  const events = records.slice(1).map((f, k) => {
+    const line = lineOf[k + 1]!;
     const ts = Number(f[ct!]);
-    if (!Number.isFinite(ts)) throw bad(k + 2, `timestamp "${f[ct!]}" is not a number`);
-    return { k, user: f[cu!]!.trim(), item: id(f[ci!], k + 2), ts, clicked: flag(f[ck!]?.trim(), k + 2) };
+    if (f[ct!] === '' || !Number.isFinite(ts)) throw bad(line, `timestamp "${f[ct!]}" is not a number`);
+    return { k, user: f[cu!]!, item: id(f[ci!], line), ts, clicked: flag(f[ck!], line) };
   });
   events.sort((a, b) => (a.user < b.user ? -1 : a.user > b.user ? 1 : a.ts - b.ts || a.k - b.k));
   let past: number[] = [];
@@ -99,6 +101,26 @@ export function readClickLogCsv(
     if (e.clicked) past.push(e.item);
   });
   return out;
+}
+
+/** Records (trimmed fields) and the line each starts on, from csv-parse; its errors become CTR_ERR_DATA_FORMAT. */
+function csvRecords(text: string, source: string): { records: string[][]; lineOf: number[] } {
+  try {
+    const out = parse(text, { skip_empty_lines: true, trim: true, info: true }) as unknown as {
+      record: string[];
+      info: { lines: number };
+    }[];
+    return { records: out.map((o) => o.record), lineOf: out.map((o) => o.info.lines) };
+  } catch (err) {
+    const line = (err as { lines?: number }).lines;
+    throw new CtrError(
+      'CTR_ERR_DATA_FORMAT',
+      `${source}${line ? `:${line}` : ''}: ${(err as Error).message}`,
+      {
+        cause: err,
+      },
+    );
+  }
 }
 
 /** Pretraining sequences from a log: each clicked impression's history followed by the clicked item. */

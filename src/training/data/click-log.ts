@@ -15,6 +15,8 @@ export type ClickLog = {
   readonly clicked: Uint8Array;
   /** Known only for synthetic logs. */
   readonly trueProb?: Float32Array;
+  /** Rows come in runs of `group` sharing one history (a click and its sampled non-clicks): batch by runs. */
+  readonly group?: number;
 };
 
 /** The rows at `index`, in that order. */

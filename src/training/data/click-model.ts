@@ -39,7 +39,7 @@ export type ClickModelConfig = {
 };
 
 export const DEFAULT_CLICK_MODEL: ClickModelConfig = {
-  vocabSize: 100,
+  vocabSize: 10000,
   historyLength: 12,
   minHistory: 3,
   users: 2000,

@@ -133,11 +133,27 @@ export function teacherForward<T>(
   history: T,
   candidate: T,
 ): { logit: T; ctr: T } {
-  const d = c.dim;
-  const L = c.historyLength;
   // A [B, 1] column of [MASK] ids shaped like the batch without a Shape op: candidate·0 + V.
   const maskColumn = o.add(o.mul(o.expandDims(candidate, 1), o.int32([0])), o.int32([c.vocabSize]));
   const hidden = teacherEncode(o, w, c, o.concat([history, maskColumn], 1));
+  return teacherHead(o, w, c, hidden, history, candidate);
+}
+
+/**
+ * The fine-tuning head on encoder states `hidden` [B·(L+1), d] of `history` [B, L] (+ the MASK slot) for
+ * `candidate` [B]. teacherForward is teacherEncode then this; the evaluation reuses one history's states for all
+ * its candidates (pipeline-teacher.ts), which computes the same numbers.
+ */
+export function teacherHead<T>(
+  o: Ops<T>,
+  w: Record<string, T>,
+  c: TeacherConfig,
+  hidden: T,
+  history: T,
+  candidate: T,
+): { logit: T; ctr: T } {
+  const d = c.dim;
+  const L = c.historyLength;
   const h = o.gather(o.reshape(hidden, [-1, L + 1, d]), o.int32([L]), 1);
   const slot = o.reshape(h, [-1, d]);
   const cand = o.gather(w[`${P}/embeddings/item`]!, candidate);

@@ -1,3 +1,4 @@
+import { rankingText } from './ranking-table.ts';
 import type { DistillReport } from './report-types.ts';
 
 /** The report as fixed-width text for the console: one row per model, then the targets. */
@@ -18,6 +19,7 @@ export function reportTable(r: DistillReport): string {
       .join('  ')
       .trimEnd();
   const out = [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line), ''];
+  if (r.ranking) out.unshift(rankingText(r.ranking));
   out.push(
     `served through loadModel: teacher ${r.export.servedLatencyMs.teacher.toFixed(2)} ms, student ${r.export.servedLatencyMs.student.toFixed(2)} ms per batch; export max |diff| teacher ${r.export.maxAbsDiff.teacher.toExponential(1)}, student ${r.export.maxAbsDiff.student.toExponential(1)} over ${r.export.checkedRows} rows`,
     '',

@@ -12,7 +12,7 @@ rewrites this directory with the same weights and metrics. The pipeline is descr
   (VariableV2 nodes named by their checkpoint keys, a TF1 Saver, and \`variables/\`).
 - \`ctr-student/${r.config.export.version}/\`: the exported student (\`${r.export.student}\`), frozen out of one graph that held
   teacher and student together, cut at \`student/ctr\` and \`student/logit\` (${r.export.studentGraphNodes} nodes); \`model.json\`
-  names the signature (docs/api.md, CTR batch API) and declares \`vocab_size\` ${r.config.data.clickModel.vocabSize} and \`oov_id\` ${r.config.export.oovId}.
+  names the signature (docs/api.md, CTR batch API) and declares \`vocab_size\` ${r.data.vocabSize ?? r.config.data.clickModel.vocabSize} and \`oov_id\` ${r.config.export.oovId}.
 - \`report.json\`, \`report.html\`: the full evaluation (ROC, calibration, scatter, training curves).
 
 Both take \`history\` int32 [batch, ${r.config.data.clickModel.historyLength}] (item ids, oldest first, left-padded with 0) and \`candidate\` int32

@@ -1,5 +1,7 @@
 import type { DistillConfig } from '../config.ts';
 import type { ModelScore } from '../eval/evaluate.ts';
+import type { RankingMetrics } from '../eval/ranking-metrics.ts';
+import type { PublishedRow } from './published.ts';
 import type { CurvePoint } from '../trainer.ts';
 
 /**
@@ -18,13 +20,31 @@ export type ModelRow = ModelScore & {
   readonly exported?: boolean;
 };
 
+export type RankingRow = RankingMetrics & {
+  readonly name: string;
+  readonly role: 'teacher' | 'student' | 'baseline';
+  readonly exported?: boolean;
+};
+
+export type RankingReport = {
+  /** Users and interactions read; test users ranked (users with ≥ 3 items); candidates per user. */
+  readonly users: number;
+  readonly interactions: number;
+  readonly testUsers: number;
+  readonly candidates: number;
+  readonly rows: RankingRow[];
+  readonly published: { readonly source: string; readonly rows: readonly PublishedRow[] };
+};
+
 export type DistillReport = {
   readonly command: string;
   readonly seed: number;
   readonly backend: string;
   readonly config: DistillConfig;
   readonly data: {
-    readonly source: 'synthetic' | 'csv';
+    readonly source: 'synthetic' | 'csv' | 'sequences';
+    /** Item ids are 1..vocabSize-1 (model.json's vocab_size). */
+    readonly vocabSize?: number;
     readonly trainRows: number;
     readonly transferRows: number;
     readonly validRows: number;
@@ -46,6 +66,8 @@ export type DistillReport = {
     /** Median ms per batch through loadModel (the serving path), teacher and exported student. */
     readonly servedLatencyMs: { readonly teacher: number; readonly student: number };
   };
+  /** Click sequences only: the leave-last-out ranking metrics of every test user (docs/training.md). */
+  readonly ranking?: RankingReport;
   readonly targets: Record<string, { readonly value: number; readonly goal: string; readonly met: boolean }>;
   readonly durationS: number;
 };

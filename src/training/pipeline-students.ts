@@ -1,0 +1,101 @@
+import type * as tf from '@tensorflow/tfjs';
+import type { DistillConfig, StudentVariant } from './config.ts';
+import type { DistillData } from './data/load-data.ts';
+import { Prng } from './data/prng.ts';
+import { type Forward, type TrainSet, predictLogits, trainSetOf } from './dataset.ts';
+import { auc } from './eval/metrics.ts';
+import { eagerOps } from './model/ops.ts';
+import { type HostParams, ParamStore, createParams } from './model/params.ts';
+import { type StudentConfig, studentForward, studentSpecs } from './model/student.ts';
+import type { Bar } from './pipeline-teacher.ts';
+import { trainStudent } from './student-training.ts';
+import type { CurvePoint } from './trainer.ts';
+
+/**
+ * The students' part of runDistill: one student per configured variant (the no-KD baseline on the labelled rows
+ * only, the others on the teacher-labelled transfer set), each from the same initial weights as the other
+ * variants of its kind, kept as host parameters; then the exported one is picked: the distilled pooled student
+ * with the best validation AUC.
+ */
+export type TrainedStudent = {
+  readonly variant: StudentVariant;
+  readonly config: StudentConfig;
+  readonly params: HostParams;
+  readonly count: number;
+  readonly curve: CurvePoint[];
+  readonly validLogits: Float32Array;
+  readonly testLogits: Float32Array;
+};
+
+export function trainStudents(
+  c: DistillConfig,
+  data: DistillData,
+  labelled: TrainSet,
+  rng: Prng,
+  bar: Bar,
+): TrainedStudent[] {
+  const L = c.data.clickModel.historyLength;
+  return c.student.variants.map((variant) => {
+    const config: StudentConfig = {
+      kind: variant.kind,
+      vocabSize: data.vocabSize,
+      historyLength: L,
+      dim: c.student.dim,
+      hidden: c.student.hidden,
+    };
+    // Same initial weights for every variant of a kind, so losses are compared from one starting point.
+    const store = createParams(
+      studentSpecs(config),
+      new Prng(c.seed * 1000 + { pooled: 1, gru: 2, bilstm: 3 }[variant.kind]),
+    );
+    const steps = variant.kind === 'pooled' ? c.student.train.steps : c.student.gruSteps;
+    const loss =
+      variant.loss === 'hinton' ? c.student.hinton : { alpha: c.student.tang.alpha, temperature: 1 };
+    const set = variant.loss === 'none' ? trainSetOf(data.train) : labelled;
+    const train = { ...c.student.train, steps, loss };
+    const curve = trainStudent(
+      store,
+      config,
+      variant.loss,
+      train,
+      set,
+      rng.fork(),
+      bar(`student ${variant.name}`, steps),
+    );
+    const w = store.variables as Record<string, tf.Tensor>;
+    const fwd: Forward = (h, cand) => studentForward(eagerOps, w, config, h, cand);
+    const trained: TrainedStudent = {
+      variant,
+      config,
+      params: store.toHost(),
+      count: store.count(),
+      curve,
+      validLogits: predictLogits(fwd, data.valid.history, data.valid.candidate, L),
+      testLogits: predictLogits(fwd, data.test.history, data.test.candidate, L),
+    };
+    store.dispose();
+    return trained;
+  });
+}
+
+/** The exported student (best validation AUC among distilled pooled students) and the no-KD baseline. */
+export function pickStudents(students: readonly TrainedStudent[], validClicked: Uint8Array) {
+  const distilled = students.filter((s) => s.variant.kind === 'pooled' && s.variant.loss !== 'none');
+  const pool = distilled.length ? distilled : students.filter((s) => s.variant.kind === 'pooled');
+  const best = pool.reduce((a, b) =>
+    auc(b.validLogits, validClicked) > auc(a.validLogits, validClicked) ? b : a,
+  );
+  const noKd = students.find((s) => s.variant.kind === 'pooled' && s.variant.loss === 'none')!;
+  return { best, noKd };
+}
+
+/** Runs `fn` with a student's forward pass on fresh variables, disposed afterwards. */
+export function withStudent<T>(s: TrainedStudent, fn: (forward: Forward) => T): T {
+  const store = new ParamStore(studentSpecs(s.config), s.params);
+  try {
+    const w = store.variables as Record<string, tf.Tensor>;
+    return fn((h, cand) => studentForward(eagerOps, w, s.config, h, cand));
+  } finally {
+    store.dispose();
+  }
+}
