@@ -16,10 +16,10 @@ export const KERNELS: readonly OpKernel[] = [
   stringToHashBucketStrong,
   parseExample,
   parseExampleV2,
-  tile,
   ...TABLE_KERNELS,
   bucketize,
   sparseToDense,
   sparseFillEmptyRows,
   ...SEGMENT_KERNELS,
+  tile,
 ];

@@ -1,46 +1,46 @@
 import * as tf from '@tensorflow/tfjs';
-import { stringTensor, type OpKernel } from './kernel-context.ts';
+import { stringBytes, stringTensor, type OpKernel } from './kernel-context.ts';
 
 /**
- * Tile (tensorflow/core/ops/array_ops.cc): output dim i = input dim i × multiples[i], the input repeated along
- * each axis. tfjs's wasm Tile has no string kernel (it aborts), and Estimator heads tile their class labels
- * (head/Tile: ["0", "1"] per example), so string inputs are tiled here on the raw bytes; numeric ones go to tf.tile.
+ * Tile (tensorflow/core/kernels/tile_ops.cc): output dim i = input dim i × multiples[i]. tfjs-backend-wasm's
+ * Tile aborts the process on string tensors (which Estimator heads tile for `all_classes`), so strings are tiled
+ * here on their bytes; every other dtype runs on tfjs's kernel. multiples must match the rank and be >= 0.
  */
 export const tile: OpKernel = {
   op: 'Tile',
   run(ctx) {
     const x = ctx.input(0);
-    const multiples = Array.from(ctx.intInput(1));
-    if (multiples.length !== x.shape.length) {
-      throw ctx.invalidArgument(`Expected multiples argument to be a vector of length ${x.shape.length}`);
-    }
-    if (multiples.some((m) => !Number.isInteger(m) || m < 0)) {
-      throw ctx.invalidArgument(`Expected multiples to be non-negative, got [${multiples}]`);
-    }
-    if (x.dtype !== 'string') return tf.tile(x, multiples);
-    const values = ctx.stringInput(0);
-    const inShape = x.shape;
-    const outShape = inShape.map((d, i) => d * multiples[i]!);
-    const size = outShape.reduce((a, b) => a * b, 1);
+    const reps = Array.from(ctx.intInput(1));
+    if (reps.length !== x.rank)
+      throw ctx.invalidArgument(`multiples has ${reps.length} values for rank ${x.rank}`);
+    if (reps.some((r) => r < 0)) throw ctx.invalidArgument(`multiples [${reps}] has a negative value`);
+    if (x.dtype !== 'string') return tf.tile(x, reps);
+    const src = stringBytes(x);
+    const shape = x.shape.map((d, i) => d * reps[i]!);
+    const size = shape.reduce((a, b) => a * b, 1);
     const out = new Array<Uint8Array>(size);
-    const outStrides = strides(outShape);
-    const inStrides = strides(inShape);
-    for (let flat = 0; flat < size; flat++) {
-      let src = 0;
-      let rest = flat;
-      for (let d = 0; d < outShape.length; d++) {
-        const coord = Math.floor(rest / outStrides[d]!);
-        rest -= coord * outStrides[d]!;
-        src += (coord % inShape[d]!) * inStrides[d]!;
+    const inStrides = strides(x.shape);
+    const outStrides = strides(shape);
+    for (let k = 0; k < size; k++) {
+      let rest = k;
+      let from = 0;
+      for (let d = 0; d < shape.length; d++) {
+        const c = Math.floor(rest / outStrides[d]!);
+        rest -= c * outStrides[d]!;
+        from += (c % x.shape[d]!) * inStrides[d]!;
       }
-      out[flat] = values[src]!;
+      out[k] = src[from]!;
     }
-    return stringTensor(out, outShape);
+    return stringTensor(out, shape);
   },
 };
 
 function strides(shape: readonly number[]): number[] {
-  const s = new Array<number>(shape.length).fill(1);
-  for (let d = shape.length - 2; d >= 0; d--) s[d] = s[d + 1]! * shape[d + 1]!;
-  return s;
+  const out = new Array<number>(shape.length);
+  let s = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    out[d] = s;
+    s *= shape[d]!;
+  }
+  return out;
 }

@@ -88,3 +88,18 @@ test('SparseToDense: sparse_to_dense_op_test values, bounds and order checked be
   await assert.rejects(run(int([2], [3, 1]), [5], int([], [1])), /out of order/);
   assert.deepEqual((await run(int([2], [3, 1]), [5], int([2], [4, 2]), false))[0]!.values, [0, 2, 0, 4, 0]);
 });
+
+test('Tile repeats string tensors on their bytes (wasm Tile aborts on strings) and numbers on tfjs', async () => {
+  const [flat] = await runOp('Tile', [str([2], ['a', 'b']), int([1], [2])], { T: attr.type('DT_STRING') });
+  assert.deepEqual(text(flat!.values), ['a', 'b', 'a', 'b']);
+  const [grid] = await runOp('Tile', [str([2, 1], ['a', 'b']), int([2], [1, 3])], {
+    T: attr.type('DT_STRING'),
+  });
+  assert.deepEqual(text(grid!.values), ['a', 'a', 'a', 'b', 'b', 'b']);
+  assert.deepEqual(grid!.shape, [2, 3]);
+  const [num] = await runOp('Tile', [float([2], [1, 2]), int([1], [2])], { T: attr.type('DT_FLOAT') });
+  assert.deepEqual(num!.values, [1, 2, 1, 2]);
+  await assert.rejects(runOp('Tile', [float([2], [1, 2]), int([1], [-1])], { T: attr.type('DT_FLOAT') }), {
+    code: 'CTR_ERR_INVALID_ARGUMENT',
+  });
+});
