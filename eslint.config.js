@@ -41,9 +41,4 @@ export default tseslint.config(
       'max-lines-per-function': ['error', { max: 80, skipBlankLines: true, skipComments: true, IIFEs: true }],
     },
   },
-  {
-    // issue 14 helper splitting: runDistill and reportHtml are being rewritten by the data helper.
-    files: ['src/training/pipeline.ts', 'src/training/report/report-html.ts'],
-    rules: { 'max-lines-per-function': 'off' },
-  },
 );
