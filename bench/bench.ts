@@ -10,6 +10,7 @@ import { writeReferenceRepo } from './model-repo.ts';
 import { runModelOnly, type ModelRow } from './model-only.ts';
 import { peerTable, runPeer, type PeerRow } from './peer.ts';
 import { DEFAULT_PEER_DIR } from './peer-server.ts';
+import { runShadowLoad, shadowLoadTable, type ShadowLoadRow } from './shadow-load.ts';
 import { runRecurrent, type RecurrentRow } from './recurrent.ts';
 import { loadBenchReference } from './reference.ts';
 import { formatTable } from './table.ts';
@@ -31,6 +32,7 @@ export type BenchReport = {
   readonly batching?: BatchingRow[];
   readonly recurrent?: RecurrentRow[];
   readonly peer?: PeerRow[];
+  readonly shadow?: ShadowLoadRow[];
 };
 
 /**
@@ -49,6 +51,7 @@ export async function runBench(options: BenchOptions, out: NodeJS.WritableStream
     batching?: BatchingRow[];
     recurrent?: RecurrentRow[];
     peer?: PeerRow[];
+    shadow?: ShadowLoadRow[];
   } = {};
   try {
     const repo = await writeReferenceRepo(ref, root);
@@ -133,6 +136,16 @@ export async function runBench(options: BenchOptions, out: NodeJS.WritableStream
       );
       report.peer = rows;
       if (rows.length > 0) out.write(`${peerTable(rows)}\n`);
+    }
+    if (options.sections.includes('shadow')) {
+      const load = { ratePerSec: 100, durationSec: options.quick ? 3 : 10, candidates: 100 };
+      out.write(
+        `\n## Shadow scoring and the student's latency (default models, --workers=1 on core 0, ` +
+          `1 user × ${load.candidates} at ${load.ratePerSec}/s even)\n\n`,
+      );
+      const rows = await runShadowLoad(load);
+      report.shadow = rows;
+      out.write(`${shadowLoadTable(rows)}\n`);
     }
     if (options.sections.includes('batching')) {
       const connections = 32;

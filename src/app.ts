@@ -86,6 +86,8 @@ export async function buildApp(config: ServingConfig, deps: AppDeps = {}): Promi
     registry: metrics.registry,
     logger: app.log,
     workerSnapshots: () => link.collect('shadow') as Promise<ShadowPairSnapshot[][]>,
+    // A loader injected by a test cannot cross into a thread: the teacher then runs on this one.
+    teacherThread: config.shadowThread && deps.loadModel === undefined,
   });
   link.provide('shadow', () => shadow.scorer.snapshot());
   const ctr = new CtrPredictor(service, config);
@@ -104,6 +106,7 @@ export async function buildApp(config: ServingConfig, deps: AppDeps = {}): Promi
   await registerRouteFamilies(app, { manager, service, ctr, shadow, metrics: metricsSource });
   try {
     await manager.start();
+    await shadow.ready();
     // After the first load, so labels in the starting config may name the versions it loaded (TF Serving sets
     // them before loading and so refuses them at start without --allow_version_labels_for_unavailable_models).
     manager.applyLabels(config.models, config.allowVersionLabelsForUnavailableModels);

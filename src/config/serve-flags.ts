@@ -117,6 +117,13 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
     help: 'sampled CTR batches waiting for the teacher; beyond it they are dropped',
   },
   {
+    name: 'shadow_thread',
+    type: 'boolean',
+    default: true,
+    config: 'shadowThread',
+    help: "run the shadow teacher on its own worker thread (at the lowest CPU priority), off the student's event loop",
+  },
+  {
     name: 'shadow_window_size',
     type: 'int',
     default: 10_000,

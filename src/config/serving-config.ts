@@ -55,6 +55,8 @@ export type ServingConfig = {
   readonly shadowSampleRate: number;
   /** Sampled CTR batches waiting for the teacher; beyond it they are dropped and counted. */
   readonly shadowQueueSize: number;
+  /** The shadow teacher runs on its own worker thread (src/shadow/teacher-thread.ts), else on the serving thread. */
+  readonly shadowThread: boolean;
   /** Predictions in the sliding agreement window. */
   readonly shadowWindowSize: number;
   readonly logLevel: LogLevel;
@@ -177,6 +179,7 @@ export function loadConfig(input: ConfigInput): ServingConfig {
     shadowSampleRate,
     shadowQueueSize: num(f, 'shadow_queue_size'),
     shadowWindowSize: num(f, 'shadow_window_size'),
+    shadowThread: flag(f, 'shadow_thread') as boolean,
     logLevel: str(f, 'log_level') as LogLevel,
     accessLogSampleRate: num(f, 'access_log_sample_rate'),
     slowRequestMs: num(f, 'slow_request_ms'),

@@ -5,7 +5,8 @@ import type { CtrBatch, CtrUserRequest } from '../ctr/ctr-batch.ts';
 import type { ServableId } from '../serving/servable.ts';
 import { ShadowMetrics } from './shadow-metrics.ts';
 import { shadowPairsJson, type ShadowJson, type ShadowPairSnapshot } from './shadow-pair.ts';
-import { ShadowScorer, type ShadowEvent, type ShadowLogger } from './shadow-scorer.ts';
+import { ShadowScorer, type ShadowEvent, type ShadowLogger, type TeacherRunner } from './shadow-scorer.ts';
+import { TeacherThread } from './teacher-thread.ts';
 import { createTeacherRunner, scoreWithTeacher, type TeacherRunnerDeps } from '../ctr/teacher-replay.ts';
 
 /**
@@ -30,6 +31,13 @@ export type ShadowServiceDeps = TeacherRunnerDeps & {
   /** Teacher deadline per shadow job; default config.predictTimeoutMs. */
   readonly teacherTimeoutMs?: number;
   readonly workerSnapshots?: () => Promise<ShadowPairSnapshot[][]>;
+  /** Runs the teacher for shadow jobs; default: in this thread through `manager` and `predictions`. */
+  readonly runTeacher?: TeacherRunner;
+  /**
+   * Shadow jobs go to a TeacherThread (teacher-thread.ts) serving the pairs' teachers, off this thread's event
+   * loop; `explain` still runs here, synchronously, through `manager` and `predictions`.
+   */
+  readonly teacherThread?: boolean;
 };
 
 export type Explanation = {
@@ -44,6 +52,7 @@ export class ShadowService {
   readonly #deps: ShadowServiceDeps;
   readonly #defaultModel: string;
   readonly #shareHistory: boolean;
+  readonly #thread: TeacherThread | undefined;
 
   constructor(config: ServingConfig, deps: ShadowServiceDeps) {
     this.#deps = deps;
@@ -53,23 +62,30 @@ export class ShadowService {
     this.metrics = deps.registry
       ? new ShadowMetrics(deps.registry, () => holder.scorer?.gaugeStats())
       : undefined;
+    const pairs = config.models.flatMap((m) =>
+      m.shadowModel === undefined
+        ? []
+        : [
+            {
+              student: m.name,
+              teacher: m.shadowModel,
+              sampleRate: m.shadowSampleRate ?? config.shadowSampleRate,
+            },
+          ],
+    );
+    const sampled = [...new Set(pairs.filter((p) => p.sampleRate > 0).map((p) => p.teacher))];
+    this.#thread =
+      deps.teacherThread && sampled.length > 0 ? new TeacherThread(config, sampled, deps.logger) : undefined;
     this.scorer = holder.scorer = new ShadowScorer({
-      pairs: config.models.flatMap((m) =>
-        m.shadowModel === undefined
-          ? []
-          : [
-              {
-                student: m.name,
-                teacher: m.shadowModel,
-                sampleRate: m.shadowSampleRate ?? config.shadowSampleRate,
-              },
-            ],
-      ),
+      pairs,
       defaultModel: config.defaultModel,
       queueSize: config.shadowQueueSize,
       windowSize: config.shadowWindowSize,
       teacherTimeoutMs: deps.teacherTimeoutMs ?? config.predictTimeoutMs,
-      runTeacher: createTeacherRunner({ shareHistory: config.shareHistory, ...deps }),
+      runTeacher:
+        deps.runTeacher ??
+        this.#thread?.run ??
+        createTeacherRunner({ shareHistory: config.shareHistory, ...deps }),
       random: deps.random,
       metrics: this.metrics,
       logger: deps.logger,
@@ -125,7 +141,14 @@ export class ShadowService {
     return shadowPairsJson(workers);
   }
 
-  stop(): Promise<void> {
-    return this.scorer.stop();
+  /** Resolves once the teacher thread, when there is one, has tried its first load of every teacher. */
+  async ready(): Promise<void> {
+    // A thread that failed to start was logged; its jobs then fail and count as teacher errors.
+    await this.#thread?.ready().catch(() => undefined);
+  }
+
+  async stop(): Promise<void> {
+    await this.scorer.stop();
+    await this.#thread?.stop();
   }
 }

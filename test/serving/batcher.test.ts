@@ -215,13 +215,15 @@ test('when a merged call fails each request is retried alone, so only the bad on
 
 test('a request that waited longer than predictTimeoutMs fails with CTR_ERR_TIMEOUT (504)', async () => {
   const s = servable();
-  // 20 ms: the first request must start within it (one event-loop turn), the second waits 60 ms behind it.
-  const batcher = new Batcher(config({ predictTimeoutMs: 20 }));
+  // The first request must start within the timeout (one event-loop turn; generous, as a loaded machine can stall a
+  // turn for hundreds of ms), the second waits longer than the timeout behind it (timers never fire early).
+  const timeoutMs = 1000;
+  const batcher = new Batcher(config({ predictTimeoutMs: timeoutMs }));
   const open = gate(s.model);
   const first = batcher.run(s, 'serving_default', { x: floats(0) });
   await settle();
   const late = batcher.run(s, 'serving_default', { x: floats(1) });
-  await new Promise((resolve) => setTimeout(resolve, 60));
+  await new Promise((resolve) => setTimeout(resolve, timeoutMs + 50));
   open();
   await first;
   await assert.rejects(
