@@ -32,4 +32,13 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'off',
     },
   },
+  {
+    // Size limits of src/ (issue 10, docs/architecture.md): a file at most 300 lines, a function at most 80
+    // (blank lines and comments not counted).
+    files: ['src/**/*.ts'],
+    rules: {
+      'max-lines': ['error', { max: 300 }],
+      'max-lines-per-function': ['error', { max: 80, skipBlankLines: true, skipComments: true, IIFEs: true }],
+    },
+  },
 );

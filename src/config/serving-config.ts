@@ -116,40 +116,8 @@ export function loadConfig(input: ConfigInput): ServingConfig {
   for (const key of Object.keys(f)) {
     if (f[key] !== undefined && !known.has(key)) invalid(`unknown flag --${key}`);
   }
-  let models: ModelConfig[];
-  let defaultModel = str(f, 'default_model');
-  if (input.modelConfigFile) {
-    if (f.model_base_path !== undefined) invalid('give either --model_base_path or --model_config_file');
-    const parsed = parseModelConfigFile(input.modelConfigFile.text, input.modelConfigFile.path);
-    models = [...parsed.models];
-    defaultModel ??= parsed.defaultModel;
-  } else if (f.model_base_path !== undefined) {
-    models = [
-      {
-        name: str(f, 'model_name')!,
-        basePath: str(f, 'model_base_path')!,
-        versionPolicy: { kind: 'latest', numVersions: 1 },
-      },
-    ];
-  } else {
-    models = defaultModels(input.defaultModelsDir);
-  }
-  if (models.length === 0) invalid('no model to serve: give --model_base_path or --model_config_file');
-  const names = new Set(models.map((m) => m.name));
-  defaultModel ??= names.has(DEFAULT_STUDENT) ? DEFAULT_STUDENT : models[0]!.name;
-
+  const { models, defaultModel, shadowModel } = modelsOf(input);
   const shadowSampleRate = num(f, 'shadow_sample_rate');
-  let shadowModel = str(f, 'shadow_model');
-  if (shadowModel === undefined && !input.modelConfigFile && f.model_base_path === undefined) {
-    if (names.has(DEFAULT_TEACHER) && defaultModel === DEFAULT_STUDENT) shadowModel = DEFAULT_TEACHER;
-  }
-  if (shadowModel !== undefined) {
-    if (!names.has(shadowModel)) invalid(`--shadow_model "${shadowModel}" is not a configured model`);
-    models = models.map((m) =>
-      m.name === defaultModel && m.shadowModel === undefined ? { ...m, shadowModel } : m,
-    );
-  }
-  checkModelList(models, defaultModel);
 
   const fileBatching = input.batchingParametersFile
     ? parseBatchingParametersFile(input.batchingParametersFile.text, input.batchingParametersFile.path)
@@ -211,6 +179,49 @@ export function reloadedModels(config: ServingConfig, text: string): ModelConfig
   );
   checkModelList(models, config.defaultModel);
   return deepFreeze(models);
+}
+
+/** The models to serve (flags, model config file or the default models), the default one and its shadow. */
+function modelsOf(input: ConfigInput): {
+  models: ModelConfig[];
+  defaultModel: string;
+  shadowModel: string | undefined;
+} {
+  const f = input.flags;
+  let models: ModelConfig[];
+  let defaultModel = str(f, 'default_model');
+  if (input.modelConfigFile) {
+    if (f.model_base_path !== undefined) invalid('give either --model_base_path or --model_config_file');
+    const parsed = parseModelConfigFile(input.modelConfigFile.text, input.modelConfigFile.path);
+    models = [...parsed.models];
+    defaultModel ??= parsed.defaultModel;
+  } else if (f.model_base_path !== undefined) {
+    models = [
+      {
+        name: str(f, 'model_name')!,
+        basePath: str(f, 'model_base_path')!,
+        versionPolicy: { kind: 'latest', numVersions: 1 },
+      },
+    ];
+  } else {
+    models = defaultModels(input.defaultModelsDir);
+  }
+  if (models.length === 0) invalid('no model to serve: give --model_base_path or --model_config_file');
+  const names = new Set(models.map((m) => m.name));
+  defaultModel ??= names.has(DEFAULT_STUDENT) ? DEFAULT_STUDENT : models[0]!.name;
+
+  let shadowModel = str(f, 'shadow_model');
+  if (shadowModel === undefined && !input.modelConfigFile && f.model_base_path === undefined) {
+    if (names.has(DEFAULT_TEACHER) && defaultModel === DEFAULT_STUDENT) shadowModel = DEFAULT_TEACHER;
+  }
+  if (shadowModel !== undefined) {
+    if (!names.has(shadowModel)) invalid(`--shadow_model "${shadowModel}" is not a configured model`);
+    models = models.map((m) =>
+      m.name === defaultModel && m.shadowModel === undefined ? { ...m, shadowModel } : m,
+    );
+  }
+  checkModelList(models, defaultModel);
+  return { models, defaultModel, shadowModel };
 }
 
 function checkModelList(models: readonly ModelConfig[], defaultModel: string): void {

@@ -1,13 +1,11 @@
 import { DataType, type AttrValue, type FunctionDef, type GraphDef, type NodeDef } from '../proto/types.ts';
-import { attr, dtypeNumber, inputRef, nodeName, tensorName, type Dtype } from './attrs.ts';
+import { attr, dtypeNumber, inputRef, tensorName, type Dtype } from './attrs.ts';
 import { makeTensorProto, type ConstValues } from './tensor-proto.ts';
 
 export { attr, type Dtype } from './attrs.ts';
 export type OpOptions = { readonly name?: string };
 /** A tensor name "node:0", or a number/number[] for small int32 operands (axes, shapes, perms). */
 export type Operand = string | number | readonly number[];
-
-const REF_OFFSET = 100; // types.proto: DT_FLOAT_REF = DT_FLOAT + 100
 
 /**
  * Builds a GraphDef node by node with the attrs TensorFlow itself writes for each op (checked against the op
@@ -236,50 +234,6 @@ export class GraphBuilder {
   cast(x: string, to: Dtype, o: OpOptions = {}): string {
     const attrs = { SrcT: attr.type(this.dtypeOf(x)), DstT: attr.type(to), Truncate: attr.b(false) };
     return this.op('Cast', [x], attrs, { ...o, outDtypes: [dtypeNumber(to)] })[0];
-  }
-
-  /** TF1 variable: VariableV2 plus its "<name>/read" Identity, as tf.Variable writes them; returns the read. */
-  variableV2(name: string, dtype: Dtype, shape: readonly number[]): string {
-    const d = dtypeNumber(dtype);
-    const attrs = {
-      dtype: attr.type(d),
-      shape: attr.shape(shape),
-      container: attr.s(''),
-      shared_name: attr.s(''),
-    };
-    const v = this.op('VariableV2', [], attrs, { name, outDtypes: [d + REF_OFFSET] })[0];
-    return this.op('Identity', [v], { T: attr.type(d) }, { name: `${nodeName(v)}/read`, outDtypes: [d] })[0];
-  }
-
-  /** TF2 resource variable handle; `sharedName` defaults to the node name as tf.Variable does. */
-  varHandleOp(name: string, dtype: Dtype, shape: readonly number[], sharedName?: string): string {
-    const attrs = {
-      dtype: attr.type(dtype),
-      shape: attr.shape(shape),
-      container: attr.s(''),
-      shared_name: attr.s(sharedName ?? name),
-      allowed_devices: { list: {} },
-    };
-    return this.op('VarHandleOp', [], attrs, { name, outDtypes: [DataType.DT_RESOURCE] })[0];
-  }
-
-  readVariableOp(handle: string, dtype: Dtype, o: OpOptions = {}): string {
-    return this.op(
-      'ReadVariableOp',
-      [handle],
-      { dtype: attr.type(dtype) },
-      { ...o, outDtypes: [dtypeNumber(dtype)] },
-    )[0];
-  }
-
-  resourceGather(handle: string, indices: string, dtype: Dtype, o: OpOptions = {}): string {
-    const attrs = {
-      dtype: attr.type(dtype),
-      Tindices: attr.type(this.dtypeOf(indices)),
-      batch_dims: attr.i(0),
-      validate_indices: attr.b(true),
-    };
-    return this.op('ResourceGather', [handle, indices], attrs, { ...o, outDtypes: [dtypeNumber(dtype)] })[0];
   }
 
   /** Reserves `name` for a tensor made outside this builder (a function argument); returns "name:0". */

@@ -79,7 +79,56 @@ export async function readTensorBundle(
   options: ReadTensorBundleOptions = {},
 ): Promise<TensorBundle> {
   const indexFile = `${prefix}.index`;
-  const maxElements = options.maxElements ?? DEFAULT_MAX_ELEMENTS;
+  const { header, entries } = await readBundleIndex(prefix, indexFile);
+  const index: BundleIndex = {
+    prefix,
+    header,
+    entries,
+    maxElements: options.maxElements ?? DEFAULT_MAX_ELEMENTS,
+  };
+  const read = (key: string) => readEntry(index, key);
+
+  let objectGraph: TrackableObjectGraph | undefined;
+  if (entries.has(OBJECT_GRAPH_KEY)) {
+    const t = read(OBJECT_GRAPH_KEY);
+    if (t.dtype !== DataType.DT_STRING || t.shape.length !== 0) {
+      throw corrupt(indexFile, `${OBJECT_GRAPH_KEY} is not a string scalar`);
+    }
+    const bytes = (t.values as Uint8Array[])[0]!;
+    objectGraph = asCorrupt(indexFile, () =>
+      decodeTrackableObjectGraph(bytes, `${prefix} ${OBJECT_GRAPH_KEY}`),
+    );
+  }
+
+  const keys = [...entries.keys()];
+  return {
+    prefix,
+    header,
+    objectGraph,
+    keys: () => keys.slice(),
+    has: (key) => entries.has(key),
+    entry: (key) => {
+      const e = entries.get(key);
+      if (e === undefined)
+        throw new CtrError('CTR_ERR_MISSING_VARIABLE', `${prefix}: no tensor "${key}" in the checkpoint`);
+      return e;
+    },
+    read,
+  };
+}
+
+type BundleIndex = {
+  readonly prefix: string;
+  readonly header: BundleHeaderProto;
+  readonly entries: ReadonlyMap<string, BundleEntryProto>;
+  readonly maxElements: number;
+};
+
+/** The index table: header and entries, each entry checked to lie within its (stat'ed) shard. */
+async function readBundleIndex(
+  prefix: string,
+  indexFile: string,
+): Promise<{ header: BundleHeaderProto; entries: Map<string, BundleEntryProto> }> {
   let indexBytes: Uint8Array;
   try {
     indexBytes = await readFile(indexFile);
@@ -119,81 +168,53 @@ export async function readTensorBundle(
     }
     entries.set(key, e);
   }
+  return { header, entries };
+}
 
-  function readEntryBytes(key: string, e: BundleEntryProto): Uint8Array {
-    const file = shardPath(prefix, e.shardId, header.numShards);
-    const out = new Uint8Array(e.size);
-    let fd: number | undefined;
-    try {
-      fd = openSync(file, 'r');
-      let done = 0;
-      while (done < e.size) {
-        const n = readSync(fd, out, done, e.size - done, e.offset + done);
-        if (n === 0) throw new Error('unexpected end of file');
-        done += n;
-      }
-    } catch (err) {
-      throw corrupt(file, `cannot read "${key}" (${(err as Error).message})`, err);
-    } finally {
-      if (fd !== undefined) closeSync(fd);
+function readEntryBytes(file: string, key: string, e: BundleEntryProto): Uint8Array {
+  const out = new Uint8Array(e.size);
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, 'r');
+    let done = 0;
+    while (done < e.size) {
+      const n = readSync(fd, out, done, e.size - done, e.offset + done);
+      if (n === 0) throw new Error('unexpected end of file');
+      done += n;
     }
-    return out;
+  } catch (err) {
+    throw corrupt(file, `cannot read "${key}" (${(err as Error).message})`, err);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
+  return out;
+}
 
-  function read(key: string): DecodedTensor {
-    const e = entries.get(key);
-    if (e === undefined)
-      throw new CtrError('CTR_ERR_MISSING_VARIABLE', `${prefix}: no tensor "${key}" in the checkpoint`);
-    const file = shardPath(prefix, e.shardId, header.numShards);
-    const where = `${file} "${key}"`;
-    if (e.slices.length > 0)
-      throw corrupt(file, `"${key}" is a sliced (partitioned) variable, not supported`);
-    const shape = (e.shape?.dim ?? []).map((d) => d.size);
-    const count = checkedElementCount(shape, where, maxElements);
-    if (e.dtype === DataType.DT_STRING) {
-      if (count > e.size) throw corrupt(file, `"${key}" declares ${count} strings in ${e.size} bytes`);
-      return {
-        dtype: e.dtype,
-        shape,
-        values: readStringTensor(readEntryBytes(key, e), count, e.crc32c, where),
-      };
-    }
-    const size = dtypeByteSize(e.dtype);
-    if (size !== undefined && count * size !== e.size) {
-      throw corrupt(file, `"${key}" is ${dtypeName(e.dtype)}[${shape.join(',')}] but holds ${e.size} bytes`);
-    }
-    const bytes = readEntryBytes(key, e);
-    if (crc32c(bytes) !== unmaskCrc(e.crc32c)) {
-      throw new CtrError('CTR_ERR_CHECKSUM', `${where}: tensor data fails its crc32c check`);
-    }
-    return { dtype: e.dtype, shape, values: valuesFromBytes(e.dtype, count, bytes, where) };
+function readEntry(index: BundleIndex, key: string): DecodedTensor {
+  const { prefix, header } = index;
+  const e = index.entries.get(key);
+  if (e === undefined)
+    throw new CtrError('CTR_ERR_MISSING_VARIABLE', `${prefix}: no tensor "${key}" in the checkpoint`);
+  const file = shardPath(prefix, e.shardId, header.numShards);
+  const where = `${file} "${key}"`;
+  if (e.slices.length > 0) throw corrupt(file, `"${key}" is a sliced (partitioned) variable, not supported`);
+  const shape = (e.shape?.dim ?? []).map((d) => d.size);
+  const count = checkedElementCount(shape, where, index.maxElements);
+  if (e.dtype === DataType.DT_STRING) {
+    if (count > e.size) throw corrupt(file, `"${key}" declares ${count} strings in ${e.size} bytes`);
+    return {
+      dtype: e.dtype,
+      shape,
+      values: readStringTensor(readEntryBytes(file, key, e), count, e.crc32c, where),
+    };
   }
-
-  let objectGraph: TrackableObjectGraph | undefined;
-  if (entries.has(OBJECT_GRAPH_KEY)) {
-    const t = read(OBJECT_GRAPH_KEY);
-    if (t.dtype !== DataType.DT_STRING || t.shape.length !== 0) {
-      throw corrupt(indexFile, `${OBJECT_GRAPH_KEY} is not a string scalar`);
-    }
-    const bytes = (t.values as Uint8Array[])[0]!;
-    objectGraph = asCorrupt(indexFile, () =>
-      decodeTrackableObjectGraph(bytes, `${prefix} ${OBJECT_GRAPH_KEY}`),
-    );
+  const size = dtypeByteSize(e.dtype);
+  if (size !== undefined && count * size !== e.size) {
+    throw corrupt(file, `"${key}" is ${dtypeName(e.dtype)}[${shape.join(',')}] but holds ${e.size} bytes`);
   }
-
-  const keys = [...entries.keys()];
-  return {
-    prefix,
-    header,
-    objectGraph,
-    keys: () => keys.slice(),
-    has: (key) => entries.has(key),
-    entry: (key) => {
-      const e = entries.get(key);
-      if (e === undefined)
-        throw new CtrError('CTR_ERR_MISSING_VARIABLE', `${prefix}: no tensor "${key}" in the checkpoint`);
-      return e;
-    },
-    read,
-  };
+  const bytes = readEntryBytes(file, key, e);
+  if (crc32c(bytes) !== unmaskCrc(e.crc32c)) {
+    throw new CtrError('CTR_ERR_CHECKSUM', `${where}: tensor data fails its crc32c check`);
+  }
+  return { dtype: e.dtype, shape, values: valuesFromBytes(e.dtype, count, bytes, where) };
 }

@@ -64,7 +64,11 @@ export function encodeExample(features: ExampleFeatures): Uint8Array {
  */
 export function decodeExample(bytes: Uint8Array, where = 'example'): ExampleFeatures {
   const out = new Map<string, Feature>();
-  const budget = { values: EXAMPLE_LIMITS.maxValues, bytesValues: EXAMPLE_LIMITS.maxBytesValues };
+  const budget: Budget = {
+    values: EXAMPLE_LIMITS.maxValues,
+    bytesValues: EXAMPLE_LIMITS.maxBytesValues,
+    where,
+  };
   try {
     const r = protobuf.Reader.create(bytes);
     while (r.pos < r.len) {
@@ -81,112 +85,115 @@ export function decodeExample(bytes: Uint8Array, where = 'example'): ExampleFeat
     );
   }
   return out;
+}
 
-  function readFeatures(r: protobuf.Reader, into: Map<string, Feature>, b: typeof budget): void {
-    while (r.pos < r.len) {
-      const tag = r.tag();
-      if (tag !== ((F.featureMap << 3) | 2)) {
-        r.skipType(tag & 7, 0, tag >>> 3);
-        continue;
-      }
-      let name = '';
-      let feature: Feature = { kind: 'none' };
-      within(r, () => {
-        while (r.pos < r.len) {
-          const t = r.tag();
-          if (t === ((MAP_KEY << 3) | 2)) name = r.string();
-          else if (t === ((MAP_VALUE << 3) | 2)) feature = within(r, () => readFeature(r, b));
-          else r.skipType(t & 7, 0, t >>> 3);
-        }
-      });
-      into.delete(name); // the last entry of a key wins, in the key's last position
-      into.set(name, feature);
-      if (into.size > EXAMPLE_LIMITS.maxFeatures) {
-        throw limit(`more than ${EXAMPLE_LIMITS.maxFeatures} features`);
-      }
+/** What one Example may still hold (EXAMPLE_LIMITS), and its name for messages. */
+type Budget = { values: number; bytesValues: number; readonly where: string };
+
+function readFeatures(r: protobuf.Reader, into: Map<string, Feature>, b: Budget): void {
+  while (r.pos < r.len) {
+    const tag = r.tag();
+    if (tag !== ((F.featureMap << 3) | 2)) {
+      r.skipType(tag & 7, 0, tag >>> 3);
+      continue;
     }
-  }
-
-  function limit(what: string): CtrError {
-    return new CtrError('CTR_ERR_INVALID_EXAMPLE', `${where} has ${what} (docs/api.md, "tf.Example")`);
-  }
-
-  function readFeature(r: protobuf.Reader, b: typeof budget): Feature {
+    let name = '';
     let feature: Feature = { kind: 'none' };
-    while (r.pos < r.len) {
-      const tag = r.tag();
-      const id = tag >>> 3;
-      if ((tag & 7) !== 2 || (id !== F.bytesList && id !== F.floatList && id !== F.int64List)) {
-        r.skipType(tag & 7, 0, id);
-        continue;
+    within(r, () => {
+      while (r.pos < r.len) {
+        const t = r.tag();
+        if (t === ((MAP_KEY << 3) | 2)) name = r.string();
+        else if (t === ((MAP_VALUE << 3) | 2)) feature = within(r, () => readFeature(r, b));
+        else r.skipType(t & 7, 0, t >>> 3);
       }
-      // oneof: the last list set wins.
-      feature = within(r, () =>
-        id === F.bytesList ? readBytes(r, b) : id === F.floatList ? readFloats(r, b) : readInt64s(r, b),
-      );
+    });
+    into.delete(name); // the last entry of a key wins, in the key's last position
+    into.set(name, feature);
+    if (into.size > EXAMPLE_LIMITS.maxFeatures) {
+      throw limit(b, `more than ${EXAMPLE_LIMITS.maxFeatures} features`);
     }
-    return feature;
   }
+}
 
-  function spend(b: typeof budget, n: number, isBytes = false): void {
-    b.values -= n;
-    if (isBytes) b.bytesValues -= n;
-    if (b.values < 0) throw limit(`more than ${EXAMPLE_LIMITS.maxValues} values`);
-    if (b.bytesValues < 0) throw limit(`more than ${EXAMPLE_LIMITS.maxBytesValues} bytes values`);
-  }
+function limit(b: Budget, what: string): CtrError {
+  return new CtrError('CTR_ERR_INVALID_EXAMPLE', `${b.where} has ${what} (docs/api.md, "tf.Example")`);
+}
 
-  function readBytes(r: protobuf.Reader, b: typeof budget): Feature {
-    const value: Uint8Array[] = [];
-    while (r.pos < r.len) {
-      const tag = r.tag();
-      if (tag !== ((F.listValue << 3) | 2)) {
-        r.skipType(tag & 7, 0, tag >>> 3);
-        continue;
-      }
-      spend(b, 1, true);
-      value.push(r.bytes());
+function readFeature(r: protobuf.Reader, b: Budget): Feature {
+  let feature: Feature = { kind: 'none' };
+  while (r.pos < r.len) {
+    const tag = r.tag();
+    const id = tag >>> 3;
+    if ((tag & 7) !== 2 || (id !== F.bytesList && id !== F.floatList && id !== F.int64List)) {
+      r.skipType(tag & 7, 0, id);
+      continue;
     }
-    return { kind: 'bytes_list', value };
+    // oneof: the last list set wins.
+    feature = within(r, () =>
+      id === F.bytesList ? readBytes(r, b) : id === F.floatList ? readFloats(r, b) : readInt64s(r, b),
+    );
   }
+  return feature;
+}
 
-  function readFloats(r: protobuf.Reader, b: typeof budget): Feature {
-    const value: number[] = [];
-    while (r.pos < r.len) {
-      const tag = r.tag();
-      if (tag === ((F.listValue << 3) | 2)) {
-        // packed: the length is known before anything is read
-        const n = r.size();
-        if (n % 4 !== 0 || r.pos + n > r.len) throw new Error(`packed float list of ${n} bytes`);
-        spend(b, n / 4);
-        for (const end = r.pos + n; r.pos < end;) value.push(r.float());
-      } else if (tag === ((F.listValue << 3) | 5)) {
-        spend(b, 1);
-        value.push(r.float());
-      } else {
-        r.skipType(tag & 7, 0, tag >>> 3);
-      }
+function spend(b: Budget, n: number, isBytes = false): void {
+  b.values -= n;
+  if (isBytes) b.bytesValues -= n;
+  if (b.values < 0) throw limit(b, `more than ${EXAMPLE_LIMITS.maxValues} values`);
+  if (b.bytesValues < 0) throw limit(b, `more than ${EXAMPLE_LIMITS.maxBytesValues} bytes values`);
+}
+
+function readBytes(r: protobuf.Reader, b: Budget): Feature {
+  const value: Uint8Array[] = [];
+  while (r.pos < r.len) {
+    const tag = r.tag();
+    if (tag !== ((F.listValue << 3) | 2)) {
+      r.skipType(tag & 7, 0, tag >>> 3);
+      continue;
     }
-    return { kind: 'float_list', value: Float32Array.from(value) };
+    spend(b, 1, true);
+    value.push(r.bytes());
   }
+  return { kind: 'bytes_list', value };
+}
 
-  function readInt64s(r: protobuf.Reader, b: typeof budget): Feature {
-    const value: bigint[] = [];
-    const read = () => {
+function readFloats(r: protobuf.Reader, b: Budget): Feature {
+  const value: number[] = [];
+  while (r.pos < r.len) {
+    const tag = r.tag();
+    if (tag === ((F.listValue << 3) | 2)) {
+      // packed: the length is known before anything is read
+      const n = r.size();
+      if (n % 4 !== 0 || r.pos + n > r.len) throw new Error(`packed float list of ${n} bytes`);
+      spend(b, n / 4);
+      for (const end = r.pos + n; r.pos < end;) value.push(r.float());
+    } else if (tag === ((F.listValue << 3) | 5)) {
       spend(b, 1);
-      const bits = r.int64() as unknown as { low: number; high: number };
-      value.push(BigInt.asIntN(64, (BigInt(bits.high >>> 0) << 32n) | BigInt(bits.low >>> 0)));
-    };
-    while (r.pos < r.len) {
-      const tag = r.tag();
-      if (tag === ((F.listValue << 3) | 2))
-        within(r, () => {
-          while (r.pos < r.len) read();
-        });
-      else if (tag === ((F.listValue << 3) | 0)) read();
-      else r.skipType(tag & 7, 0, tag >>> 3);
+      value.push(r.float());
+    } else {
+      r.skipType(tag & 7, 0, tag >>> 3);
     }
-    return { kind: 'int64_list', value: BigInt64Array.from(value) };
   }
+  return { kind: 'float_list', value: Float32Array.from(value) };
+}
+
+function readInt64s(r: protobuf.Reader, b: Budget): Feature {
+  const value: bigint[] = [];
+  const read = () => {
+    spend(b, 1);
+    const bits = r.int64() as unknown as { low: number; high: number };
+    value.push(BigInt.asIntN(64, (BigInt(bits.high >>> 0) << 32n) | BigInt(bits.low >>> 0)));
+  };
+  while (r.pos < r.len) {
+    const tag = r.tag();
+    if (tag === ((F.listValue << 3) | 2))
+      within(r, () => {
+        while (r.pos < r.len) read();
+      });
+    else if (tag === ((F.listValue << 3) | 0)) read();
+    else r.skipType(tag & 7, 0, tag >>> 3);
+  }
+  return { kind: 'int64_list', value: BigInt64Array.from(value) };
 }
 
 /** Runs `fn` with the reader limited to the length-delimited field that starts at r.pos, then restores it. */

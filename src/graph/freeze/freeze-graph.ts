@@ -86,32 +86,7 @@ export function freezeGraph(source: GraphDef, opts: FreezeGraphOptions): FrozenG
     outputs.set(o, t);
   }
 
-  const feeds = new Map<string, string>();
-  const fedNodes = new Map<string, NodeDef>();
-  for (const f of opts.feeds ?? []) {
-    const t = parseRef(resolve(f.tensor));
-    const node = byName.get(t.node);
-    if (!node)
-      throw new CtrError(
-        'CTR_ERR_INVALID_GRAPH',
-        `${opts.source}: the signature feeds ${f.tensor}, which is not in the graph`,
-      );
-    if (t.index !== 0) {
-      throw new CtrError(
-        'CTR_ERR_INVALID_GRAPH',
-        `${opts.source}: feeding output ${t.index} of node ${t.node} is not supported`,
-      );
-    }
-    feeds.set(f.tensor, `${t.node}:0`);
-    if (node.op === 'Placeholder') continue;
-    const shape = f.shape ?? node.attr._output_shapes?.list?.shape?.[0] ?? { dim: [], unknownRank: true };
-    fedNodes.set(t.node, {
-      name: t.node,
-      op: 'Placeholder',
-      input: [],
-      attr: { dtype: { type: f.dtype }, shape: { shape } },
-    });
-  }
+  const { feeds, fedNodes } = fedPlaceholders(opts, byName, resolve);
 
   const keep = new Set<string>();
   const stack = [...outputs.values()].map((t) => parseRef(t).node);
@@ -149,6 +124,41 @@ export function freezeGraph(source: GraphDef, opts: FreezeGraphOptions): FrozenG
   const node = loops.nodes;
   const library = reachableLibrary(node, loops.library);
   return { graph: { node, versions: source.versions, ...(library ? { library } : {}) }, outputs, feeds };
+}
+
+/** Fed tensor → frozen tensor name, and the Placeholders that replace fed nodes which are not Placeholders. */
+function fedPlaceholders(
+  opts: FreezeGraphOptions,
+  byName: ReadonlyMap<string, NodeDef>,
+  resolve: (tensor: string) => string,
+): { feeds: Map<string, string>; fedNodes: Map<string, NodeDef> } {
+  const feeds = new Map<string, string>();
+  const fedNodes = new Map<string, NodeDef>();
+  for (const f of opts.feeds ?? []) {
+    const t = parseRef(resolve(f.tensor));
+    const node = byName.get(t.node);
+    if (!node)
+      throw new CtrError(
+        'CTR_ERR_INVALID_GRAPH',
+        `${opts.source}: the signature feeds ${f.tensor}, which is not in the graph`,
+      );
+    if (t.index !== 0) {
+      throw new CtrError(
+        'CTR_ERR_INVALID_GRAPH',
+        `${opts.source}: feeding output ${t.index} of node ${t.node} is not supported`,
+      );
+    }
+    feeds.set(f.tensor, `${t.node}:0`);
+    if (node.op === 'Placeholder') continue;
+    const shape = f.shape ?? node.attr._output_shapes?.list?.shape?.[0] ?? { dim: [], unknownRank: true };
+    fedNodes.set(t.node, {
+      name: t.node,
+      op: 'Placeholder',
+      input: [],
+      attr: { dtype: { type: f.dtype }, shape: { shape } },
+    });
+  }
+  return { feeds, fedNodes };
 }
 
 function validateConst(n: NodeDef, source: string): void {

@@ -54,31 +54,7 @@ export function variablesToConstants(
     if (VARIABLE_OPS.has(node.op) && init) {
       out.push(initValue(node, init));
     } else if (VARIABLE_OPS.has(node.op) && checkpoint) {
-      const shared = node.attr.shared_name?.s ? dec.decode(node.attr.shared_name.s) : '';
-      const candidates = TF1_VARIABLE_OPS.has(node.op)
-        ? [restored.get(node.name), node.name, shared]
-        : [restored.get(node.name), keyOf.get(shared), keyOf.get(node.name), shared, node.name];
-      const key = candidates.find((k): k is string => !!k && checkpoint.has(k));
-      if (key === undefined) {
-        throw new CtrError(
-          'CTR_ERR_MISSING_VARIABLE',
-          `variable ${node.name}${shared && shared !== node.name ? ` (shared_name ${shared})` : ''} is not in the checkpoint ${where.checkpoint ?? '(unnamed)'} and the init op does not assign it a constant`,
-        );
-      }
-      const value = checkpoint.read(key);
-      const dtype = node.attr.dtype?.type ?? value.dtype;
-      if (value.dtype !== dtype) {
-        throw new CtrError(
-          'CTR_ERR_INVALID_GRAPH',
-          `variable ${node.name} is ${dtypeName(dtype)} but checkpoint key ${key} holds ${dtypeName(value.dtype)}`,
-        );
-      }
-      out.push({
-        name: node.name,
-        op: 'Const',
-        input: [],
-        attr: { dtype: { type: dtype }, value: { tensor: valuesToTensorProto(value) } },
-      });
+      out.push(checkpointValue(node, checkpoint, { keyOf, restored, where }));
     } else if (node.op === 'ReadVariableOp') {
       out.push({
         name: node.name,
@@ -87,34 +63,78 @@ export function variablesToConstants(
         attr: { T: { type: node.attr.dtype?.type ?? DataType.DT_FLOAT } },
       });
     } else if (node.op === 'ResourceGather') {
-      const axis = `${node.name}/axis`;
-      out.push({
-        name: axis,
-        op: 'Const',
-        input: [],
-        attr: {
-          dtype: { type: DataType.DT_INT32 },
-          value: {
-            tensor: { dtype: DataType.DT_INT32, tensorShape: { dim: [], unknownRank: false }, intVal: [0] },
-          },
-        },
-      });
-      out.push({
-        name: node.name,
-        op: 'GatherV2',
-        input: [...node.input.filter((i) => !i.startsWith('^')), axis],
-        attr: {
-          Tparams: { type: node.attr.dtype?.type ?? DataType.DT_FLOAT },
-          Tindices: node.attr.Tindices ?? { type: DataType.DT_INT32 },
-          Taxis: { type: DataType.DT_INT32 },
-          batch_dims: { i: node.attr.batch_dims?.i ?? 0 },
-        },
-      });
+      out.push(...resourceGatherAsGatherV2(node));
     } else {
       out.push(node);
     }
   }
   return out;
+}
+
+/** A variable as the Const of its checkpoint value, found under the first key that the checkpoint holds. */
+function checkpointValue(
+  node: NodeDef,
+  checkpoint: Checkpoint,
+  ctx: {
+    keyOf: ReadonlyMap<string, string>;
+    restored: ReadonlyMap<string, string>;
+    where: { source: string; checkpoint?: string };
+  },
+): NodeDef {
+  const { keyOf, restored, where } = ctx;
+  const shared = node.attr.shared_name?.s ? dec.decode(node.attr.shared_name.s) : '';
+  const candidates = TF1_VARIABLE_OPS.has(node.op)
+    ? [restored.get(node.name), node.name, shared]
+    : [restored.get(node.name), keyOf.get(shared), keyOf.get(node.name), shared, node.name];
+  const key = candidates.find((k): k is string => !!k && checkpoint.has(k));
+  if (key === undefined) {
+    throw new CtrError(
+      'CTR_ERR_MISSING_VARIABLE',
+      `variable ${node.name}${shared && shared !== node.name ? ` (shared_name ${shared})` : ''} is not in the checkpoint ${where.checkpoint ?? '(unnamed)'} and the init op does not assign it a constant`,
+    );
+  }
+  const value = checkpoint.read(key);
+  const dtype = node.attr.dtype?.type ?? value.dtype;
+  if (value.dtype !== dtype) {
+    throw new CtrError(
+      'CTR_ERR_INVALID_GRAPH',
+      `variable ${node.name} is ${dtypeName(dtype)} but checkpoint key ${key} holds ${dtypeName(value.dtype)}`,
+    );
+  }
+  return {
+    name: node.name,
+    op: 'Const',
+    input: [],
+    attr: { dtype: { type: dtype }, value: { tensor: valuesToTensorProto(value) } },
+  };
+}
+
+/** ResourceGather on a (frozen) variable → GatherV2 on axis 0, as TensorFlow's convert_variables_to_constants. */
+function resourceGatherAsGatherV2(node: NodeDef): NodeDef[] {
+  const axis = `${node.name}/axis`;
+  const axisNode: NodeDef = {
+    name: axis,
+    op: 'Const',
+    input: [],
+    attr: {
+      dtype: { type: DataType.DT_INT32 },
+      value: {
+        tensor: { dtype: DataType.DT_INT32, tensorShape: { dim: [], unknownRank: false }, intVal: [0] },
+      },
+    },
+  };
+  const gather: NodeDef = {
+    name: node.name,
+    op: 'GatherV2',
+    input: [...node.input.filter((i) => !i.startsWith('^')), axis],
+    attr: {
+      Tparams: { type: node.attr.dtype?.type ?? DataType.DT_FLOAT },
+      Tindices: node.attr.Tindices ?? { type: DataType.DT_INT32 },
+      Taxis: { type: DataType.DT_INT32 },
+      batch_dims: { i: node.attr.batch_dims?.i ?? 0 },
+    },
+  };
+  return [axisNode, gather];
 }
 
 /** The variable as the Const its init op assigns (restore-keys.ts initAssignments). */

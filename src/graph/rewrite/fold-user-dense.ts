@@ -121,22 +121,64 @@ function denseLayers(g: GraphIndex, options: FoldUserDenseOptions): (Dense | und
   });
 }
 
-/** Adds the single-user form of one dense layer; returns its node name. */
-function foldLayer(g: GraphIndex, d: Dense, shapes: ReadonlyMap<string, readonly number[]>): string {
-  const base = d.node.name;
-  const [, cols] = d.weights.shape as [number, number];
-  const fresh = (suffix: string) => g.freshName(`${base}/single_user/${suffix}`);
-  const slice = (from: number, rows: number) =>
-    d.weights.values.subarray(from * cols, (from + rows) * cols) as Float32Array;
-  const FLOAT = { type: DataType.DT_FLOAT };
+type Terms = { user: string; w: Float32Array }[];
+type RowTerms = Map<string, { fixed?: Float32Array; scaled: Terms }>;
+
+/** Node makers for the nodes of one folded layer: fresh names under `<layer>/single_user/`, the layer's device. */
+function layerOps(g: GraphIndex, d: Dense) {
+  const fresh = (suffix: string) => g.freshName(`${d.node.name}/single_user/${suffix}`);
   const op = (suffix: string, type: string, input: string[], attr: NodeDef['attr'] = {}) =>
     g.add({ name: fresh(suffix), op: type, input, device: d.node.device, attr: { T: FLOAT, ...attr } });
   const axis = (suffix: string, v: number) => g.add(int32Const(fresh(suffix), [v], []));
+  return { fresh, op, axis };
+}
+type LayerOps = ReturnType<typeof layerOps>;
 
-  // Per row tensor: the constant rows of W it meets directly, and the user-scaled rows it meets in u⊙row.
+const FLOAT = { type: DataType.DT_FLOAT };
+
+/** Adds the single-user form of one dense layer; returns its node name. */
+function foldLayer(g: GraphIndex, d: Dense, shapes: ReadonlyMap<string, readonly number[]>): string {
+  const cols = d.weights.shape[1]!;
+  const ops = layerOps(g, d);
+  const { rowOrder, rowTerms, userTerms } = splitWeights(d, shapes);
+  const blocks = weightBlocks(g, ops, rowOrder, rowTerms, shapes, cols);
+  const concat = (suffix: string, refs: string[], axisValue: number) =>
+    refs.length === 1
+      ? refs[0]!
+      : ops.op(suffix, 'ConcatV2', [...refs, ops.axis(`${suffix}/axis`, axisValue)], {
+          N: { i: refs.length },
+          Tidx: { type: DataType.DT_INT32 },
+        });
+  const x = concat('rows', rowOrder, 1);
+  const w = concat('weights', blocks, 0);
+  const userBias = userBiasOf(g, ops, userTerms, cols);
+  const name = g.freshName(`${d.node.name}/single_user`);
+  if (d.node.op === '_FusedMatMul') {
+    const bias = userBias ? ops.op('bias', 'AddV2', [d.node.input[2]!, userBias]) : d.node.input[2]!;
+    return g.add({ ...d.node, name, input: [x, w, bias] });
+  }
+  const attr = { T: FLOAT, transpose_a: { b: false }, transpose_b: { b: false } };
+  if (!userBias) return g.add({ name, op: 'MatMul', input: [x, w], device: d.node.device, attr });
+  return g.add({
+    name,
+    op: '_FusedMatMul',
+    input: [x, w, userBias],
+    device: d.node.device,
+    attr: { ...attr, fused_ops: stringListAttr(['BiasAdd']), num_args: { i: 1 }, epsilon: { f: 0 } },
+  });
+}
+
+/** Per row tensor: the constant rows of W it meets directly, and the user-scaled rows it meets in u⊙row. */
+function splitWeights(
+  d: Dense,
+  shapes: ReadonlyMap<string, readonly number[]>,
+): { rowOrder: string[]; rowTerms: RowTerms; userTerms: Terms } {
+  const cols = d.weights.shape[1]!;
+  const slice = (from: number, rows: number) =>
+    d.weights.values.subarray(from * cols, (from + rows) * cols) as Float32Array;
   const rowOrder: string[] = [];
-  const rowTerms = new Map<string, { fixed?: Float32Array; scaled: { user: string; w: Float32Array }[] }>();
-  const userTerms: { user: string; w: Float32Array }[] = [];
+  const rowTerms: RowTerms = new Map();
+  const userTerms: Terms = [];
   let at = 0;
   for (const part of d.parts) {
     const rows = shapes.get(part.ref)![1]!;
@@ -155,7 +197,19 @@ function foldLayer(g: GraphIndex, d: Dense, shapes: ReadonlyMap<string, readonly
     else if (t.fixed) t.fixed = t.fixed.map((v, i) => v + w[i]!);
     else t.fixed = Float32Array.from(w);
   }
-  const weightBlocks = rowOrder.map((row, k) => {
+  return { rowOrder, rowTerms, userTerms };
+}
+
+/** One weight block per row tensor: W_c + diag(u)·W_uc + … */
+function weightBlocks(
+  g: GraphIndex,
+  { fresh, op }: LayerOps,
+  rowOrder: readonly string[],
+  rowTerms: RowTerms,
+  shapes: ReadonlyMap<string, readonly number[]>,
+  cols: number,
+): string[] {
+  return rowOrder.map((row, k) => {
     const { fixed, scaled } = rowTerms.get(row)!;
     const rows = shapes.get(row)![1]!;
     let block = fixed ? g.add(float32Const(fresh(`w${k}`), fixed, [rows, cols])) : undefined;
@@ -177,17 +231,10 @@ function foldLayer(g: GraphIndex, d: Dense, shapes: ReadonlyMap<string, readonly
     }
     return block!;
   });
-  const concat = (suffix: string, refs: string[], axisValue: number) =>
-    refs.length === 1
-      ? refs[0]!
-      : op(suffix, 'ConcatV2', [...refs, axis(`${suffix}/axis`, axisValue)], {
-          N: { i: refs.length },
-          Tidx: { type: DataType.DT_INT32 },
-        });
-  const x = concat('rows', rowOrder, 1);
-  const w = concat('weights', weightBlocks, 0);
+}
 
-  // u·W_u as a rank-1 vector (Sum over the one user, a new tensor: tfjs-wasm's fused bias must be rank 1).
+/** u·W_u as a rank-1 vector (Sum over the one user, a new tensor: tfjs-wasm's fused bias must be rank 1). */
+function userBiasOf(g: GraphIndex, { fresh, op, axis }: LayerOps, userTerms: Terms, cols: number) {
   let userBias: string | undefined;
   for (const [j, t] of userTerms.entries()) {
     const rows = t.w.length / cols;
@@ -206,20 +253,7 @@ function foldLayer(g: GraphIndex, d: Dense, shapes: ReadonlyMap<string, readonly
     });
     userBias = userBias ? op(`user${j}/sum`, 'AddV2', [userBias, vector]) : vector;
   }
-  const name = g.freshName(`${base}/single_user`);
-  if (d.node.op === '_FusedMatMul') {
-    const bias = userBias ? op('bias', 'AddV2', [d.node.input[2]!, userBias]) : d.node.input[2]!;
-    return g.add({ ...d.node, name, input: [x, w, bias] });
-  }
-  const attr = { T: FLOAT, transpose_a: { b: false }, transpose_b: { b: false } };
-  if (!userBias) return g.add({ name, op: 'MatMul', input: [x, w], device: d.node.device, attr });
-  return g.add({
-    name,
-    op: '_FusedMatMul',
-    input: [x, w, userBias],
-    device: d.node.device,
-    attr: { ...attr, fused_ops: stringListAttr(['BiasAdd']), num_args: { i: 1 }, epsilon: { f: 0 } },
-  });
+  return userBias;
 }
 
 /** Nodes reading (transitively) any of `roots`, roots included, in graph order. */

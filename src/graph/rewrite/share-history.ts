@@ -32,28 +32,9 @@ export type SharedHistoryGraph = {
  */
 export function shareHistory(graph: GraphDef, options: ShareHistoryOptions): SharedHistoryGraph | undefined {
   const g = new GraphIndex(graph);
-  const history = g.get(options.history);
-  if (history?.op !== 'Placeholder' || g.get(options.userIndex)) return undefined;
-  const historyRank = staticShape(g, options.history)?.length ?? null;
-  if (historyRank !== 2) return undefined;
-
-  const deps = dependencies(g, options.history);
-  const branch = g.nodes().filter((n) => deps.get(n.name) === 'history');
-  const ranks = new Map<string, number | null>([[options.history, historyRank]]);
-  for (const node of topological(g, branch)) {
-    if (node.name === options.history) continue;
-    const rank = rowWiseRank(g, node, ranks, deps);
-    if (rank === undefined) return undefined;
-    ranks.set(node.name, rank);
-  }
-  const inBranch = new Set(branch.map((n) => n.name));
-  const keep = new Set(options.keepNodes ?? []);
-  const frontier = branch.filter(
-    (n) =>
-      (keep.has(n.name) && n.name !== options.history) ||
-      g.consumers(n.name).some((c) => !inBranch.has(c.name) && c.input.some((i) => !i.startsWith('^'))),
-  );
-  if (frontier.length === 0 || frontier.some((n) => n.name === options.history)) return undefined;
+  const found = historyBranch(g, options);
+  if (!found) return undefined;
+  const { inBranch, frontier } = found;
 
   const userIndex = g.add({
     name: options.userIndex,
@@ -114,6 +95,39 @@ export function shareHistory(graph: GraphDef, options: ShareHistoryOptions): Sha
     }
   }
   return { graph: g.build(), userIndex: options.userIndex, frontier: frontier.map((n) => n.name) };
+}
+
+/**
+ * The nodes that depend on the history alone, every one row-wise, and their frontier (those read from outside
+ * the branch, or kept); undefined when there is nothing to share.
+ */
+function historyBranch(
+  g: GraphIndex,
+  options: ShareHistoryOptions,
+): { inBranch: Set<string>; frontier: NodeDef[] } | undefined {
+  const history = g.get(options.history);
+  if (history?.op !== 'Placeholder' || g.get(options.userIndex)) return undefined;
+  const historyRank = staticShape(g, options.history)?.length ?? null;
+  if (historyRank !== 2) return undefined;
+
+  const deps = dependencies(g, options.history);
+  const branch = g.nodes().filter((n) => deps.get(n.name) === 'history');
+  const ranks = new Map<string, number | null>([[options.history, historyRank]]);
+  for (const node of topological(g, branch)) {
+    if (node.name === options.history) continue;
+    const rank = rowWiseRank(g, node, ranks, deps);
+    if (rank === undefined) return undefined;
+    ranks.set(node.name, rank);
+  }
+  const inBranch = new Set(branch.map((n) => n.name));
+  const keep = new Set(options.keepNodes ?? []);
+  const frontier = branch.filter(
+    (n) =>
+      (keep.has(n.name) && n.name !== options.history) ||
+      g.consumers(n.name).some((c) => !inBranch.has(c.name) && c.input.some((i) => !i.startsWith('^'))),
+  );
+  if (frontier.length === 0 || frontier.some((n) => n.name === options.history)) return undefined;
+  return { inBranch, frontier };
 }
 
 type Dep = 'none' | 'history' | 'other';

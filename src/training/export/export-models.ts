@@ -12,6 +12,7 @@ import { type StudentConfig, studentForward, studentSpecs } from '../model/stude
 import { type TeacherConfig, teacherForward, teacherSpecs } from '../model/teacher.ts';
 import { graphOps } from './graph-ops.ts';
 import { addTf1Saver } from './tf1-saver.ts';
+import { variableV2 } from '../../graph/builder/variable-ops.ts';
 
 /**
  * Exports the trained models in TensorFlow's formats, with the CTR signature of docs/api.md (`history` int32
@@ -47,7 +48,7 @@ function inputs(b: GraphBuilder, L: number): { history: string; candidate: strin
 }
 
 function variables(b: GraphBuilder, specs: readonly ParamSpec[]): Record<string, string> {
-  return Object.fromEntries(specs.map((s) => [s.name, b.variableV2(s.name, 'DT_FLOAT', s.shape)]));
+  return Object.fromEntries(specs.map((s) => [s.name, variableV2(b, s.name, 'DT_FLOAT', s.shape)]));
 }
 
 /** The teacher's inference graph with variables; returns the graph and its output tensors. */

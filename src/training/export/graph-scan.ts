@@ -27,23 +27,7 @@ export function emitScan(
 ): string[] {
   const s = `${prefix}${spec.name}`;
   const fn = `__inference_${s.replace(/\W/g, '_')}_while`;
-  const lists = spec.sequences.map((q, i) => {
-    const rank = q.stepShape.length + 1;
-    const perm = [1, 0, ...Array.from({ length: rank - 2 }, (_, k) => k + 2)];
-    let tm = b.transpose(q.tensor, perm, { name: `${s}/transpose` });
-    if (spec.reverse) {
-      const axis = b.constant('DT_INT32', [1], [0], { name: `${s}/ReverseV2/axis` });
-      tm = b.op(
-        'ReverseV2',
-        [tm, axis],
-        { T: attr.type(b.dtypeOf(tm)), Tidx: attr.type(I32) },
-        {
-          name: `${s}/ReverseV2`,
-        },
-      )[0]!;
-    }
-    return { tm, list: tensorListFromTensor(b, tm, q.stepShape, { name: `${s}/TensorArrayUnstack_${i}` }) };
-  });
+  const lists = timeMajorLists(b, s, spec);
   const shape = b.op(
     'Shape',
     [lists[0]!.tm],
@@ -71,6 +55,46 @@ export function emitScan(
     })),
     ...spec.captures.map((c, k) => ({ name: `capture_${k}`, dtype: b.dtypeOf(c) })),
   ];
+  addLoopFunctions(b, fn, args, spec, lists.length, opsFor);
+  const loop = whileLoop(
+    b,
+    [counter, maxIter, time, ...spec.initial, steps, ...lists.map((l) => l.list), ...spec.captures],
+    { cond: `${fn}_cond`, body: `${fn}_body`, name: `${s}/while` },
+  );
+  return loop.slice(3, 3 + nS);
+}
+
+/** Each sequence time-major (reversed for `spec.reverse`) and unstacked into a TensorList. */
+function timeMajorLists(b: GraphBuilder, s: string, spec: ScanSpec<string>): { tm: string; list: string }[] {
+  return spec.sequences.map((q, i) => {
+    const rank = q.stepShape.length + 1;
+    const perm = [1, 0, ...Array.from({ length: rank - 2 }, (_, k) => k + 2)];
+    let tm = b.transpose(q.tensor, perm, { name: `${s}/transpose` });
+    if (spec.reverse) {
+      const axis = b.constant('DT_INT32', [1], [0], { name: `${s}/ReverseV2/axis` });
+      tm = b.op(
+        'ReverseV2',
+        [tm, axis],
+        { T: attr.type(b.dtypeOf(tm)), Tidx: attr.type(I32) },
+        {
+          name: `${s}/ReverseV2`,
+        },
+      )[0]!;
+    }
+    return { tm, list: tensorListFromTensor(b, tm, q.stepShape, { name: `${s}/TensorArrayUnstack_${i}` }) };
+  });
+}
+
+/** The loop's cond (counter < maximum_iterations ∧ time < steps) and body functions, in `b`'s library. */
+function addLoopFunctions(
+  b: GraphBuilder,
+  fn: string,
+  args: FunctionArg[],
+  spec: ScanSpec<string>,
+  nLists: number,
+  opsFor: (fb: GraphBuilder, prefix: string) => Ops<string>,
+): void {
+  const nS = spec.initial.length;
   const outs = args.map((a, i) => ({ name: i === 0 ? 'identity' : `identity_${i}`, dtype: a.dtype }));
   b.addFunction(
     buildFunction(`${fn}_cond`, args, [{ name: 'identity', dtype: DataType.DT_BOOL }], (fb, a) => {
@@ -88,8 +112,8 @@ export function emitScan(
   b.addFunction(
     buildFunction(`${fn}_body`, args, outs, (fb, a) => {
       const states = a.slice(3, 3 + nS);
-      const listArgs = a.slice(4 + nS, 4 + nS + lists.length);
-      const caps = a.slice(4 + nS + lists.length);
+      const listArgs = a.slice(4 + nS, 4 + nS + nLists);
+      const caps = a.slice(4 + nS + nLists);
       const xs = spec.sequences.map((q, k) =>
         tensorListGetItem(fb, listArgs[k]!, a[2]!, q.stepShape, 'DT_FLOAT', {
           name: `TensorArrayV2Read_${k}/TensorListGetItem`,
@@ -107,10 +131,4 @@ export function emitScan(
       return results.map((r, i) => fb.identity(r, { name: i === 0 ? 'Identity' : `Identity_${i}` }));
     }),
   );
-  const loop = whileLoop(
-    b,
-    [counter, maxIter, time, ...spec.initial, steps, ...lists.map((l) => l.list), ...spec.captures],
-    { cond: `${fn}_cond`, body: `${fn}_body`, name: `${s}/while` },
-  );
-  return loop.slice(3, 3 + nS);
 }

@@ -2,6 +2,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { GraphBuilder } from '../../../src/graph/builder/graph-builder.ts';
 import { DataType } from '../../../src/graph/proto/types.ts';
+import {
+  readVariableOp,
+  resourceGather,
+  varHandleOp,
+  variableV2,
+} from '../../../src/graph/builder/variable-ops.ts';
 
 test('writes the attrs TensorFlow writes for MatMul, BiasAdd, GatherV2, Mean and ConcatV2', () => {
   const g = new GraphBuilder();
@@ -46,12 +52,12 @@ test('makes node names unique the way TensorFlow does', () => {
 
 test('writes TF1 and TF2 variables with their reads', () => {
   const g = new GraphBuilder();
-  const read = g.variableV2('w', 'DT_FLOAT', [2]);
+  const read = variableV2(g, 'w', 'DT_FLOAT', [2]);
   assert.equal(read, 'w/read:0');
-  const h = g.varHandleOp('v', 'DT_FLOAT', [3, 2]);
+  const h = varHandleOp(g, 'v', 'DT_FLOAT', [3, 2]);
   const ids = g.placeholder('ids', 'DT_INT32', [-1]);
-  assert.equal(g.dtypeOf(g.resourceGather(h, ids, 'DT_FLOAT')), DataType.DT_FLOAT);
-  assert.equal(g.dtypeOf(g.readVariableOp(h, 'DT_FLOAT')), DataType.DT_FLOAT);
+  assert.equal(g.dtypeOf(resourceGather(g, h, ids, 'DT_FLOAT')), DataType.DT_FLOAT);
+  assert.equal(g.dtypeOf(readVariableOp(g, h, 'DT_FLOAT')), DataType.DT_FLOAT);
   const nodes = new Map(g.toGraphDef().node.map((n) => [n.name, n]));
   assert.equal(nodes.get('w')!.op, 'VariableV2');
   assert.equal(new TextDecoder().decode(nodes.get('v')!.attr.shared_name.s), 'v');

@@ -11,13 +11,14 @@ import { encodeGraphDef } from '../../../src/graph/proto/encode.ts';
 import { DataType, type FunctionDef, type GraphDef } from '../../../src/graph/proto/types.ts';
 import type { DecodedTensor } from '../../../src/graph/tensor/tensor-values.ts';
 import { fixture, skipWithoutFixtures } from '../../helpers/fixtures.ts';
+import { variableV2 } from '../../../src/graph/builder/variable-ops.ts';
 
 /** x → w·x + b, with a second head nobody asks for, a NoOp and an Assert on control edges. */
 function trainingGraph(): GraphDef {
   const g = new GraphBuilder();
   const x = g.placeholder('x', 'DT_FLOAT', [-1, 2]);
-  const w = g.variableV2('w', 'DT_FLOAT', [2, 1]);
-  const b = g.variableV2('b', 'DT_FLOAT', [1]);
+  const w = variableV2(g, 'w', 'DT_FLOAT', [2, 1]);
+  const b = variableV2(g, 'b', 'DT_FLOAT', [1]);
   const y = g.biasAdd(g.matMul(x, w), b, { name: 'pred' });
   g.op('NoOp', [], {}, { name: 'train_step' });
   const out = g.identity(y, { name: 'ctr' });

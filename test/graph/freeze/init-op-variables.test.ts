@@ -8,6 +8,7 @@ import { attr, GraphBuilder } from '../../../src/graph/builder/graph-builder.ts'
 import { loadModel } from '../../../src/graph/load-model.ts';
 import { DataType, type MetaGraphDef } from '../../../src/graph/proto/types.ts';
 import { addTf1Saver } from '../../../src/training/export/tf1-saver.ts';
+import { variableV2 } from '../../../src/graph/builder/variable-ops.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'ctr-initop-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -21,8 +22,8 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 async function writeModel(collection: 'legacy_init_op' | 'saved_model_main_op'): Promise<string> {
   const b = new GraphBuilder();
   const x = b.placeholder('x', 'DT_FLOAT', [-1]);
-  const a = b.variableV2('a', 'DT_FLOAT', []);
-  const v = b.variableV2('Variable', 'DT_FLOAT', []);
+  const a = variableV2(b, 'a', 'DT_FLOAT', []);
+  const v = variableV2(b, 'Variable', 'DT_FLOAT', []);
   const assign = (name: string, value: number) =>
     b.op(
       'Assign',

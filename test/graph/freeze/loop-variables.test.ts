@@ -10,6 +10,7 @@ import { loadModel } from '../../../src/graph/load-model.ts';
 import { DataType, type MetaGraphDef } from '../../../src/graph/proto/types.ts';
 import { assertClose } from '../../helpers/fixtures.ts';
 import { randomFloats, rng } from '../../helpers/random.ts';
+import { readVariableOp, varHandleOp } from '../../../src/graph/builder/variable-ops.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'ctr-loopvars-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -23,7 +24,7 @@ test('a While whose body reads a captured variable is frozen with the variable v
   const kernel = randomFloats(rng(31), D * D, 0.9);
   const b = new GraphBuilder();
   const x = b.placeholder('serving_default_x', 'DT_FLOAT', [-1, D]);
-  const handle = b.varHandleOp('kernel', 'DT_FLOAT', [D, D]);
+  const handle = varHandleOp(b, 'kernel', 'DT_FLOAT', [D, D]);
   const args = [
     { name: 'loop_counter', dtype: DataType.DT_INT32 },
     { name: 'n', dtype: DataType.DT_INT32 },
@@ -38,7 +39,7 @@ test('a While whose body reads a captured variable is frozen with the variable v
   );
   b.addFunction(
     buildFunction('while_body_8', args, outs, (f, a) => {
-      const w = f.readVariableOp(a[3]!, 'DT_FLOAT', { name: 'MatMul/ReadVariableOp' });
+      const w = readVariableOp(f, a[3]!, 'DT_FLOAT', { name: 'MatMul/ReadVariableOp' });
       const y = f.tanh(f.matMul(a[2]!, w));
       const c = f.addV2(a[0]!, f.constant('DT_INT32', [], [1], { name: 'add/y' }));
       return [c, a[1]!, y, a[3]!].map((t, i) => f.identity(t, { name: `Identity_${i}` }));

@@ -18,6 +18,7 @@ import {
 } from '../../../src/graph/proto/types.ts';
 import type { DecodedTensor } from '../../../src/graph/tensor/tensor-values.ts';
 import { assertClose } from '../../helpers/fixtures.ts';
+import { varHandleOp } from '../../../src/graph/builder/variable-ops.ts';
 
 const F = DataType.DT_FLOAT;
 const I = DataType.DT_INT32;
@@ -166,8 +167,8 @@ function tf2MetaGraph(withRestore: boolean, scoresSignature = false): MetaGraphD
   const g = new GraphBuilder();
   const ids = g.placeholder('serving_default_ids', 'DT_INT32', [-1]);
   // shared_names differ from the checkpoint keys, as in TF2 exports ("Variable", "Variable_1" → "model/...").
-  const emb = g.varHandleOp('Variable', 'DT_FLOAT', [5, 2], 'Variable');
-  const kernel = g.varHandleOp('Variable_1', 'DT_FLOAT', [2, 1], 'Variable_1');
+  const emb = varHandleOp(g, 'Variable', 'DT_FLOAT', [5, 2], 'Variable');
+  const kernel = varHandleOp(g, 'Variable_1', 'DT_FLOAT', [2, 1], 'Variable_1');
   g.op(
     'StatefulPartitionedCall',
     [ids, emb, kernel],

@@ -9,6 +9,7 @@ import { TFJS_OPS } from '../../../src/graph/tfjs/supported-ops.ts';
 import { BENCH_REFERENCE, assertClose, skipWithoutBenchReference } from '../../helpers/fixtures.ts';
 import { randomFloats, rng } from '../../helpers/random.ts';
 import { runGraph } from '../../helpers/run-graph.ts';
+import { resourceGather } from '../../../src/graph/builder/variable-ops.ts';
 
 let ref: BenchReference;
 before(async () => {
@@ -81,7 +82,7 @@ test('ResourceGather left by a freeze (reading a constant) becomes GatherV2 and 
   const ids = g.placeholder('ids', 'DT_INT32', [-1, 4]);
   const table = randomFloats(rng(2), 27);
   const E = g.constant('DT_FLOAT', [9, 3], table, { name: 'E' });
-  const looked = g.resourceGather(E, ids, 'DT_FLOAT', { name: 'lookup' });
+  const looked = resourceGather(g, E, ids, 'DT_FLOAT', { name: 'lookup' });
   g.identity(g.sum(looked, 1, { name: 'bag' }), { name: 'out' });
   const graph = g.toGraphDef();
   assert.equal(

@@ -3,10 +3,10 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { GraphBuilder } from '../../../src/graph/builder/graph-builder.ts';
-import { loadModel } from '../../../src/graph/load-model.ts';
-import { detectModel, parseModelJson } from '../../../src/graph/model-dir.ts';
-import { encodeGraphDef } from '../../../src/graph/proto/encode.ts';
+import { GraphBuilder } from '../../src/graph/builder/graph-builder.ts';
+import { loadModel } from '../../src/graph/load-model.ts';
+import { detectModel, parseModelJson } from '../../src/graph/model-dir.ts';
+import { encodeGraphDef } from '../../src/graph/proto/encode.ts';
 
 describe('detectModel', () => {
   let root: string;

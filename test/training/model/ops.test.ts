@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../../src/graph/backend.ts';
-import { eagerOps } from '../../src/training/model/ops.ts';
-import { registerWasmTrainingKernels } from '../../src/training/wasm-training-kernels.ts';
-import { rng } from '../helpers/random.ts';
+import { initBackend } from '../../../src/graph/backend.ts';
+import { eagerOps } from '../../../src/training/model/ops.ts';
+import { registerWasmTrainingKernels } from '../../../src/training/wasm-training-kernels.ts';
+import { rng } from '../../helpers/random.ts';
 
 before(async () => {
   const backend = await initBackend();

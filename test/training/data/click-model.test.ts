@@ -5,9 +5,9 @@ import {
   DEFAULT_CLICK_MODEL,
   sampleClickLog,
   sampleSequences,
-} from '../../src/training/data/click-model.ts';
-import { Prng } from '../../src/training/data/prng.ts';
-import { auc } from '../../src/training/eval/metrics.ts';
+} from '../../../src/training/data/click-model.ts';
+import { Prng } from '../../../src/training/data/prng.ts';
+import { auc } from '../../../src/training/eval/metrics.ts';
 
 const small = { ...DEFAULT_CLICK_MODEL, vocabSize: 50, historyLength: 8, users: 100, topics: 4 };
 

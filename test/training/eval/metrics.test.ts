@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { auc, calibration, logLoss, rocCurve } from '../../src/training/eval/metrics.ts';
+import { auc, calibration, logLoss, rocCurve } from '../../../src/training/eval/metrics.ts';
 
 // Worked examples from scikit-learn's documentation (roc_auc_score, log_loss), checked by hand.
 test('AUC of the scikit-learn example is 0.75 (3 of 4 positive–negative pairs ordered right)', () => {

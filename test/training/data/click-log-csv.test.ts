@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { readClickLogCsv, writeClickLogCsv } from '../../src/training/data/click-log-csv.ts';
-import { ClickWorld, DEFAULT_CLICK_MODEL, sampleClickLog } from '../../src/training/data/click-model.ts';
-import { Prng } from '../../src/training/data/prng.ts';
+import { readClickLogCsv, writeClickLogCsv } from '../../../src/training/data/click-log-csv.ts';
+import { ClickWorld, DEFAULT_CLICK_MODEL, sampleClickLog } from '../../../src/training/data/click-model.ts';
+import { Prng } from '../../../src/training/data/prng.ts';
 
 test('a written click log reads back with the same rows (probabilities to 6 digits)', () => {
   const cfg = { ...DEFAULT_CLICK_MODEL, vocabSize: 40, historyLength: 5, users: 10, topics: 3 };
