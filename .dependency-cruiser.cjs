@@ -10,9 +10,10 @@ const LAYERS = {
   ctr: ['errors', 'config', 'graph', 'serving'],
   shadow: ['errors', 'config', 'graph', 'serving', 'ctr'],
   http: ['errors', 'config', 'graph', 'serving', 'ctr', 'shadow', 'metrics'],
+  grpc: ['errors', 'config', 'graph', 'serving', 'metrics', 'http'],
   'app.ts': ['errors', 'config', 'graph', 'serving', 'ctr', 'shadow', 'metrics', 'http'],
   training: ['errors', 'graph', 'ctr'],
-  cli: ['errors', 'config', 'graph', 'http', 'metrics', 'training', 'app.ts'],
+  cli: ['errors', 'config', 'graph', 'http', 'grpc', 'metrics', 'training', 'app.ts'],
   'main.ts': ['cli'],
 };
 const folder = (name) => (name.endsWith('.ts') ? `^src/${name.replace('.', '[.]')}$` : `^src/${name}/`);

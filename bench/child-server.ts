@@ -34,6 +34,7 @@ export async function startCtrServe(
     'bin/ctr-serve.js',
     'serve',
     `--rest_api_port=${port}`,
+    '--port=0',
     '--rest_api_host=127.0.0.1',
     ...flags,
   ];

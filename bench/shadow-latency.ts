@@ -78,6 +78,7 @@ async function run(modelsDir: string, sampleRate: number) {
       'serve',
       `--model_config_file=${join(modelsDir, 'models.json')}`,
       '--rest_api_port=0',
+      '--port=0',
       '--rest_api_host=127.0.0.1',
       '--workers=1',
       '--file_system_poll_wait_seconds=0',

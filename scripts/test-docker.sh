@@ -17,6 +17,7 @@ ROOTFS="$CACHE/bookworm-minbase"
 BASE_IMAGE="localhost/ctr-serve-base:bookworm-node$(node -p 'process.versions.node')"
 IMAGE="localhost/ctr-serve:test"
 PORT="${CTR_DOCKER_PORT:-18501}"
+GRPC_PORT="${CTR_DOCKER_GRPC_PORT:-18500}"
 FIXTURE="$REPO/../shared/tf-fixtures/tfserving/saved_model_half_plus_two_cpu"
 log() { printf '\n== %s\n' "$*"; }
 
@@ -83,9 +84,9 @@ chmod -R a+rX "$MNT/models"
 mount -t proc proc "$MNT/proc"
 mount --bind /dev "$MNT/dev"
 
-log "chroot: ${CMD[*]} --rest_api_port=$PORT (as $USER_NAME)"
+log "chroot: ${CMD[*]} --rest_api_port=$PORT --port=$GRPC_PORT (as $USER_NAME)"
 chroot --userspec="$USER_NAME:$USER_NAME" "$MNT" /usr/bin/env -i "${ENVS[@]}" HOME="$WORKDIR" \
-  /bin/sh -c 'cd "$0" && exec "$@"' "$WORKDIR" "${CMD[@]}" "--rest_api_port=$PORT" &
+  /bin/sh -c 'cd "$0" && exec "$@"' "$WORKDIR" "${CMD[@]}" "--rest_api_port=$PORT" "--port=$GRPC_PORT" &
 SERVER_PID=$!
 
 for _ in $(seq 1 120); do

@@ -38,7 +38,7 @@ export async function runPrimary(config: ServingConfig, io: CliIo): Promise<numb
 
   const fork = (replaces?: number): Worker => {
     const worker = cluster.fork(replaces === undefined ? {} : { [REPLACEMENT_ENV]: String(replaces) });
-    worker.on('message', (msg: { ctr?: string; address?: string }) => {
+    worker.on('message', (msg: { ctr?: string; address?: string; grpcPort?: number }) => {
       if (msg?.ctr !== 'listening') return;
       listening.add(worker.id);
       if (replaces !== undefined) {
@@ -46,6 +46,9 @@ export async function runPrimary(config: ServingConfig, io: CliIo): Promise<numb
       }
       if (address === undefined && listening.size === config.workers) {
         address = msg.address;
+        if (msg.grpcPort !== undefined) {
+          io.stdout.write(`ctr-serve gRPC listening on ${config.restApiHost}:${msg.grpcPort}\n`);
+        }
         io.stdout.write(`ctr-serve listening on ${address} with ${config.workers} workers\n`);
       }
     });

@@ -1,4 +1,5 @@
 import cluster from 'node:cluster';
+import type { FastifyInstance } from 'fastify';
 import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { isAbsolute, join } from 'node:path';
@@ -6,6 +7,7 @@ import { containerCpuCount } from '../config/container-cpus.ts';
 import { FLAG_TABLE } from '../config/flag-table.ts';
 import { loadConfig, type ServingConfig } from '../config/serving-config.ts';
 import { CtrError } from '../errors/registry.ts';
+import { startGrpcServer, type GrpcServer } from '../grpc/grpc-server.ts';
 import { clusterMetricsSource, localLink, workerLink } from '../http/cluster-link.ts';
 import { REPLACEMENT_ENV, runPrimary } from './cluster-primary.ts';
 import { Metrics } from '../metrics/metrics.ts';
@@ -117,17 +119,34 @@ async function runServer(config: ServingConfig, io: CliIo): Promise<number> {
     }
   }
   const address = await app.listen({ port: config.restApiPort, host: config.restApiHost });
+  const grpc = await startGrpc(app);
   if (worker) {
-    worker.send({ ctr: 'listening', address });
+    worker.send({ ctr: 'listening', address, grpcPort: grpc?.port });
   } else {
+    if (grpc) io.stdout.write(`ctr-serve gRPC listening on ${config.restApiHost}:${grpc.port}\n`);
     io.stdout.write(`ctr-serve listening on ${address}\n`);
   }
   const reason = await stopRequested;
   app.log.info({ reason }, 'shutting down: finishing in-flight requests');
   app.ctr.stopTaking();
-  await acceptQueueDrained(app.server);
+  await Promise.all([acceptQueueDrained(app.server), grpc?.stop()]);
   await app.close();
   return 0;
+}
+
+/** The gRPC server beside the HTTP one (--port; 0 = none), over the same app (src/grpc/grpc-server.ts). */
+async function startGrpc(app: FastifyInstance): Promise<GrpcServer | undefined> {
+  const { config, manager, service, metrics } = app.ctr;
+  if (config.grpc.port === 0) return undefined;
+  try {
+    return await startGrpcServer(
+      { config, manager, service, metrics, logger: app.log },
+      { host: config.restApiHost },
+    );
+  } catch (err) {
+    await app.close();
+    throw err;
+  }
 }
 
 /** Resolves 'ready' once every configured model has an AVAILABLE version (the manager's polls load them). */

@@ -42,6 +42,36 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
     help: 'address to listen on',
   },
   {
+    name: 'port',
+    type: 'int',
+    default: 8500,
+    min: 0,
+    max: 65535,
+    arg: 'PORT',
+    config: 'grpc.port',
+    help:
+      "gRPC port (TF Serving's default): tensorflow.serving PredictionService and ModelService, KServe V2 " +
+      "inference.GRPCInferenceService, on --rest_api_host; 0 turns gRPC off (TF Serving's meaning)",
+  },
+  {
+    name: 'grpc_channel_arguments',
+    type: 'string',
+    arg: 'K=V,...',
+    config: 'grpc.channelArguments',
+    defaultText: 'grpc.max_receive_message_length = --max_body_bytes',
+    help:
+      "TF Serving's gRPC server channel arguments, comma-separated key=value (integers stay integers); " +
+      'grpc.max_receive_message_length and grpc.max_send_message_length bound message sizes (TF Serving has no ' +
+      'other max message size flag)',
+  },
+  {
+    name: 'enable_serialization_as_tensor_content',
+    type: 'boolean',
+    default: false,
+    config: 'grpc.tensorContent',
+    help: "gRPC Predict writes output tensors' numbers to tensor_content instead of the typed *_val fields (TF Serving's flag)",
+  },
+  {
     name: 'model_name',
     type: 'string',
     default: 'default',

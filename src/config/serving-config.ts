@@ -26,6 +26,8 @@ export type ServingConfig = {
   /** REST port (TF Serving's default REST port). */
   readonly restApiPort: number;
   readonly restApiHost: string;
+  /** gRPC server (src/grpc/grpc-server.ts); `port` 0 = off. */
+  readonly grpc: GrpcConfig;
   readonly models: readonly ModelConfig[];
   /** Model used by `/v1/ctr:predict`; the first model unless set. */
   readonly defaultModel: string;
@@ -76,6 +78,14 @@ export type ServingConfig = {
   readonly prometheusPath?: string;
   /** TF Serving flags given that have no meaning here (src/config/tf-serving-flags.ts): warned about once. */
   readonly ignoredFlags: readonly string[];
+};
+
+export type GrpcConfig = {
+  readonly port: number;
+  /** grpc-js server options from --grpc_channel_arguments, message size limits always set. */
+  readonly channelArguments: Readonly<Record<string, string | number>>;
+  /** Predict's outputs as tensor_content (TF Serving's --enable_serialization_as_tensor_content). */
+  readonly tensorContent: boolean;
 };
 
 export type Flags = Readonly<Record<string, string | boolean | undefined>>;
@@ -131,6 +141,11 @@ export function loadConfig(input: ConfigInput): ServingConfig {
   const config: ServingConfig = {
     restApiPort: num(f, 'rest_api_port'),
     restApiHost: str(f, 'rest_api_host')!,
+    grpc: {
+      port: num(f, 'port'),
+      channelArguments: grpcChannelArguments(str(f, 'grpc_channel_arguments'), num(f, 'max_body_bytes')),
+      tensorContent: flag(f, 'enable_serialization_as_tensor_content') as boolean,
+    },
     models,
     defaultModel,
     fileSystemPollWaitSeconds: num(f, 'file_system_poll_wait_seconds'),
@@ -162,6 +177,32 @@ export function loadConfig(input: ConfigInput): ServingConfig {
   };
   for (const spec of SERVE_FLAGS) if (spec.ignored) flag(f, spec.name); // still type-checked
   return deepFreeze(config);
+}
+
+/**
+ * `--grpc_channel_arguments` as TF Serving parses it (model_servers/server.cc, parseGrpcChannelArgs): `k=v`
+ * pairs separated by commas, a value that parses as an int32 passed as a number, else as a string. Message size
+ * limits default to --max_body_bytes for receiving (TF Serving: INT32_MAX; ctr-serve bounds gRPC bodies as it bounds
+ * REST bodies) and INT32_MAX for sending.
+ */
+function grpcChannelArguments(
+  text: string | undefined,
+  maxBodyBytes: number,
+): Record<string, string | number> {
+  const args: Record<string, string | number> = {
+    'grpc.max_receive_message_length': maxBodyBytes,
+    'grpc.max_send_message_length': 2 ** 31 - 1,
+  };
+  for (const pair of (text ?? '').split(',')) {
+    if (pair.trim() === '') continue;
+    const eq = pair.indexOf('=');
+    if (eq <= 0) invalid(`--grpc_channel_arguments: "${pair}" is not key=value`);
+    const key = pair.slice(0, eq).trim();
+    const value = pair.slice(eq + 1).trim();
+    const n = Number(value);
+    args[key] = /^-?\d+$/.test(value) && n >= -(2 ** 31) && n < 2 ** 31 ? n : value;
+  }
+  return args;
 }
 
 /**

@@ -85,7 +85,6 @@ export const TF_SERVING_FLAGS: readonly FlagSpec[] = [
   ...ignored('string', 'mixed_precision', 'graphs run at the precision they were saved in'),
   ...ignored('boolean', 'skip_initialize_tpu', 'there is no TPU'),
   ...ignored('boolean', 'enable_grpc_healthcheck_service', 'use GET /healthz and /readyz'),
-  ...ignored('boolean', 'enable_serialization_as_tensor_content', 'the gRPC reply format is fixed'),
 ];
 
 function ignored(type: FlagSpec['type'], name: string, why: string): FlagSpec[] {

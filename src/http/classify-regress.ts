@@ -1,5 +1,8 @@
 import { CtrError } from '../errors/registry.ts';
 import type { HostTensor, SignatureSpec } from '../graph/model.ts';
+import type { ServableManager } from '../serving/manager.ts';
+import type { PredictionService } from '../serving/prediction-service.ts';
+import type { ServableId } from '../serving/servable.ts';
 import { formatScalar, numberWriter } from './json-writer.ts';
 
 const writeFloat = numberWriter('DT_FLOAT');
@@ -48,11 +51,17 @@ export function checkExampleSignature(signature: SignatureSpec, method: ExampleM
   return 'inputs';
 }
 
-/** `{"results": [[["label", score], ...], ...]}` for `examples` Examples. */
-export function encodeClassifyResponse(
+/** One class of one example: its label (bytes, or "" without a classes output) and score (0 without scores). */
+export type ClassResult = { readonly label: HostTensor['values'][number] | ''; readonly score: number };
+
+/**
+ * The classes of each of `examples` Examples, checked as TF Serving's classifier.cc checks the outputs
+ * (shapes [batch, num_classes], classes and scores agreeing in dim 1).
+ */
+export function classifyResults(
   outputs: Readonly<Record<string, HostTensor>>,
   examples: number,
-): string {
+): ClassResult[][] {
   const { classes, scores } = outputs;
   for (const [name, t] of [
     ['classes', classes],
@@ -69,25 +78,32 @@ export function encodeClassifyResponse(
     );
   }
   const numClasses = (classes ?? scores)?.shape[1] ?? 0;
-  const rows: string[] = [];
-  for (let i = 0; i < examples; i++) {
-    const pairs: string[] = [];
-    for (let c = 0; c < numClasses; c++) {
+  return Array.from({ length: examples }, (_, i) =>
+    Array.from({ length: numClasses }, (_, c) => {
       const at = i * numClasses + c;
-      const label = classes ? formatScalar(classes, at) : '""';
-      const score = scores ? writeFloat(Number(scores.values[at])) : writeFloat(0);
-      pairs.push(`[${label},${score}]`);
-    }
-    rows.push(`[${pairs.join(',')}]`);
-  }
-  return `{"results":[${rows.join(',')}]}`;
+      return { label: classes ? classes.values[at]! : '', score: scores ? Number(scores.values[at]) : 0 };
+    }),
+  );
 }
 
-/** `{"results": [value, ...]}` for `examples` Examples. */
-export function encodeRegressResponse(
+/** `{"results": [[["label", score], ...], ...]}` for `examples` Examples. */
+export function encodeClassifyResponse(
   outputs: Readonly<Record<string, HostTensor>>,
   examples: number,
 ): string {
+  const labels = outputs.classes;
+  const rows = classifyResults(outputs, examples).map((row, i) => {
+    const pairs = row.map(({ score }, c) => {
+      const label = labels ? formatScalar(labels, i * row.length + c) : '""';
+      return `[${label},${writeFloat(score)}]`;
+    });
+    return `[${pairs.join(',')}]`;
+  });
+  return `{"results":[${rows.join(',')}]}`;
+}
+
+/** The value of each of `examples` Examples, checked as TF Serving's regressor.cc checks the output. */
+export function regressResults(outputs: Readonly<Record<string, HostTensor>>, examples: number): number[] {
   const t = outputs.outputs;
   if (!t) return fail('Could not find output tensor "outputs"');
   if (!(t.shape.length === 1 || (t.shape.length === 2 && t.shape[1] === 1))) {
@@ -96,8 +112,60 @@ export function encodeRegressResponse(
   if (t.shape[0] !== examples) {
     fail(`Input batch size did not match output batch size: ${examples} vs. ${t.shape[0]}`);
   }
-  const values = Array.from({ length: examples }, (_, i) => writeFloat(Number(t.values[i])));
-  return `{"results":[${values.join(',')}]}`;
+  return Array.from({ length: examples }, (_, i) => Number(t.values[i]));
+}
+
+/** `{"results": [value, ...]}` for `examples` Examples. */
+export function encodeRegressResponse(
+  outputs: Readonly<Record<string, HostTensor>>,
+  examples: number,
+): string {
+  return `{"results":[${regressResults(outputs, examples).map(writeFloat).join(',')}]}`;
+}
+
+export type ExamplesRun = {
+  readonly model: string;
+  readonly version?: number;
+  readonly signatureName?: string;
+  /** Serialized tf.Examples. */
+  readonly examples: readonly Uint8Array[];
+};
+
+/**
+ * Runs serialized Examples through a classify or regress signature with the prediction service (batching,
+ * admission, deadlines, metrics), as TF Serving's REST and gRPC Classify/Regress do. Returns the servable's id,
+ * the signature that ran and its outputs. Failures: the manager's and the service's, CTR_ERR_SIGNATURE_NOT_FOUND,
+ * CTR_ERR_SIGNATURE_METHOD.
+ */
+export async function runExamples(
+  manager: ServableManager,
+  service: PredictionService,
+  method: ExampleMethod,
+  run: ExamplesRun,
+): Promise<{ id: ServableId; signatureName: string; outputs: Record<string, HostTensor> }> {
+  // Holding the handle pins the version whose signature was checked until its prediction is done.
+  const handle = manager.acquire(run.model, run.version);
+  try {
+    const { id, model } = handle.servable;
+    const signatureName = run.signatureName ?? model.info.defaultSignature;
+    const signature = model.info.signatures[signatureName];
+    if (!signature) {
+      throw new CtrError(
+        'CTR_ERR_SIGNATURE_NOT_FOUND',
+        `No signature was found with the name: ${signatureName}`,
+      );
+    }
+    const input = checkExampleSignature(signature, method);
+    const result = await service.predict({
+      model: id.name,
+      version: id.version,
+      signatureName,
+      inputs: { [input]: { dtype: 'DT_STRING', shape: [run.examples.length], values: [...run.examples] } },
+    });
+    return { id, signatureName, outputs: result.outputs };
+  } finally {
+    handle.release();
+  }
 }
 
 function fail(message: string): never {

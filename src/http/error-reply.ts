@@ -5,13 +5,14 @@ import { CtrError, isCtrError } from '../errors/registry.ts';
 /**
  * The one place that turns a failure into an HTTP answer. Every error becomes a CtrError first (Fastify's own
  * errors map by their FST_ code, anything else is CTR_ERR_INTERNAL), so the status comes from the registry.
- * Two body shapes: TF Serving routes (`/v1/models/...`) answer `{"error": "..."}` exactly as TF Serving does;
- * every other route answers `{"statusCode", "code", "error", "message"}`. Both carry the code in the
+ * Two body shapes: TF Serving routes (`/v1/models/...`) answer `{"error": "..."}` exactly as TF Serving does, and
+ * so do KServe V2 routes (`/v2...`, the Open Inference Protocol's error object); every other route answers `{"statusCode", "code", "error", "message"}`. Both carry the code in the
  * `ctr-error-code` header. Stack traces and messages of unexpected errors go to the log, never to the client.
  */
 export type CtrErrorBody = { statusCode: number; code: string; error: string; message: string };
 
 const TF_SERVING_PREFIX = '/v1/models';
+const KSERVE_V2_PREFIX = '/v2';
 
 export function toCtrError(err: unknown): CtrError {
   if (isCtrError(err)) return err;
@@ -44,7 +45,9 @@ export function ctrErrorBody(err: CtrError): CtrErrorBody {
 }
 
 export function isTfServingUrl(url: string): boolean {
-  return url === TF_SERVING_PREFIX || url.startsWith(`${TF_SERVING_PREFIX}/`);
+  const under = (prefix: string) =>
+    url === prefix || url.startsWith(`${prefix}/`) || url.startsWith(`${prefix}?`);
+  return under(TF_SERVING_PREFIX) || under(KSERVE_V2_PREFIX);
 }
 
 const SHED_CODES: ReadonlySet<string> = new Set(['CTR_ERR_QUEUE_FULL', 'CTR_ERR_SHUTTING_DOWN']);

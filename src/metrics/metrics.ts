@@ -19,6 +19,8 @@ export class Metrics implements ServingMetrics {
   readonly registry: Registry;
   readonly httpRequests: Counter<'route' | 'method' | 'status'>;
   readonly httpDuration: Histogram<'route'>;
+  readonly grpcRequests: Counter<'method' | 'code'>;
+  readonly grpcDuration: Histogram<'method'>;
   readonly predictions: Counter<'model' | 'version'>;
   readonly inferenceDuration: Histogram<'model' | 'version'>;
   readonly batchSize: Histogram<'model'>;
@@ -42,6 +44,19 @@ export class Metrics implements ServingMetrics {
       name: 'ctr_http_request_duration_seconds',
       help: 'Time from request received to response sent, by route pattern.',
       labelNames: ['route'],
+      buckets: LATENCY_BUCKETS_SECONDS,
+      registers,
+    });
+    this.grpcRequests = new Counter({
+      name: 'ctr_grpc_requests_total',
+      help: 'gRPC calls answered, by full method name and gRPC status code name.',
+      labelNames: ['method', 'code'],
+      registers,
+    });
+    this.grpcDuration = new Histogram({
+      name: 'ctr_grpc_request_duration_seconds',
+      help: 'Time from a gRPC call received to its answer sent, by full method name.',
+      labelNames: ['method'],
       buckets: LATENCY_BUCKETS_SECONDS,
       registers,
     });
@@ -101,6 +116,12 @@ export class Metrics implements ServingMetrics {
   observeHttp(route: string, method: string, status: number, seconds: number): void {
     this.httpRequests.inc({ route, method, status: String(status) });
     this.httpDuration.observe({ route }, seconds);
+  }
+
+  /** `method` is the full gRPC name (`/tensorflow.serving.PredictionService/Predict`), `code` the status name. */
+  observeGrpc(method: string, code: string, seconds: number): void {
+    this.grpcRequests.inc({ method, code });
+    this.grpcDuration.observe({ method }, seconds);
   }
 
   observeInference(id: ServableId, seconds: number, batchRows: number): void {

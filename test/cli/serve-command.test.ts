@@ -59,6 +59,7 @@ test('the config comes from the flags, the model config file and the batching pa
         '--batching_parameters_file',
         'batching.txt',
         '--rest_api_port=0',
+        '--port=0',
         '--workers=3',
       ],
       { cwd: dir },
@@ -96,6 +97,7 @@ test(
     );
     const server = startServer([
       '--rest_api_port=0',
+      '--port=0',
       '--rest_api_host=127.0.0.1',
       '--workers=2',
       `--model_config_file=${configFile}`,
@@ -138,6 +140,7 @@ test(
     );
     const server = startServer([
       '--rest_api_port=0',
+      '--port=0',
       '--rest_api_host=127.0.0.1',
       '--workers=1',
       '--model_name=hpt',

@@ -70,6 +70,9 @@ test('the container listens on the port the service config gives its args, TF Se
   assert.equal(httpPort.containerPort, config.restApiPort);
   assert.equal(config.restApiPort, 8501);
   assert.equal(config.restApiHost, '0.0.0.0');
+  const grpcPort = container.ports.find((p: Doc) => p.name === 'grpc');
+  assert.equal(grpcPort.containerPort, config.grpc.port, "the gRPC port (TF Serving's 8500) is declared");
+  assert.equal(config.grpc.port, 8500);
   assert.equal(config.shadowModel, 'ctr-teacher', 'pods serve the student with the teacher as shadow');
   assert.ok(config.workers <= Number(container.resources.limits.cpu), 'one worker per CPU at most');
 });
@@ -94,7 +97,10 @@ test('the Service, HPA and disruption budget point at the Deployment and its htt
   for (const [k, v] of Object.entries(service.spec.selector)) assert.equal(labels[k], v, `selector ${k}`);
   assert.deepEqual(
     service.spec.ports.map((p: Doc) => [p.port, p.targetPort]),
-    [[8501, 'http']],
+    [
+      [8501, 'http'],
+      [8500, 'grpc'],
+    ],
   );
   for (const [k, v] of Object.entries(deployment.spec.selector.matchLabels)) assert.equal(labels[k], v);
   const [hpa] = k8s('HorizontalPodAutoscaler');
@@ -156,6 +162,12 @@ test('the optional KServe runtime starts the server on the port it declares, wit
   );
   assert.equal(c.readinessProbe.httpGet.path, '/readyz');
   assert.ok(config.workers <= Number(c.resources.limits.cpu));
+  // KServe's v1 is TF Serving REST, v2 the Open Inference Protocol REST; both are served on the HTTP port.
+  assert.deepEqual(runtime.spec.protocolVersions, ['v1', 'v2']);
+  const paths = Object.keys(loadOpenApiDocument().paths);
+  for (const path of ['/v1/models/{name}:predict', '/v2/models/{name}/infer', '/v2/health/ready']) {
+    assert.ok(paths.includes(path), path);
+  }
   const [isvc] = yamlDocs(join(DEPLOY, 'kserve', 'inference-service.yaml'));
   assert.equal(isvc.spec.predictor.model.runtime, runtime.metadata.name);
   assert.ok(

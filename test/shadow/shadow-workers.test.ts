@@ -46,6 +46,7 @@ test(
     );
     const server = startServer([
       '--rest_api_port=0',
+      '--port=0',
       '--rest_api_host=127.0.0.1',
       '--workers=2',
       `--model_config_file=${configFile}`,

@@ -5,6 +5,7 @@ import type { PredictionService } from '../../serving/prediction-service.ts';
 import type { ShadowService } from '../../shadow/shadow-service.ts';
 import { registerCtrRoutes } from './ctr.ts';
 import { registerHealthRoutes } from './health.ts';
+import { registerKserveV2Routes } from './kserve-v2.ts';
 import { registerMetricsRoutes, type MetricsSource } from './metrics.ts';
 import { registerShadowRoutes } from './shadow.ts';
 import { registerTfServingRoutes } from './tf-serving.ts';
@@ -34,6 +35,7 @@ const ROUTE_FAMILIES: readonly RouteFamily[] = [
   { name: 'health', register: (app, s) => registerHealthRoutes(app, s.manager) },
   { name: 'metrics', register: (app, s) => registerMetricsRoutes(app, s.metrics) },
   { name: 'tf-serving', register: (app, s) => registerTfServingRoutes(app, s.manager, s.service) },
+  { name: 'kserve-v2', register: (app, s) => registerKserveV2Routes(app, s.manager, s.service) },
   {
     name: 'tf-serving-examples',
     register: (app, s) => registerExampleRoutes(app, s.manager, s.service),

@@ -1,11 +1,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { CtrError } from '../../errors/registry.ts';
 import type { ServableManager } from '../../serving/manager.ts';
 import type { PredictionService } from '../../serving/prediction-service.ts';
 import {
-  checkExampleSignature,
   encodeClassifyResponse,
   encodeRegressResponse,
+  runExamples,
   type ExampleMethod,
 } from '../classify-regress.ts';
 import { decodeExamplesRequest } from '../example-json.ts';
@@ -27,34 +26,16 @@ export function registerExampleRoutes(
   const handler =
     (method: ExampleMethod) => async (request: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => {
       const body = decodeExamplesRequest(request.body, method);
-      // Holding the handle pins the version whose signature was checked until its prediction is done.
-      const handle = manager.acquire(request.params.name, versionOfRequest(manager, request.params));
-      try {
-        const { id, model } = handle.servable;
-        const signatureName = body.signatureName ?? model.info.defaultSignature;
-        const signature = model.info.signatures[signatureName];
-        if (!signature) {
-          throw new CtrError(
-            'CTR_ERR_SIGNATURE_NOT_FOUND',
-            `No signature was found with the name: ${signatureName}`,
-          );
-        }
-        const input = checkExampleSignature(signature, method);
-        const n = body.examples.length;
-        const result = await service.predict({
-          model: id.name,
-          version: id.version,
-          signatureName,
-          inputs: { [input]: { dtype: 'DT_STRING', shape: [n], values: body.examples } },
-        });
-        const text =
-          method === 'classify'
-            ? encodeClassifyResponse(result.outputs, n)
-            : encodeRegressResponse(result.outputs, n);
-        return reply.type('application/json').send(text);
-      } finally {
-        handle.release();
-      }
+      const n = body.examples.length;
+      const { outputs } = await runExamples(manager, service, method, {
+        model: request.params.name,
+        version: versionOfRequest(manager, request.params),
+        signatureName: body.signatureName,
+        examples: body.examples,
+      });
+      const text =
+        method === 'classify' ? encodeClassifyResponse(outputs, n) : encodeRegressResponse(outputs, n);
+      return reply.type('application/json').send(text);
     };
   for (const method of ['classify', 'regress'] as const) {
     app.post(`/v1/models/${NAME}::${method}`, handler(method));
