@@ -47,19 +47,7 @@ export class Metrics implements ServingMetrics {
       buckets: LATENCY_BUCKETS_SECONDS,
       registers,
     });
-    this.grpcRequests = new Counter({
-      name: 'ctr_grpc_requests_total',
-      help: 'gRPC calls answered, by full method name and gRPC status code name.',
-      labelNames: ['method', 'code'],
-      registers,
-    });
-    this.grpcDuration = new Histogram({
-      name: 'ctr_grpc_request_duration_seconds',
-      help: 'Time from a gRPC call received to its answer sent, by full method name.',
-      labelNames: ['method'],
-      buckets: LATENCY_BUCKETS_SECONDS,
-      registers,
-    });
+    [this.grpcRequests, this.grpcDuration] = grpcMetrics(registers);
     this.predictions = new Counter({
       name: 'ctr_predictions_total',
       help: 'Rows scored by a model version (one row per instance or CTR candidate).',
@@ -171,4 +159,23 @@ function modelInfoLabels(
   info: Pick<ModelInfo, 'format' | 'backend'>,
 ): Record<string, string> {
   return { model: id.name, version: String(id.version), format: info.format, backend: info.backend };
+}
+
+/** The gRPC server's metrics (src/grpc/unary.ts records them). */
+function grpcMetrics(registers: Registry[]): [Counter<'method' | 'code'>, Histogram<'method'>] {
+  return [
+    new Counter({
+      name: 'ctr_grpc_requests_total',
+      help: 'gRPC calls answered, by full method name and gRPC status code name.',
+      labelNames: ['method', 'code'],
+      registers,
+    }),
+    new Histogram({
+      name: 'ctr_grpc_request_duration_seconds',
+      help: 'Time from a gRPC call received to its answer sent, by full method name.',
+      labelNames: ['method'],
+      buckets: LATENCY_BUCKETS_SECONDS,
+      registers,
+    }),
+  ];
 }
