@@ -21,8 +21,8 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY package.json openapi.yaml ./
 COPY bin ./bin
 COPY src ./src
-# TF Serving's, TensorFlow's and KServe's .proto files: the gRPC services (src/grpc/protos.ts) and the config
-# files' text-proto messages (src/config/text-proto.ts).
+# TF Serving's and KServe's .proto files: the gRPC services (src/grpc/protos.ts) and the config files' text-proto
+# messages (src/config/text-proto.ts).
 COPY protos ./protos
 # The model repository (TF Serving layout, <name>/<version>/): baked in from models/, or mount over /models.
 # With no flags `serve` serves every subdirectory of the repo's models/, which points at /models.

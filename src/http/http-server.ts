@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { ServingConfig } from '../config/serving-config.ts';
 import { CtrError } from '../errors/registry.ts';
 import { accessLogHook } from './access-log.ts';
@@ -40,7 +40,7 @@ export function createHttpServer(
     },
     requestIdHeader: 'x-request-id',
     // One sampled line per request instead of two per request (src/http/access-log.ts).
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: false,
   });
   app.removeAllContentTypeParsers();

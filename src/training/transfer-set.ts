@@ -1,3 +1,4 @@
+import { padHistoryInto } from '../ctr/ctr-batch.ts';
 import type { ClickLog } from './data/click-log.ts';
 import type { Prng } from './data/prng.ts';
 import type { TrainSet } from './dataset.ts';
@@ -67,8 +68,7 @@ export function maskItems(h: Int32Array, p: number, rng: Prng): void {
 
 export function dropItems(h: Int32Array, p: number, rng: Prng): void {
   const kept = Array.from(h).filter((id) => id !== 0 && rng.next() >= p);
-  h.fill(0);
-  h.set(kept, h.length - kept.length);
+  padHistoryInto(kept, h.length, h);
 }
 
 export function shuffleSpan(h: Int32Array, spanMax: number, rng: Prng): void {

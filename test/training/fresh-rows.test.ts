@@ -39,7 +39,7 @@ async function freshRows(dir: string, sampleSeed: number) {
   return readClickLogCsv(await readFile(out, 'utf8'), m.vocabSize, m.historyLength, out);
 }
 
-test('fresh rows of the bundled models’ world, scored through the server, meet the targets', async () => {
+test('fresh rows of the bundled models’ world, scored through the server, meet the targets', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'ctr-fresh-'));
   const models = join(REPO_ROOT, 'models');
   const app = await appFor([
@@ -61,6 +61,9 @@ test('fresh rows of the bundled models’ world, scored through the server, meet
     const bayes = auc(log.trueProb!, log.clicked);
     const teacher = auc(await score('ctr-teacher'), log.clicked);
     const student = auc(await score('ctr-student'), log.clicked);
+    t.diagnostic(
+      `${ROWS} fresh rows: Bayes AUC ${bayes.toFixed(4)}, teacher ${teacher.toFixed(4)}, student ${student.toFixed(4)}`,
+    );
     assert.ok(bayes > 0.85, `Bayes AUC ${bayes}: the rows come from the models' world`);
     assert.ok(bayes - teacher <= 0.03, `teacher ${teacher} vs Bayes ${bayes}`);
     assert.ok(

@@ -1,3 +1,4 @@
+import { padHistoryInto } from '../../ctr/ctr-batch.ts';
 import type { ClickLog } from './click-log.ts';
 import { Prng, cumulative } from './prng.ts';
 
@@ -181,7 +182,7 @@ export function sampleClickLog(world: ClickWorld, rows: number, rng: Prng): Clic
     const u = (user[r] = rng.int(users));
     const n = minHistory + rng.int(L - minHistory + 1);
     world.sampleSequence(u, n + 1, rng, seq, 0);
-    history.set(seq.subarray(0, n), r * L + L - n);
+    padHistoryInto(seq.subarray(0, n), L, history, r * L);
     const c = (candidate[r] = rng.next() < candidateFromSessionProb ? seq[n]! : world.randomItem(rng));
     const p = 1 / (1 + Math.exp(-world.trueLogit(history, r * L, c)));
     trueProb[r] = p;
