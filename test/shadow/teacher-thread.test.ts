@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { loadConfig } from '../../src/config/serving-config.ts';
 import { buildCtrBatch, type CtrUserRequest } from '../../src/ctr/ctr-batch.ts';
 import { CtrError } from '../../src/errors/registry.ts';
+import { initBackend } from '../../src/graph/backend.ts';
 import { ShadowScorer } from '../../src/shadow/shadow-scorer.ts';
 import { TeacherThread } from '../../src/shadow/teacher-thread.ts';
 import { ctrTraffic, ctrWeights, writeCtrModel, type CtrModelSpec } from '../helpers/ctr-models.ts';
@@ -51,6 +52,8 @@ describe('the shadow teacher thread', () => {
   let base: string;
   let thread: TeacherThread;
   before(async () => {
+    // The serving thread's own backend, so that tf.memory() here counts its tensors (none must appear).
+    await initBackend('wasm');
     base = await mkdtemp(join(tmpdir(), 'ctr-teacher-thread-'));
     await writeCtrModel(base, 'teacher', TEACHER);
     await writeCtrModel(base, 'student', { ...TEACHER, noise: 0.1 });
