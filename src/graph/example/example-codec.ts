@@ -4,7 +4,7 @@ import protobuf from 'protobufjs';
 import { CtrError } from '../../errors/registry.ts';
 
 /**
- * tf.Example ↔ bytes with TensorFlow's own example.proto / feature.proto (vendored in ./protos, loaded by
+ * tf.Example ↔ bytes with TensorFlow's own example.proto / feature.proto (vendored in the repository's protos/, loaded by
  * protobufjs). Encoding is protobufjs's. Decoding walks the wire format with protobufjs's Reader instead of
  * `Example.decode`, because it must (a) bound the work before it allocates (EXAMPLE_LIMITS: a few bytes of
  * varints must not become millions of JS objects), (b) merge repeated `features` fields and keep the last of
@@ -13,7 +13,7 @@ import { CtrError } from '../../errors/registry.ts';
  * example), and (c) return typed arrays (float32, int64 as BigInt64Array) rather than boxed Longs.
  * Field numbers are read from the loaded .proto reflection, not restated here.
  */
-const PROTO_DIR = fileURLToPath(new URL('./protos/', import.meta.url));
+const PROTO_DIR = fileURLToPath(new URL('../../../protos/', import.meta.url));
 const root = new protobuf.Root();
 root.resolvePath = (_origin, target) => join(PROTO_DIR, target);
 root.loadSync('tensorflow/core/example/example.proto', { keepCase: true });

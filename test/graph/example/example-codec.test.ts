@@ -13,7 +13,7 @@ import {
 } from '../../../src/graph/tf-example.ts';
 
 // protobufjs's own reflection decoder over TensorFlow's example.proto: the independent reference.
-const protoDir = fileURLToPath(new URL('../../../src/graph/example/protos/', import.meta.url));
+const protoDir = fileURLToPath(new URL('../../../protos/', import.meta.url));
 const root = new protobuf.Root();
 root.resolvePath = (_o, target) => protoDir + target;
 root.loadSync('tensorflow/core/example/example.proto', { keepCase: true });
