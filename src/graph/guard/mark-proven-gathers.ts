@@ -2,7 +2,7 @@ import { INDICES_PROVEN_ATTR } from '../op/gather.ts';
 import type { GraphDef, NodeDef } from '../proto/types.ts';
 import { readConst } from '../rewrite/const-nodes.ts';
 import { GraphIndex } from '../rewrite/graph-index.ts';
-import { SEGMENT_ROWS_OF } from '../rewrite/index.ts';
+import { SEGMENT_ROWS_OF } from '../rewrite/segment-rows.ts';
 import { tableRead, valueLeaves } from './derive-index-ranges.ts';
 
 const GATHERS: ReadonlySet<string> = new Set(['GatherV2', 'Gather', 'ResourceGather']);
