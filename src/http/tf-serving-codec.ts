@@ -7,7 +7,8 @@ import {
   isB64,
   PackedNumbers,
 } from './json-tensor/index.ts';
-import { isBytesOutput, JsonBytes } from './json-writer.ts';
+import { classifyResults, regressResults } from '../api/classify-regress.ts';
+import { formatScalar, isBytesOutput, JsonBytes, numberWriter } from './json-writer.ts';
 
 /**
  * TF Serving's JSON request/response mapping for `:predict` (tensorflow_serving/util/json_tensor.cc, REST API
@@ -203,4 +204,34 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 
 function bad(message: string): never {
   throw new CtrError('CTR_ERR_BAD_REQUEST', message);
+}
+
+const writeFloat = numberWriter('DT_FLOAT');
+
+/**
+ * `:classify` and `:regress` replies as json_tensor.cc's MakeJsonFromClassificationResult and
+ * MakeJsonFromRegressionResult write them: `{"results": [[["label", score], ...], ...]}` and
+ * `{"results": [value, ...]}`, for `examples` Examples (outputs read by src/api/classify-regress.ts).
+ */
+export function encodeClassifyResponse(
+  outputs: Readonly<Record<string, HostTensor>>,
+  examples: number,
+): string {
+  const labels = outputs.classes;
+  const rows = classifyResults(outputs, examples).map((row, i) => {
+    const pairs = row.map(({ score }, c) => {
+      const label = labels ? formatScalar(labels, i * row.length + c) : '""';
+      return `[${label},${writeFloat(score)}]`;
+    });
+    return `[${pairs.join(',')}]`;
+  });
+  return `{"results":[${rows.join(',')}]}`;
+}
+
+/** `{"results": [value, ...]}` for `examples` Examples. */
+export function encodeRegressResponse(
+  outputs: Readonly<Record<string, HostTensor>>,
+  examples: number,
+): string {
+  return `{"results":[${regressResults(outputs, examples).map(writeFloat).join(',')}]}`;
 }
