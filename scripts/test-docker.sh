@@ -6,7 +6,8 @@
 #   2. podman build --isolation=chroot --build-arg BASE=<that image> (the real Dockerfile, npm ci inside);
 #   3. podman create + podman mount, then chroot into the image's filesystem as its USER, in its WORKDIR, with its
 #      ENV, and run its CMD (running containers does not work here: setrlimit is refused);
-#   4. check GET /readyz and one prediction over loopback, then SIGTERM and expect exit status 0.
+#   4. check GET /readyz, one TF Serving and one CTR prediction over REST and one Predict over gRPC (loopback),
+#      then SIGTERM and expect exit status 0; print the image's size.
 # Needs root, debootstrap and podman (apt-get install -y debootstrap podman; installed when missing).
 set -euo pipefail
 
@@ -78,7 +79,7 @@ log "image: USER=$USER_NAME WORKDIR=$WORKDIR CMD=${CMD[*]} HEALTHCHECK=$(inspect
 if [ -d "$FIXTURE" ]; then cp -a "$FIXTURE" "$MNT/models/half_plus_two"; fi
 # No CTR model baked in (models/ is empty until the distillation has run): mount the reference student instead.
 if [ ! -d "$MNT/models/ctr-student" ] && [ -d "$REPO/../shared/bench-reference" ]; then
-  (cd "$REPO" && node --import tsx -e "import('./test/http/reference-model.ts').then((m) => m.writeReferenceStudent(process.argv[1] + '/1'))" "$MNT/models/ctr-student")
+  (cd "$REPO" && node --import tsx -e "import('./test/helpers/reference-model.ts').then((m) => m.writeReferenceStudent(process.argv[1] + '/1'))" "$MNT/models/ctr-student")
 fi
 chmod -R a+rX "$MNT/models"
 mount -t proc proc "$MNT/proc"
@@ -114,6 +115,22 @@ if [ -d "$MNT/models/ctr-student" ]; then
       .then(async (r) => { const t = await r.text(); console.log(r.status, t); process.exit(r.ok && JSON.parse(t).results[0].scores.length === 3 ? 0 : 1); });"
 fi
 
+if [ -d "$FIXTURE" ]; then
+  log "gRPC tensorflow.serving.PredictionService/Predict half_plus_two x=[1,2,5] on port $GRPC_PORT"
+  # The test client (test/helpers/grpc-client.ts) is built from protos/ by @grpc/proto-loader, as a TF Serving
+  # client would build one; TF Serving's README: y = 0.5x + 2.
+  (cd "$REPO" && node --import tsx -e "
+    import('./test/helpers/grpc-client.ts').then(async ({ grpcClients }) => {
+      const c = grpcClients('127.0.0.1:$GRPC_PORT');
+      const x = { dtype: 'DT_FLOAT', tensor_shape: { dim: [{ size: 3 }] }, float_val: [1, 2, 5] };
+      const r = await c.prediction('Predict', { model_spec: { name: 'half_plus_two' }, inputs: { x } });
+      const s = await c.model('GetModelStatus', { model_spec: { name: 'half_plus_two' } });
+      c.close();
+      console.log(JSON.stringify(r.outputs.y.float_val), JSON.stringify(s.model_version_status));
+      process.exit(JSON.stringify(r.outputs.y.float_val) === '[2.5,3,4.5]' ? 0 : 1);
+    });")
+fi
+
 log "SIGTERM: the server should finish and exit 0"
 kill -TERM "$SERVER_PID"
 STATUS=0
@@ -121,4 +138,4 @@ wait "$SERVER_PID" || STATUS=$?
 SERVER_PID=""
 echo "exit status $STATUS"
 [ "$STATUS" = 0 ]
-log "docker image test passed"
+log "docker image test passed: $IMAGE $(podman image inspect --format '{{.Size}}' "$IMAGE" | awk '{printf "%.0f MB", $1 / 1e6}') (base $BASE_IMAGE $(podman image inspect --format '{{.Size}}' "$BASE_IMAGE" | awk '{printf "%.0f MB", $1 / 1e6}'))"
