@@ -7,7 +7,7 @@
 #   3. podman create + podman mount, then chroot into the image's filesystem as its USER, in its WORKDIR, with its
 #      ENV, and run its CMD (running containers does not work here: setrlimit is refused);
 #   4. check GET /readyz, one TF Serving and one CTR prediction over REST and one Predict over gRPC (loopback),
-#      then SIGTERM and expect exit status 0; print the image's size.
+#      then SIGTERM and expect exit status 0; then `distill --quick` in the image; print the image's size.
 # Needs root, debootstrap and podman (apt-get install -y debootstrap podman; installed when missing).
 set -euo pipefail
 
@@ -85,6 +85,10 @@ chmod -R a+rX "$MNT/models"
 mount -t proc proc "$MNT/proc"
 mount --bind /dev "$MNT/dev"
 
+if node -e "fetch('http://127.0.0.1:$PORT/').then(() => process.exit(0), () => process.exit(1))"; then
+  echo "port $PORT already answers HTTP: set CTR_DOCKER_PORT (and CTR_DOCKER_GRPC_PORT) to free ports" >&2
+  exit 1
+fi
 log "chroot: ${CMD[*]} --rest_api_port=$PORT --port=$GRPC_PORT (as $USER_NAME)"
 chroot --userspec="$USER_NAME:$USER_NAME" "$MNT" /usr/bin/env -i "${ENVS[@]}" HOME="$WORKDIR" \
   /bin/sh -c 'cd "$0" && exec "$@"' "$WORKDIR" "${CMD[@]}" "--rest_api_port=$PORT" "--port=$GRPC_PORT" &
@@ -138,4 +142,10 @@ wait "$SERVER_PID" || STATUS=$?
 SERVER_PID=""
 echo "exit status $STATUS"
 [ "$STATUS" = 0 ]
+
+# Training is in the image too (src/training; tfjs-core's gradients from its ES modules, which the Dockerfile keeps).
+log "chroot: node bin/ctr-serve.js distill --quick --out /tmp/distill (as $USER_NAME)"
+chroot --userspec="$USER_NAME:$USER_NAME" "$MNT" /usr/bin/env -i "${ENVS[@]}" HOME=/tmp \
+  /bin/sh -c 'cd "$0" && node bin/ctr-serve.js distill --quick --out /tmp/distill 2>/dev/null | tail -3 \
+    && test -f /tmp/distill/ctr-student/1/frozen_graph.pb' "$WORKDIR"
 log "docker image test passed: $IMAGE $(podman image inspect --format '{{.Size}}' "$IMAGE" | awk '{printf "%.0f MB", $1 / 1e6}') (base $BASE_IMAGE $(podman image inspect --format '{{.Size}}' "$BASE_IMAGE" | awk '{printf "%.0f MB", $1 / 1e6}'))"
