@@ -7,7 +7,7 @@ import type { GrpcServer } from '../../src/grpc/grpc-server.ts';
 import { appFor, call, post } from '../helpers/app-helpers.ts';
 import { assertClose, fixture, REPO_ROOT, skipWithoutFixtures } from '../helpers/fixtures.ts';
 import { grpcFor, type GrpcClients } from '../helpers/grpc-client.ts';
-import { grpcTensor, tensorValues } from './tensor-helpers.ts';
+import { grpcTensor, tensorValues } from '../helpers/tensor-helpers.ts';
 
 /**
  * gRPC against REST on what tf-serving-grpc.test.ts's known-output table does not reach: the shared fixtures REST

@@ -8,7 +8,7 @@ import { startGrpcServer, type GrpcServer } from '../../src/grpc/grpc-server.ts'
 import { appFor, call, modelRepo, post } from '../helpers/app-helpers.ts';
 import { fixture, skipWithoutFixtures } from '../helpers/fixtures.ts';
 import { grpcClients, grpcError, grpcFor, type GrpcClients } from '../helpers/grpc-client.ts';
-import { grpcTensor, tensorValues } from './tensor-helpers.ts';
+import { grpcTensor, tensorValues } from '../helpers/tensor-helpers.ts';
 
 // gRPC status codes, numbered as in grpc/grpc's doc/statuscodes.md.
 const UNKNOWN = 2;
