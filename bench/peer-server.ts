@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { cp, readFile, rm } from 'node:fs/promises';
+import { cp, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CtrError } from '../src/errors/registry.ts';
@@ -89,6 +89,8 @@ export async function startPeer(
 
 export type LoadResult = {
   readonly reqPerSec: number;
+  /** 2xx answers over the run. */
+  readonly answered: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly non2xx: number;
@@ -121,6 +123,7 @@ export async function closedLoop(
   const answered = json['2xx'] / Math.max(1, json['2xx'] + json.non2xx);
   return {
     reqPerSec: json.requests.average * answered,
+    answered: json['2xx'],
     p50Ms: json.latency.p50,
     p99Ms: json.latency.p99,
     non2xx: json.non2xx,
@@ -147,4 +150,45 @@ function run(
       resolve({ code: code ?? -1, stdout, stderr });
     });
   });
+}
+
+/** Clock ticks per second of /proc/PID/stat's utime and stime (USER_HZ: 100 on every Linux ABI Node runs on). */
+const USER_HZ = 100;
+
+/**
+ * CPU milliseconds (user + system, every thread) used so far by `pid` and its descendants (cluster workers), read
+ * from /proc/PID/stat (proc(5): fields 14 and 15, utime and stime, in clock ticks); 0 for processes gone or where
+ * /proc is absent. A server's CPU per answered request moves far less with other tenants on the cores than its
+ * req/s does.
+ */
+export async function processTreeCpuMs(pid: number): Promise<number> {
+  const stats = new Map<number, { ppid: number; ticks: number }>();
+  let entries: string[] = [];
+  try {
+    entries = await readdir('/proc');
+  } catch {
+    return 0;
+  }
+  for (const e of entries) {
+    if (!/^\d+$/.test(e)) continue;
+    const text = await readFile(`/proc/${e}/stat`, 'utf8').catch(() => '');
+    // The command name (field 2) may hold spaces and parentheses: the fields after it start at the last ')'.
+    const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    if (rest.length < 13) continue;
+    stats.set(Number(e), { ppid: Number(rest[1]), ticks: Number(rest[11]) + Number(rest[12]) });
+  }
+  let ticks = 0;
+  const tree = new Set([pid]);
+  // Parents are listed before their children in most cases, not always: repeat until the tree stops growing.
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const [p, s] of stats) {
+      if (!tree.has(p) && tree.has(s.ppid)) {
+        tree.add(p);
+        grew = true;
+      }
+    }
+  }
+  for (const p of tree) ticks += stats.get(p)?.ticks ?? 0;
+  return (ticks * 1000) / USER_HZ;
 }

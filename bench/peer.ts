@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { CtrError } from '../src/errors/registry.ts';
 import { startCtrServe, type ChildServer } from './child-server.ts';
 import { writeReferenceRepo } from './model-repo.ts';
-import { closedLoop, preparePeer, startPeer, type LoadResult } from './peer-server.ts';
+import { closedLoop, preparePeer, processTreeCpuMs, startPeer, type LoadResult } from './peer-server.ts';
 import type { BenchReference } from './reference.ts';
 import { formatTable } from './table.ts';
 
@@ -20,8 +20,8 @@ export const PEER_MODEL = 'ref-student';
 export type PeerRow = {
   readonly setup: string;
   readonly route: string;
-  readonly ctr: LoadResult;
-  readonly peer: LoadResult;
+  readonly ctr: MeasuredLoad;
+  readonly peer: MeasuredLoad;
   /** Load average (1 min) when the row finished. */
   readonly load1: number;
 };
@@ -34,6 +34,9 @@ export type PeerOptions = {
   /** 1 and/or 2 (workers vs intra-op threads). */
   readonly setups: readonly number[];
 };
+
+/** A closed-loop run and the server's CPU time per answered request over it (its whole process tree). */
+export type MeasuredLoad = LoadResult & { readonly cpuMsPerRequest: number };
 
 type Route = { name: string; path: string; file: string; check: (reply: unknown) => string | undefined };
 
@@ -65,12 +68,16 @@ export async function runPeer(
       );
       for (const server of [ctr, peer]) await checkServer(ref, server.url, routes);
       for (const route of routes.load) {
-        const drive = (s: ChildServer, sec: number) =>
-          closedLoop(`${s.url}${route.path}`, route.file, {
+        const drive = async (s: ChildServer, sec: number): Promise<MeasuredLoad> => {
+          const cpu0 = await processTreeCpuMs(s.pid);
+          const load = await closedLoop(`${s.url}${route.path}`, route.file, {
             connections: opts.connections,
             durationSec: sec,
             cpus: '1',
           });
+          const cpuMs = (await processTreeCpuMs(s.pid)) - cpu0;
+          return { ...load, cpuMsPerRequest: cpuMs / Math.max(1, load.answered) };
+        };
         await drive(ctr, 2); // warm-up (JIT, heap growth), not measured
         await drive(peer, 2);
         const c = await drive(ctr, opts.durationSec);
@@ -181,6 +188,9 @@ export function peerTable(rows: readonly PeerRow[]): string {
       'p50 ms',
       'p99 ms',
       'ratio',
+      'ctr-serve CPU ms/req',
+      'peer CPU ms/req',
+      'CPU ratio',
       'load avg',
     ],
     rows.map((r) => [
@@ -193,6 +203,10 @@ export function peerTable(rows: readonly PeerRow[]): string {
       r.peer.p50Ms,
       r.peer.p99Ms,
       `${(r.ctr.reqPerSec / Math.max(1e-9, r.peer.reqPerSec)).toFixed(2)}×`,
+      r.ctr.cpuMsPerRequest.toFixed(2),
+      r.peer.cpuMsPerRequest.toFixed(2),
+      // Peer CPU over ctr-serve CPU: above 1 when ctr-serve spends less per request (like the throughput ratio).
+      `${(r.peer.cpuMsPerRequest / Math.max(1e-9, r.ctr.cpuMsPerRequest)).toFixed(2)}×`,
       r.load1.toFixed(1),
     ]),
   );

@@ -2,7 +2,7 @@ import { CtrError } from '../src/errors/registry.ts';
 import type { GraphDef } from '../src/graph/proto/types.ts';
 import { GraphBuilder } from '../src/graph/builder/graph-builder.ts';
 
-/** The reference student's weights (../shared/bench-reference/README.md), float32 row-major. */
+/** The reference student's weights (bench/README.md describes the model), float32 row-major. */
 export type ReferenceStudentWeights = {
   readonly E: Float32Array;
   readonly W1: Float32Array;

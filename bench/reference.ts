@@ -8,7 +8,7 @@ import {
 } from './reference-student.ts';
 import type { GraphDef } from '../src/graph/proto/types.ts';
 
-/** The reference student of ../shared/bench-reference (README there): weights, fixed inputs, expected outputs. */
+/** The reference student of ../shared/bench-reference (bench/README.md describes it): weights, fixed inputs, expected outputs. */
 export type BenchReference = {
   readonly meta: BenchReferenceMeta;
   readonly weights: ReferenceStudentWeights;

@@ -226,3 +226,8 @@ export class CtrError extends Error {
 export function isCtrError(err: unknown): err is CtrError {
   return err instanceof CtrError;
 }
+
+/** `err` itself when it is a CtrError, else CTR_ERR_INTERNAL with `err` as its cause (logged, never sent). */
+export function asCtrError(err: unknown): CtrError {
+  return isCtrError(err) ? err : new CtrError('CTR_ERR_INTERNAL', 'internal error', { cause: err });
+}

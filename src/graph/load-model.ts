@@ -185,7 +185,7 @@ async function compileGroup(
     fed,
   );
   const names = group.map((s) => s.name).join(', ');
-  const compiled = compileGraph(graph, `${model.source} (signature ${names})`);
+  const compiled = compileGraph(graph, `${model.source} (signature ${names})`, fed);
   const runtimes = group.map((sig) => {
     const spec: SignatureSpec = {
       name: sig.name,

@@ -56,7 +56,7 @@ export async function buildVariants(
       const what = `${source} (signature ${rt.spec.name}, variant ${variant.kind})`;
       const compile = (spec: SignatureSpec, g: GraphDef) => {
         const unpinned = unpinFedShapes(g, base.fed);
-        return signatureRuntime(spec, compileGraph(unpinned, what), unpinned);
+        return signatureRuntime(spec, compileGraph(unpinned, what, base.fed), unpinned);
       };
       try {
         const ctx = {

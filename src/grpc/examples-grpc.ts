@@ -1,19 +1,14 @@
 import { CtrError } from '../errors/registry.ts';
 import type { HostTensor } from '../graph/model.ts';
 import { encodeExample, type ExampleFeatures, type Feature } from '../graph/tf-example.ts';
-import {
-  classifyResults,
-  regressResults,
-  runExamples,
-  type ExampleMethod,
-} from '../http/classify-regress.ts';
+import { classifyResults, regressResults, runExamples, type ExampleMethod } from '../api/classify-regress.ts';
 import type { ServableManager } from '../serving/manager.ts';
 import type { PredictionService } from '../serving/prediction-service.ts';
 
 /**
  * TF Serving's gRPC Classify, Regress and MultiInference (tensorflow_serving/apis/classification.proto,
  * regression.proto, inference.proto) over the same runner as REST's `:classify` / `:regress`
- * (src/http/classify-regress.ts): the request's `Input` (an ExampleList, or an ExampleListWithContext whose context
+ * (src/api/classify-regress.ts): the request's `Input` (an ExampleList, or an ExampleListWithContext whose context
  * is prepended to every example as TF Serving's InputToSerializedExampleTensor does) becomes serialized
  * tf.Examples for the signature's "inputs". MultiInference runs each task on the same examples, as
  * servables/tensorflow/multi_inference.cc requires: one model and version for all tasks, each signature once.

@@ -10,14 +10,14 @@ import {
   v2ServerMetadata,
   type V2Datatype,
   type V2InferInput,
-} from '../http/kserve-v2.ts';
+} from '../api/kserve-v2.ts';
 import type { TfServingGrpcDeps } from './tf-serving-grpc.ts';
 import { unaryService } from './unary.ts';
 import { hostFromWire, hostToWire, type WireTensor } from './wire-tensor.ts';
 
 /**
  * KServe V2 / Open Inference Protocol over gRPC (`inference.GRPCInferenceService`,
- * protos/kserve/open_inference_grpc.proto; specification/protocol/inference_grpc.md), sharing src/http/kserve-v2.ts
+ * protos/kserve/open_inference_grpc.proto; specification/protocol/inference_grpc.md), sharing src/api/kserve-v2.ts
  * with the REST routes. Tensors come as typed `contents` or as `raw_input_contents` (little-endian, one entry per
  * input, the fast path); a request that sends raw inputs gets `raw_output_contents` back, as Triton answers.
  */

@@ -1,8 +1,8 @@
 import type { UntypedServiceImplementation } from '@grpc/grpc-js';
+import { signatureDefMap } from '../api/model-metadata.ts';
 import type { ServingConfig } from '../config/serving-config.ts';
 import { CtrError } from '../errors/registry.ts';
 import type { HostTensor } from '../graph/model.ts';
-import { signatureDefMap } from '../http/routes/tf-serving.ts';
 import type { ServableManager } from '../serving/manager.ts';
 import type { PredictionService } from '../serving/prediction-service.ts';
 import { runExampleCall, runMultiInference } from './examples-grpc.ts';

@@ -4,7 +4,7 @@ import {
   type ServerUnaryCall,
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
-import { toCtrError } from '../http/error-reply.ts';
+import { asCtrError } from '../errors/registry.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { Logger } from '../serving/manager.ts';
 import { grpcErrorOf } from './grpc-status.ts';
@@ -32,7 +32,7 @@ export function unary(fullName: string, deps: UnaryDeps, fn: UnaryFn): handleUna
           callback(null, response);
         },
         (err: unknown) => {
-          const ctr = toCtrError(err);
+          const ctr = asCtrError(err);
           const answer = grpcErrorOf(ctr);
           if (ctr.statusCode >= 500)
             deps.logger.error({ err, code: ctr.code, method: fullName }, 'gRPC call failed');

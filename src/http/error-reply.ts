@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { CtrError, isCtrError } from '../errors/registry.ts';
+import { asCtrError, CtrError, isCtrError } from '../errors/registry.ts';
 
 /**
  * The one place that turns a failure into an HTTP answer. Every error becomes a CtrError first (Fastify's own
@@ -32,7 +32,7 @@ export function toCtrError(err: unknown): CtrError {
   if (e?.validation) return new CtrError('CTR_ERR_BAD_REQUEST', e.message ?? 'bad request', { cause: err });
   if (e?.statusCode === 413)
     return new CtrError('CTR_ERR_PAYLOAD_TOO_LARGE', 'the request body is too large');
-  return new CtrError('CTR_ERR_INTERNAL', 'internal error', { cause: err });
+  return asCtrError(err);
 }
 
 export function ctrErrorBody(err: CtrError): CtrErrorBody {

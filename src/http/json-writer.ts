@@ -1,5 +1,5 @@
 import type { HostTensor } from '../graph/model.ts';
-import { writeDecimal } from './write-decimal.ts';
+import { MAX_DECIMAL_BYTES, writeDecimal, writeDecimalInto } from './write-decimal.ts';
 
 /**
  * Tensors as JSON text the way TF Serving writes them: nested arrays in row-major order, floats as its
@@ -114,8 +114,13 @@ function nineDigits(value: number): number {
  * `float32` writes exactly what formatNumber(v, true) returns.
  */
 export class JsonBytes {
-  #buf = Buffer.allocUnsafe(16384);
+  #buf: Buffer;
   #len = 0;
+
+  /** `capacity`: the bytes expected (the buffer grows past it when needed). */
+  constructor(capacity = 16384) {
+    this.#buf = Buffer.allocUnsafe(capacity);
+  }
 
   #room(n: number): void {
     if (this.#len + n <= this.#buf.length) return;
@@ -147,6 +152,50 @@ export class JsonBytes {
     }
     this.#buf[this.#len++] = 93; /* ] */
     return this;
+  }
+
+  /**
+   * Tensor `t` (from flat `offset`, dims `shape[dim..]`) as formatTensor writes it; float tensors digit by digit
+   * into the buffer (writeDecimalInto), other dtypes through formatTensor's text.
+   */
+  tensor(t: HostTensor, b64: boolean, dim = 0, offset = 0): this {
+    const { values, dtype } = t;
+    const float = dtype === 'DT_FLOAT' || dtype === 'DT_HALF' || dtype === 'DT_DOUBLE';
+    if (!float || !(values instanceof Float32Array || values instanceof Float64Array)) {
+      return this.text(formatTensor(t, dim, offset, b64));
+    }
+    this.#decimals(values, t.shape, dtype !== 'DT_DOUBLE', dim, offset);
+    return this;
+  }
+
+  #decimals(
+    values: Float32Array | Float64Array,
+    shape: readonly number[],
+    float32: boolean,
+    dim: number,
+    offset: number,
+  ): void {
+    if (dim === shape.length) {
+      this.#room(MAX_DECIMAL_BYTES);
+      this.#len = writeDecimalInto(this.#buf, this.#len, values[offset]!, float32);
+      return;
+    }
+    const n = shape[dim]!;
+    let stride = 1;
+    for (let d = dim + 1; d < shape.length; d++) stride *= shape[d]!;
+    const inner = dim === shape.length - 1;
+    this.#room(2 + (inner ? n * (MAX_DECIMAL_BYTES + 1) : 0));
+    this.#buf[this.#len++] = 91; /* [ */
+    for (let i = 0; i < n; i++) {
+      if (inner) {
+        if (i) this.#buf[this.#len++] = 44; /* , */
+        this.#len = writeDecimalInto(this.#buf, this.#len, values[offset + i]!, float32);
+        continue;
+      }
+      if (i) this.text(',');
+      this.#decimals(values, shape, float32, dim + 1, offset + i * stride);
+    }
+    this.text(']');
   }
 
   toBuffer(): Buffer {

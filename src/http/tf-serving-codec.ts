@@ -1,7 +1,14 @@
 import { CtrError } from '../errors/registry.ts';
 import type { HostTensor, SignatureSpec, TfDtype } from '../graph/model.ts';
-import { decodeNestedTensor, fitsIntegerDtype, isB64 } from './json-tensor/index.ts';
-import { formatTensor, isBytesOutput, numberWriter } from './json-writer.ts';
+import {
+  decodeNestedTensor,
+  decodePackedTensor,
+  fitsIntegerDtype,
+  isB64,
+  PackedNumbers,
+} from './json-tensor/index.ts';
+import { classifyResults, regressResults } from '../api/classify-regress.ts';
+import { formatScalar, isBytesOutput, JsonBytes, numberWriter } from './json-writer.ts';
 
 /**
  * TF Serving's JSON request/response mapping for `:predict` (tensorflow_serving/util/json_tensor.cc, REST API
@@ -36,14 +43,14 @@ export function decodePredictBody(body: Record<string, unknown>, signature: Sign
   const inputs: Record<string, HostTensor> = {};
   if (format === 'columnar') {
     const value = body.inputs;
-    if (isPlainObject(value) && !isB64(value)) {
+    if (isPlainObject(value) && !isB64(value) && !(value instanceof PackedNumbers)) {
       for (const [name, v] of Object.entries(value)) inputs[name] = toTensor(v, name, signature);
     } else {
       if (names.length !== 1) bad(`"inputs" is a bare value but the signature takes ${names.length} inputs`);
       inputs[names[0]!] = toTensor(value, names[0]!, signature);
     }
   } else {
-    const rows = body.instances;
+    const rows = body.instances instanceof PackedNumbers ? body.instances.toNested() : body.instances;
     if (!Array.isArray(rows) || rows.length === 0) bad('"instances" must be a non-empty list');
     if (isPlainObject(rows[0]) && !isB64(rows[0])) {
       const keys = Object.keys(rows[0]);
@@ -143,14 +150,21 @@ function typedArrayOf(
   }
 }
 
-/** The response body as JSON text (outputs sorted by name, as TF Serving's map order prints them). */
-export function encodePredictResponse(outputs: Record<string, HostTensor>, format: PredictFormat): string {
+/**
+ * The response body as JSON bytes (outputs sorted by name, as TF Serving's map order prints them); float outputs
+ * are written digit by digit into the reply's buffer (JsonBytes.tensor), the bulk of a `:predict` reply.
+ */
+export function encodePredictResponse(outputs: Record<string, HostTensor>, format: PredictFormat): Buffer {
   const names = Object.keys(outputs).sort();
+  // About 12 bytes per float32 (9 digits, point, comma): one buffer for the usual reply.
+  const out = new JsonBytes(names.reduce((n, name) => n + 16 * outputs[name]!.values.length, 256));
+  const b64 = names.map((n) => isBytesOutput(n, outputs[n]!));
   if (format === 'columnar') {
-    const json = (n: string) => formatTensor(outputs[n]!, 0, 0, isBytesOutput(n, outputs[n]!));
-    if (names.length === 1) return `{"outputs":${json(names[0]!)}}`;
-    const fields = names.map((n) => `${JSON.stringify(n)}:${json(n)}`);
-    return `{"outputs":{${fields.join(',')}}}`;
+    if (names.length === 1)
+      return out.text('{"outputs":').tensor(outputs[names[0]!]!, b64[0]!).text('}').toBuffer();
+    out.text('{"outputs":{');
+    names.forEach((n, k) => out.text(`${k ? ',' : ''}${JSON.stringify(n)}:`).tensor(outputs[n]!, b64[k]!));
+    return out.text('}}').toBuffer();
   }
   const batch = outputs[names[0]!]?.shape[0];
   for (const n of names) {
@@ -162,43 +176,26 @@ export function encodePredictResponse(outputs: Record<string, HostTensor>, forma
       );
     }
   }
-  const writers = names.map((n) => rowWriter(outputs[n]!, isBytesOutput(n, outputs[n]!)));
+  const strides = names.map((n) => outputs[n]!.shape.slice(1).reduce((a, d) => a * d, 1));
   const prefixes = names.map((n, k) => `${k === 0 ? '{' : ','}${JSON.stringify(n)}:`);
-  let text = '{"predictions":[';
+  out.text('{"predictions":[');
   for (let i = 0; i < (batch ?? 0); i++) {
-    if (i > 0) text += ',';
-    if (writers.length === 1) {
-      text += writers[0]!(i);
-      continue;
+    if (i > 0) out.text(',');
+    for (let k = 0; k < names.length; k++) {
+      if (names.length > 1) out.text(prefixes[k]!);
+      out.tensor(outputs[names[k]!]!, b64[k]!, 1, i * strides[k]!);
     }
-    for (let k = 0; k < writers.length; k++) text += prefixes[k]! + writers[k]!(i);
-    text += '}';
+    if (names.length > 1) out.text('}');
   }
-  return `${text}]}`;
-}
-
-/**
- * Writes row i of `t` (DT_STRING as `{"b64"}` when `b64`); flat numeric rows (the usual [N] and [N, k] outputs)
- * without the general recursion.
- */
-function rowWriter(t: HostTensor, b64: boolean): (i: number) => string {
-  let stride = 1;
-  for (let d = 1; d < t.shape.length; d++) stride *= t.shape[d]!;
-  const { values } = t;
-  if (!ArrayBuffer.isView(values) || t.shape.length > 2) return (i) => formatTensor(t, 1, i * stride, b64);
-  const write = numberWriter(t.dtype);
-  if (t.shape.length === 1) return (i) => write(values[i] as number);
-  return (i) => {
-    let s = '[';
-    for (let j = 0; j < stride; j++) s += (j === 0 ? '' : ',') + write(values[i * stride + j] as number);
-    return `${s}]`;
-  };
+  return out.text(']}').toBuffer();
 }
 
 function toTensor(value: unknown, name: string, signature: SignatureSpec): HostTensor {
   const spec = signature.inputs[name];
   if (!spec) bad(`unknown input "${name}"; the signature takes ${Object.keys(signature.inputs).join(', ')}`);
-  return decodeNestedTensor(value, spec.dtype, name);
+  return value instanceof PackedNumbers
+    ? decodePackedTensor(value, spec.dtype, name)
+    : decodeNestedTensor(value, spec.dtype, name);
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -207,4 +204,34 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 
 function bad(message: string): never {
   throw new CtrError('CTR_ERR_BAD_REQUEST', message);
+}
+
+const writeFloat = numberWriter('DT_FLOAT');
+
+/**
+ * `:classify` and `:regress` replies as json_tensor.cc's MakeJsonFromClassificationResult and
+ * MakeJsonFromRegressionResult write them: `{"results": [[["label", score], ...], ...]}` and
+ * `{"results": [value, ...]}`, for `examples` Examples (outputs read by src/api/classify-regress.ts).
+ */
+export function encodeClassifyResponse(
+  outputs: Readonly<Record<string, HostTensor>>,
+  examples: number,
+): string {
+  const labels = outputs.classes;
+  const rows = classifyResults(outputs, examples).map((row, i) => {
+    const pairs = row.map(({ score }, c) => {
+      const label = labels ? formatScalar(labels, i * row.length + c) : '""';
+      return `[${label},${writeFloat(score)}]`;
+    });
+    return `[${pairs.join(',')}]`;
+  });
+  return `{"results":[${rows.join(',')}]}`;
+}
+
+/** `{"results": [value, ...]}` for `examples` Examples. */
+export function encodeRegressResponse(
+  outputs: Readonly<Record<string, HostTensor>>,
+  examples: number,
+): string {
+  return `{"results":[${regressResults(outputs, examples).map(writeFloat).join(',')}]}`;
 }

@@ -17,6 +17,78 @@ export function writeDecimal(value: number, float32: boolean): string {
   return text.includes('.') || text.includes('e') ? text : `${text}.0`;
 }
 
+/** The most bytes writeDecimalInto writes: "-1.7976931348623157e+308". */
+export const MAX_DECIMAL_BYTES = 24;
+
+/**
+ * writeDecimal(value, float32) as latin1 bytes into `buf` at `at` (MAX_DECIMAL_BYTES of room); returns the end.
+ * Model outputs are most of a `:predict` reply and a float32 probability needs both passes of writeDecimal (six
+ * digits do not read back, nine do): here both run on integers and the digits go straight into the reply's
+ * buffer, without the strings. Values the integer path cannot settle (0, non-finite, ties, 17 digits) take
+ * writeDecimal itself.
+ */
+export function writeDecimalInto(buf: Buffer, at: number, value: number, float32: boolean): number {
+  const v = value < 0 ? -value : value;
+  let precision = 6;
+  // readBack's exact product needs an exact power of ten (|k| ≤ 22); beyond, writeDecimal parses its text.
+  const log10 = v > 0 && v < Infinity ? Math.floor(Math.log10(v)) : 0;
+  let ok = v > 0 && v < Infinity && fastDigits(v, 6, log10) && gExponent - 5 >= -22 && gExponent - 5 <= 22;
+  if (ok) {
+    const k = gExponent - 5;
+    const back = k >= 0 ? gDigits * POW10[k]! : gDigits / POW10[-k]!;
+    if ((float32 ? Math.fround(back) : back) !== v) {
+      precision = 9;
+      ok = float32 && fastDigits(v, 9, log10);
+    }
+  }
+  if (!ok) return at + buf.write(writeDecimal(value, float32), at, 'latin1');
+  if (value < 0) buf[at++] = 45; /* - */
+  const exponent = gExponent;
+  // gDigits < 1e9 < 2^31: integer arithmetic from here on.
+  let d = gDigits | 0;
+  let end = precision;
+  while (end > 1 && d % 10 === 0) {
+    d = (d / 10) | 0;
+    end--;
+  }
+  if (exponent < -4 || exponent >= precision) {
+    at = writeDigits(buf, at, d, end, 1);
+    buf[at++] = 101; /* e */
+    buf[at++] = exponent < 0 ? 45 : 43; /* - + */
+    const abs = exponent < 0 ? -exponent : exponent;
+    if (abs >= 100) buf[at++] = 48 + ((abs / 100) | 0);
+    buf[at++] = 48 + (((abs / 10) | 0) % 10);
+    buf[at++] = 48 + (abs % 10);
+    return at;
+  }
+  if (exponent < 0) {
+    buf[at++] = 48; /* 0 */
+    buf[at++] = 46; /* . */
+    for (let z = -exponent - 1; z > 0; z--) buf[at++] = 48;
+    return writeDigits(buf, at, d, end, 0);
+  }
+  const point = exponent + 1;
+  if (end > point) return writeDigits(buf, at, d, end, point);
+  at = writeDigits(buf, at, d, end, 0);
+  for (let z = point - end; z > 0; z--) buf[at++] = 48;
+  buf[at++] = 46; /* . */
+  buf[at++] = 48; /* 0 */
+  return at;
+}
+
+/** The `count` digits of `d`, with a '.' after the first `point` of them when 0 < point < count. */
+function writeDigits(buf: Buffer, at: number, d: number, count: number, point: number): number {
+  const dot = point > 0 && point < count ? 1 : 0;
+  let pos = at + count + dot - 1;
+  for (let i = count - 1; i >= 0; i--) {
+    const q = (d / 10) | 0;
+    buf[pos--] = 48 + d - q * 10;
+    d = q;
+    if (dot && i === point) buf[pos--] = 46; /* . */
+  }
+  return at + count + dot;
+}
+
 /** Set by roundDigits: the significant digits and the decimal exponent of the first (no object per number). */
 let gDigits = 0;
 let gExponent = 0;
@@ -53,31 +125,39 @@ const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
  * within 1e-6 of a tie, where the exact digits decide; 17 digits always take the exact path.
  */
 function roundDigits(v: number, precision: number): void {
-  if (precision <= 9) {
-    let exponent = Math.floor(Math.log10(v));
-    for (let attempt = 0; attempt < 2; attempt++) {
-      const k = precision - 1 - exponent;
-      const scaled = k >= 0 ? v * 10 ** k : v / 10 ** -k;
-      if (!Number.isFinite(scaled)) break;
-      if (scaled < POW10[precision - 1]!) {
-        exponent--;
-        continue;
-      }
-      const fraction = scaled - Math.floor(scaled);
-      if (Math.abs(fraction - 0.5) < 1e-6) break;
-      let digits = Math.floor(scaled + 0.5);
-      if (digits >= POW10[precision]!) {
-        digits /= 10;
-        exponent++;
-      }
-      gDigits = digits;
-      gExponent = exponent;
-      gText = String(digits);
-      return;
-    }
-  }
-  exactDigits(v, precision);
+  if (precision <= 9 && fastDigits(v, precision)) gText = String(gDigits);
+  else exactDigits(v, precision);
 }
+
+/**
+ * roundDigits's double-product path into gDigits/gExponent (not gText); false when the exact path must decide.
+ * `exponent`: floor(log10(v)) when the caller knows it (one log10 for both passes of writeDecimalInto).
+ */
+function fastDigits(v: number, precision: number, exponent = Math.floor(Math.log10(v))): boolean {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const k = precision - 1 - exponent;
+    const scaled = k >= 0 ? v * pow10(k) : v / pow10(-k);
+    if (!Number.isFinite(scaled)) return false;
+    if (scaled < POW10[precision - 1]!) {
+      exponent--;
+      continue;
+    }
+    const fraction = scaled - Math.floor(scaled);
+    if (Math.abs(fraction - 0.5) < 1e-6) return false;
+    let digits = Math.floor(scaled + 0.5);
+    if (digits >= POW10[precision]!) {
+      digits /= 10;
+      exponent++;
+    }
+    gDigits = digits;
+    gExponent = exponent;
+    return true;
+  }
+  return false;
+}
+
+/** 10 ** k (k ≥ 0), from the table where it holds it (the same values: POW10 is made with `**`). */
+const pow10 = (k: number): number => (k < POW10.length ? POW10[k]! : 10 ** k);
 
 const F64 = new Float64Array(1);
 const U32 = new Uint32Array(F64.buffer);

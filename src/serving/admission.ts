@@ -89,3 +89,23 @@ export class QueueDelayAdmission {
     this.#xy = this.#xy * DECAY + rows * ms;
   }
 }
+
+/**
+ * One QueueDelayAdmission per model name (every version of a model shares one), as TF Serving's batch queues are
+ * per servable: a model's queued rows are costed at its own measured speed, and a slow model's backlog (a teacher
+ * replayed in-thread for shadow scoring) never refuses another model's requests.
+ */
+export class AdmissionByModel {
+  readonly #options: AdmissionOptions;
+  readonly #byModel = new Map<string, QueueDelayAdmission>();
+
+  constructor(options: AdmissionOptions) {
+    this.#options = options;
+  }
+
+  of(model: string): QueueDelayAdmission {
+    let admission = this.#byModel.get(model);
+    if (!admission) this.#byModel.set(model, (admission = new QueueDelayAdmission(this.#options)));
+    return admission;
+  }
+}

@@ -2,7 +2,7 @@ import type { BatchingConfig } from '../config/serving-config.ts';
 import { CtrError, isCtrError } from '../errors/registry.ts';
 import type { HostTensor } from '../graph/model.ts';
 import type { Servable } from './servable.ts';
-import { QueueDelayAdmission } from './admission.ts';
+import { AdmissionByModel } from './admission.ts';
 import { BatchQueues, type Batch, type Item, type Queue } from './batch-queues.ts';
 import { rowTask, type BatchTask } from './batch-task.ts';
 import { noopServingMetrics, type ServingMetrics } from './serving-metrics.ts';
@@ -20,6 +20,7 @@ import { noopServingMetrics, type ServingMetrics } from './serving-metrics.ts';
  * disabled, requests run one event-loop turn after they arrive, at most `maxEnqueuedBatches` of them in flight.
  * Before any of that, admission control (admission.ts) refuses a request with CTR_ERR_QUEUE_FULL when the rows
  * already admitted would take over `maxQueueDelayMs` to run (checkAdmission lets callers refuse before decoding).
+ * Admission is per model (AdmissionByModel): one model's backlog never refuses another model's requests.
  *
  * The caller keeps its servable acquired until `run` settles. Host arrays only: no tensors are held here.
  * If a merged call fails, each request is retried alone so one bad request cannot fail its neighbours.
@@ -52,21 +53,16 @@ export class Batcher {
   /** When the current run of back-to-back batches began (the event-loop turn that started it). */
   #sliceStartMs = 0;
   #idleWaiters: (() => void)[] = [];
-  readonly #admission: QueueDelayAdmission;
+  readonly #admissions: AdmissionByModel;
 
   constructor(config: BatcherConfig, deps: { metrics?: ServingMetrics } = {}) {
     this.#config = config;
     this.#metrics = deps.metrics ?? noopServingMetrics;
     this.#queues = new BatchQueues(config);
-    this.#admission = new QueueDelayAdmission({
+    this.#admissions = new AdmissionByModel({
       maxQueueDelayMs: config.maxQueueDelayMs ?? 0,
       maxBatchSize: config.enabled ? config.maxBatchSize : undefined,
     });
-  }
-
-  /** Rows admitted and not yet answered, and how long they would take to run (admission.ts). */
-  get queue(): { readonly rows: number; readonly estimatedDelayMs: number } {
-    return { rows: this.#admission.queuedRows, estimatedDelayMs: this.#admission.estimatedDelayMs };
   }
 
   /** Batches waiting or running, over all queues (for tests and metrics). */
@@ -92,12 +88,13 @@ export class Batcher {
       return Promise.reject(new CtrError('CTR_ERR_SHUTTING_DOWN', 'the server is shutting down'));
     }
     const cost = task.rows;
-    if (!this.#admission.admit(cost)) {
+    const admission = this.#admissions.of(servable.id.name);
+    if (!admission.admit(cost)) {
       this.#metrics.countShed('queue_full');
       return Promise.reject(this.#overloaded(servable.id.name));
     }
     const done = this.#config.enabled ? this.#runQueued(servable, task) : this.#runDirect(servable, task);
-    return done.finally(() => this.#admission.finish(cost));
+    return done.finally(() => admission.finish(cost));
   }
 
   #runQueued(servable: Servable, task: BatchTask): Promise<Record<string, HostTensor>> {
@@ -122,19 +119,20 @@ export class Batcher {
   }
 
   /**
-   * Throws CTR_ERR_QUEUE_FULL (counted) when `run` would refuse any request now: callers check it before they
-   * decode and build a request's inputs, so that refusing one costs little when the server is overloaded.
+   * Throws CTR_ERR_QUEUE_FULL (counted) when `run` would refuse any request for `model` now: callers check it
+   * before they decode and build a request's inputs, so that refusing one costs little when the server is
+   * overloaded.
    */
   checkAdmission(model: string): void {
     const max = this.#config.maxQueueDelayMs ?? 0;
-    if (max > 0 && this.#admission.estimatedDelayMs > max) {
+    if (max > 0 && this.#admissions.of(model).estimatedDelayMs > max) {
       this.#metrics.countShed('queue_full');
       throw this.#overloaded(model);
     }
   }
 
   #overloaded(model: string): CtrError {
-    const delayMs = Math.round(this.#admission.estimatedDelayMs);
+    const delayMs = Math.round(this.#admissions.of(model).estimatedDelayMs);
     return new CtrError(
       'CTR_ERR_QUEUE_FULL',
       `${model}: the queued requests need about ${delayMs} ms of model time, over max_queue_delay_ms ` +
@@ -293,7 +291,7 @@ export class Batcher {
       });
     }
     const ms = performance.now() - t0;
-    this.#admission.observe(rows, ms);
+    this.#admissions.of(servable.id.name).observe(rows, ms);
     this.#metrics.observeInference(servable.id, ms / 1000, rows);
     return outputs;
   }

@@ -31,6 +31,12 @@ test('flags are read as --flag=value and as --flag value, with --enable_batching
     enable_batching: 'false',
     workers: '2',
   });
+  // --share_history is a boolean like --enable_batching: alone it means true, and the next flag stays a flag.
+  assert.deepEqual(parseServeFlags(['--share_history', '--workers=2']), {
+    share_history: true,
+    workers: '2',
+  });
+  assert.deepEqual(parseServeFlags(['--share_history', 'false']), { share_history: 'false' });
 });
 
 test('a positional argument or a flag without its value is a usage error', async () => {

@@ -7,7 +7,7 @@ import { buildApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/serving-config.ts';
 import { fixture, skipWithoutFixtures } from '../helpers/fixtures.ts';
 import { grpcError, grpcFor } from '../helpers/grpc-client.ts';
-import { grpcTensor, tensorValues } from './tensor-helpers.ts';
+import { grpcTensor, tensorValues } from '../helpers/tensor-helpers.ts';
 
 // Version 1 is TF Serving's half_plus_two (x/2 + 2), version 2 times_three_float (3x); labels as TF Serving's
 // serving_config.md writes them. ModelSpec.version_label picks the version as /labels/{label} does over REST.

@@ -13,7 +13,7 @@ import { appFor, call, post, type ModelSpec } from '../helpers/app-helpers.ts';
 import { assertClose, fixture, skipWithoutFixtures } from '../helpers/fixtures.ts';
 import { grpcError, grpcFor, type GrpcClients } from '../helpers/grpc-client.ts';
 import { POSITIVE_CASES } from '../helpers/known-outputs.ts';
-import { flatOf, grpcTensor, nested, restOutputs, tensorValues } from './tensor-helpers.ts';
+import { flatOf, grpcTensor, nested, restOutputs, tensorValues } from '../helpers/tensor-helpers.ts';
 
 // gRPC status codes, numbered as in grpc/grpc's doc/statuscodes.md (not read from the server's table).
 const INVALID_ARGUMENT = 3;

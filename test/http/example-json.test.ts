@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isCtrError } from '../../src/errors/registry.ts';
 import { decodeExample, type ExampleFeatures } from '../../src/graph/tf-example.ts';
-import { encodeClassifyResponse, encodeRegressResponse } from '../../src/http/classify-regress.ts';
+import { encodeClassifyResponse, encodeRegressResponse } from '../../src/http/tf-serving-codec.ts';
 import { decodeExamplesRequest, parseExamplesBody } from '../../src/http/example-json.ts';
 
 /** Features as TF's text format would list them: kind and values (bytes as text, int64 as strings). */

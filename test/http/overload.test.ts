@@ -3,45 +3,23 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import http from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
+import request from 'supertest';
 import { skipWithoutBenchReference } from '../helpers/fixtures.ts';
 import { appFor } from '../helpers/app-helpers.ts';
 import { referenceRows, writeReferenceStudent } from '../helpers/reference-model.ts';
 
 type Reply = { status: number; body: string };
 
-/** One POST on its own connection (no keep-alive). */
-function postJson(port: number, path: string, body: string): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      {
-        host: '127.0.0.1',
-        port,
-        path,
-        method: 'POST',
-        agent: false,
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            body: Buffer.concat(chunks).toString(),
-          }),
-        );
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
+/** One POST to the listening server over a real socket (supertest). */
+async function postJson(server: Server, path: string, body: string): Promise<Reply> {
+  const res = await request(server).post(path).set('content-type', 'application/json').send(body);
+  return { status: res.status, body: res.text };
 }
 
 // The burst comes from another process, as real clients do: back ends keep a pool of open connections. It must
@@ -131,7 +109,7 @@ for (const batching of ['true', 'false'])
         const body = JSON.stringify({ requests: [{ history: rows[0]!.history, candidates }] });
         // Warm-up (the admission's speed estimate needs a measured call), and the reference answer.
         let reference: Reply | undefined;
-        for (let i = 0; i < 3; i++) reference = await postJson(port, '/v1/ctr:predict', body);
+        for (let i = 0; i < 3; i++) reference = await postJson(app.server, '/v1/ctr:predict', body);
         assert.equal(reference!.status, 200, reference!.body);
         const expected: number[] = JSON.parse(reference!.body).results[0].scores;
         assert.ok(Math.abs(expected[0]! - rows[0]!.expected) <= 1e-5, 'row 0 matches expected.f32');
@@ -149,10 +127,8 @@ for (const batching of ['true', 'false'])
         // order) and batcher.test.ts (settled while the model is held); over real sockets only the outcome is.
         t.diagnostic(`${ok.length} served, ${shed.length} shed`);
 
-        const health = await fetch(`http://127.0.0.1:${port}/healthz`);
-        assert.equal(health.status, 200);
-        await health.arrayBuffer();
-        const after = await postJson(port, '/v1/ctr:predict', body);
+        await request(app.server).get('/healthz').expect(200);
+        const after = await postJson(app.server, '/v1/ctr:predict', body);
         assert.equal(after.status, 200, 'the server answers again once the burst is over');
         assert.equal(tf.memory().numTensors, tensorsBefore);
       } finally {

@@ -6,6 +6,10 @@ import { parseJsonBody } from '../../src/http/json-body.ts';
 import { formatNumber } from '../../src/http/json-writer.ts';
 import { decodePredictBody, encodePredictResponse } from '../../src/http/tf-serving-codec.ts';
 
+/** The reply as text (encodePredictResponse writes bytes). */
+const encodeText = (...args: Parameters<typeof encodePredictResponse>) =>
+  encodePredictResponse(...args).toString();
+
 const spec = (inputs: Record<string, SignatureSpec['inputs'][string]['dtype']>): SignatureSpec => ({
   name: 'serving_default',
   methodName: 'tensorflow/serving/predict',
@@ -142,16 +146,16 @@ test('bad request bodies are refused with CTR_ERR_BAD_REQUEST', () => {
 test('a single output loses its name; several outputs become one object per row or per column', () => {
   const y = { dtype: 'DT_FLOAT' as const, shape: [3], values: Float32Array.from([2.5, 3, 4.5]) };
   const z = { dtype: 'DT_INT32' as const, shape: [3, 1], values: Int32Array.from([1, 2, 3]) };
-  assert.equal(encodePredictResponse({ y }, 'row'), '{"predictions":[2.5,3.0,4.5]}');
-  assert.equal(encodePredictResponse({ y }, 'columnar'), '{"outputs":[2.5,3.0,4.5]}');
-  assert.deepEqual(JSON.parse(encodePredictResponse({ z, y }, 'row')), {
+  assert.equal(encodeText({ y }, 'row'), '{"predictions":[2.5,3.0,4.5]}');
+  assert.equal(encodeText({ y }, 'columnar'), '{"outputs":[2.5,3.0,4.5]}');
+  assert.deepEqual(JSON.parse(encodeText({ z, y }, 'row')), {
     predictions: [
       { y: 2.5, z: [1] },
       { y: 3, z: [2] },
       { y: 4.5, z: [3] },
     ],
   });
-  assert.deepEqual(JSON.parse(encodePredictResponse({ z, y }, 'columnar')), {
+  assert.deepEqual(JSON.parse(encodeText({ z, y }, 'columnar')), {
     outputs: { y: [2.5, 3, 4.5], z: [[1], [2], [3]] },
   });
 });
@@ -162,7 +166,7 @@ test('float32 outputs print with the digits that round-trip them, non-finite one
     shape: [4],
     values: Float32Array.from([0.1, NaN, -Infinity, 1e-8]),
   };
-  assert.equal(encodePredictResponse({ y }, 'columnar'), '{"outputs":[0.1,NaN,-Infinity,1e-08]}');
+  assert.equal(encodeText({ y }, 'columnar'), '{"outputs":[0.1,NaN,-Infinity,1e-08]}');
 });
 
 test('float32 values in [1e-6, 1) print with at most 9 significant digits and read back as the same float32', () => {
@@ -268,7 +272,7 @@ test('row format replies hold each row of every output, as the nesting of its sh
         const ctr = Float32Array.from({ length: n * k }, (_, i) => Math.fround(seed * (i + 1) * 0.37));
         const ids = Int32Array.from({ length: n }, (_, i) => i * 7 - 3);
         const reply = JSON.parse(
-          encodePredictResponse(
+          encodeText(
             {
               ctr: { dtype: 'DT_FLOAT', shape: [n, k], values: ctr },
               ids: { dtype: 'DT_INT32', shape: [n], values: ids },

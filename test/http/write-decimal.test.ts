@@ -2,7 +2,11 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { encodePredictResponse } from '../../src/http/tf-serving-codec.ts';
-import { writeDecimal } from '../../src/http/write-decimal.ts';
+import { MAX_DECIMAL_BYTES, writeDecimal, writeDecimalInto } from '../../src/http/write-decimal.ts';
+
+/** The reply as text (encodePredictResponse writes bytes). */
+const encodeText = (...args: Parameters<typeof encodePredictResponse>) =>
+  encodePredictResponse(...args).toString();
 
 // Expected texts from TF Serving's own tests, tensorflow_serving/util/json_tensor_test.cc:
 // FromJsonSingleFloatTensorSixDigitPrecision, FromJsonSingleFloatTensorNonFinite, FromJsonMultipleNamedTensors
@@ -42,19 +46,16 @@ test('FromJsonSingleFloatTensorSixDigitPrecision and ...NonFinite through the :p
     values: Float32Array.from(values),
   });
   assert.equal(
-    encodePredictResponse(
-      { float_tensor: float([2, 3], [9000000, 999999, 0.5, 0.0003, 0.00003, 555557.5]) },
-      'row',
-    ),
+    encodeText({ float_tensor: float([2, 3], [9000000, 999999, 0.5, 0.0003, 0.00003, 555557.5]) }, 'row'),
     '{"predictions":[[9e+06,999999.0,0.5],[0.0003,3e-05,555557.5]]}',
   );
   assert.equal(
-    encodePredictResponse({ float_tensor: float([2, 2], [NaN, Infinity, 3, -Infinity]) }, 'row'),
+    encodeText({ float_tensor: float([2, 2], [NaN, Infinity, 3, -Infinity]) }, 'row'),
     '{"predictions":[[NaN,Infinity],[3.0,-Infinity]]}',
   );
   const double = { dtype: 'DT_DOUBLE' as const, shape: [2], values: Float64Array.from([8, 9]) };
   assert.equal(
-    encodePredictResponse({ double_scalar_tensor: double, float_tensor: float([2, 1], [1, 2]) }, 'columnar'),
+    encodeText({ double_scalar_tensor: double, float_tensor: float([2, 1], [1, 2]) }, 'columnar'),
     '{"outputs":{"double_scalar_tensor":[8.0,9.0],"float_tensor":[[1.0],[2.0]]}}',
   );
 });
@@ -105,4 +106,63 @@ test('every double reads back as itself, with at most 6 digits when 6 are enough
     }),
     { numRuns: 5000 },
   );
+});
+
+/** writeDecimalInto's bytes for one value, written after a marker byte (the offset must be honoured). */
+function bytesText(v: number, float32: boolean): string {
+  const buf = Buffer.alloc(1 + MAX_DECIMAL_BYTES, 0x7e);
+  const end = writeDecimalInto(buf, 1, v, float32);
+  assert.ok(end <= buf.length, `wrote past MAX_DECIMAL_BYTES for ${v}`);
+  assert.equal(buf[0], 0x7e);
+  return buf.subarray(1, end).toString('latin1');
+}
+
+test('writeDecimalInto writes exactly the text writeDecimal returns, for every kind of float32 and double', () => {
+  const f32 = new Float32Array(1);
+  const u32 = new Uint32Array(f32.buffer);
+  // Every exponent of float32 (random bit patterns), then probabilities and logits, the bulk of real replies.
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: 2 ** 32 - 1 }), (bits) => {
+      u32[0] = bits;
+      assert.equal(bytesText(f32[0]!, true), writeDecimal(f32[0]!, true));
+    }),
+    { numRuns: 50000 },
+  );
+  fc.assert(
+    fc.property(fc.float({ min: -20, max: 20, noNaN: true }), (v) => {
+      assert.equal(bytesText(v, true), writeDecimal(v, true));
+      assert.equal(bytesText(v, false), writeDecimal(v, false));
+    }),
+    { numRuns: 50000 },
+  );
+  fc.assert(
+    fc.property(fc.double(), (v) => assert.equal(bytesText(v, false), writeDecimal(v, false))),
+    { numRuns: 20000 },
+  );
+  const edges = [
+    ...FLOAT_TABLE.map(([v]) => Math.fround(v)),
+    0,
+    -0,
+    2 ** -13,
+    16777216,
+    1e-8,
+    1e-4,
+    9.99999e-5,
+    1e-5,
+    999999.5,
+    1e6,
+    1e22,
+    1e23,
+    1e30,
+    3.4028234663852886e38,
+    1.4e-45,
+    1e-38,
+    -2.5,
+    0.30000001192092896,
+  ].map((v) => Math.fround(v));
+  for (const v of edges) {
+    assert.equal(bytesText(v, true), writeDecimal(v, true), String(v));
+    assert.equal(bytesText(-v, true), writeDecimal(-v, true), String(-v));
+    assert.equal(bytesText(v, false), writeDecimal(v, false), String(v));
+  }
 });

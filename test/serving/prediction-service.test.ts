@@ -11,6 +11,7 @@ import { initBackend } from '../../src/graph/backend.ts';
 import { ServableManager } from '../../src/serving/manager.ts';
 import { PredictionService } from '../../src/serving/prediction-service.ts';
 import { CtrPredictor } from '../../src/ctr/ctr-predictor.ts';
+import { scoreWithTeacher } from '../../src/ctr/teacher-replay.ts';
 import { assertClose } from '../helpers/fixtures.ts';
 import { floats, testModelLoader, writeVersion, type TestModelSpec } from '../helpers/tfjs-models.ts';
 
@@ -225,5 +226,56 @@ test('a burst far above capacity gets fast 503s for the excess, right answers fo
     assertClose([scores[0]!, scores[499]!], [expectedCtr([i, i + 1], 0), expectedCtr([i, i + 1], 499)], 1e-5);
   });
   assert.equal(tf.memory().numTensors, baseline);
+  await s.stop();
+});
+
+test('a teacher replayed in-thread (--shadow_thread=false) over its queue-delay budget never sheds the student', async () => {
+  // Both models on one PredictionService, hence one batcher, as the shadow replay runs without its own thread.
+  const s = await serve(
+    {
+      'ctr-student': { 1: { kind: 'ctr', historyLength: 4 } },
+      'ctr-teacher': { 1: { kind: 'ctr', historyLength: 4 } },
+    },
+    { max_queue_delay_ms: '5' },
+  );
+  const handle = s.manager.acquire('ctr-teacher');
+  const teacherModel = handle.servable.model as unknown as { gate?: Promise<void> };
+  handle.release();
+  let open!: () => void;
+  teacherModel.gate = new Promise((resolve) => (open = resolve));
+  // Admission's prior costs 1 ms per call + 10 µs per row (src/serving/admission.ts): held at the gate, ten
+  // replays of 200 rows are far over 5 ms of queued teacher work, so the later ones are refused.
+  const candidates = Array.from({ length: 200 }, (_, c) => c);
+  const replays = Promise.allSettled(
+    Array.from({ length: 10 }, () =>
+      scoreWithTeacher({ manager: s.manager, predictions: s.service }, 'ctr-teacher', [
+        { history: [1, 2], candidates },
+      ]),
+    ),
+  );
+  await new Promise((resolve) => setImmediate(resolve));
+  const student = s.ctr.predictCtr({
+    model: 'ctr-student',
+    requests: [{ history: [3, 4], candidates: [5] }],
+  });
+  const studentSettled = Promise.allSettled([student]);
+  open();
+  teacherModel.gate = undefined;
+  const [studentResult] = await studentSettled;
+  assert.equal(
+    studentResult!.status,
+    'fulfilled',
+    `the student was refused: ${String((studentResult as PromiseRejectedResult).reason)}`,
+  );
+  assertClose((await student).results[0]!.scores, [expectedCtr([3, 4], 5)], 1e-5);
+  const teacher = await replays;
+  assert.ok(
+    teacher.some((r) => r.status === 'rejected' && code('CTR_ERR_QUEUE_FULL')(r.reason)),
+    'the teacher itself was over its budget',
+  );
+  assert.ok(
+    teacher.some((r) => r.status === 'fulfilled'),
+    'the teacher answered the replays it admitted',
+  );
   await s.stop();
 });

@@ -11,7 +11,10 @@ import { resolveAxis, staticShape } from '../rewrite/static-shape.ts';
  * segment_reduction_ops_impl.h), tfjs-backend-wasm's do not and read outside the table. Where such a position
  * tensor is a fed input, directly or through ops that only move, subset or merge its values (casts, reshapes,
  * slices, concatenations, selects), the input gets the table's static dim as its limit; with several tables the
- * smallest wins. A table whose size is not static gives no guard (the kernel's own error stays the fallback).
+ * smallest wins. A table whose size is not static, or positions computed inside the graph (a hash, a lookup
+ * table, arithmetic), give no guard: the gather-like kernels of the op registry check those at run time, before
+ * tfjs's kernel reads (../op/gather.ts, ../op/scatter-gather-nd.ts); mark-proven-gathers.ts lets the gathers these
+ * guards already bound skip that check.
  */
 export function deriveIndexRanges(
   graph: GraphDef,
@@ -38,7 +41,7 @@ const SEGMENT_READS = /^SparseSegment(Sum|Mean|SqrtN)(WithNumSegments)?$/;
 const UNSORTED_SEGMENTS = /^UnsortedSegment(Sum|Max|Min|Prod)$/;
 
 /** The position tensor of a table-reading op and the number of positions its table has, when static. */
-function tableRead(g: GraphIndex, node: NodeDef): { positions: string; limit: number } | undefined {
+export function tableRead(g: GraphIndex, node: NodeDef): { positions: string; limit: number } | undefined {
   const [first, second, third] = node.input;
   if (!first || !second) return undefined;
   const table = first;
@@ -114,6 +117,17 @@ function valueInputs(node: NodeDef): readonly string[] {
     default:
       return [];
   }
+}
+
+/**
+ * The nodes where the values of `ref` come from: those of fedSources that are not themselves value-carrying ops
+ * (Placeholders, Consts, and every op that computes new values). Every value of `ref` is a value of one of them.
+ */
+export function valueLeaves(g: GraphIndex, ref: string): NodeDef[] {
+  return fedSources(g, ref).flatMap((name) => {
+    const node = g.get(name)!;
+    return valueInputs(node).length === 0 ? [node] : [];
+  });
 }
 
 /** The nodes whose values reach `ref` through value-carrying ops only (an explicit stack, no recursion). */

@@ -1,7 +1,9 @@
 import { asString } from './as-string.ts';
 import { bucketize } from './bucketize.ts';
+import { GATHER_KERNELS } from './gather.ts';
 import type { OpKernel } from './kernel-context.ts';
 import { parseExample, parseExampleV2 } from './parse-example.ts';
+import { ND_KERNELS } from './scatter-gather-nd.ts';
 import { sparseFillEmptyRows } from './sparse-fill-empty-rows.ts';
 import { SEGMENT_KERNELS } from './sparse-segment.ts';
 import { sparseToDense } from './sparse-to-dense.ts';
@@ -22,4 +24,6 @@ export const KERNELS: readonly OpKernel[] = [
   sparseFillEmptyRows,
   ...SEGMENT_KERNELS,
   tile,
+  ...GATHER_KERNELS,
+  ...ND_KERNELS,
 ];

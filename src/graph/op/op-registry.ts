@@ -5,8 +5,10 @@ import { KernelContext, type ExecutorNode, type OpKernel } from './kernel-contex
 import { KERNELS } from './kernels.ts';
 
 /**
- * The op-kernel registry: TensorFlow ops that tfjs-converter lacks (or runs without the checks we need), each a
- * kernel written here by the op's semantics in TensorFlow's op registry (tensorflow/core/ops/*.cc).
+ * The op-kernel registry: TensorFlow ops that tfjs-converter lacks (or runs without the checks we need: every op
+ * whose tfjs-backend-wasm kernel indexes memory by a tensor's values — Gather*, GatherNd, ScatterNd,
+ * TensorScatterUpdate, SparseSegment*, SparseToDense, SparseFillEmptyRows), each a kernel written here by the
+ * op's semantics in TensorFlow's op registry (tensorflow/core/ops/*.cc).
  *
  * Contract of an OpKernel (type in kernel-context.ts; add one: write it in src/graph/op/, list it in KERNELS in kernels.ts):
  * - Lookup. The op check (tfjs/supported-ops.ts) counts an op with a kernel here as runnable, so `load` and

@@ -61,7 +61,8 @@ export function decodeGraphDef(bytes: Uint8Array, source: string): GraphDef {
   return decodeAs('GraphDef', bytes, source) as unknown as GraphDef;
 }
 
-type AnyProto = { typeUrl: string; value?: Uint8Array };
+// google.protobuf.Any comes with protobufjs as a JSON descriptor, so its field names stay as any.proto spells them.
+type AnyProto = { type_url: string; value?: Uint8Array };
 type RawMetaGraph = Omit<MetaGraphDef, 'collectionDef'> & {
   collectionDef?: Record<string, { anyList?: { value: AnyProto[] }; nodeList?: { value: string[] } }>;
 };
@@ -79,7 +80,7 @@ function assetsFromCollection(mg: RawMetaGraph, source: string): void {
   else delete mg.collectionDef;
   if (mg.assetFileDef.length > 0) return;
   for (const any of anys) {
-    if (!any.typeUrl.endsWith('/tensorflow.AssetFileDef')) continue;
+    if (!any.type_url.endsWith('/tensorflow.AssetFileDef')) continue;
     const asset = decodeAs(
       'AssetFileDef',
       any.value ?? new Uint8Array(0),

@@ -4,8 +4,8 @@ import type { BundleEntryProto, BundleHeaderProto, GraphDef, SavedModel } from '
 
 /**
  * Binary protobuf encoders, the inverse of decode.ts: decode(encode(x)) deep-equals x for anything decode
- * returned. Only the schema's subset of fields is written (see schema.ts), in TensorFlow's field numbers, so
- * TensorFlow reads the result; fields a decoded file had outside that subset are not carried over. Pure
+ * returned. What a types.ts object holds is written, with the field numbers of TensorFlow's .proto files
+ * (schema.ts), so TensorFlow reads the result; fields a decoded file had outside READ_FIELDS are not carried over. Pure
  * functions: no I/O. Callers pass well-formed objects of types.ts; int64 fields given as numbers must be safe
  * integers.
  */

@@ -1,8 +1,9 @@
 import protobuf from 'protobufjs';
-import { BIGINT_FIELDS } from './schema.ts';
+import { BIGINT_FIELDS, READ_FIELDS } from './schema.ts';
 
 /**
- * Turns a decoded protobufjs message into the plain shapes of types.ts, driven by the schema's reflection:
+ * Turns a decoded protobufjs message into the plain shapes of types.ts, driven by the schema's reflection and
+ * restricted to the fields schema.ts's READ_FIELDS lists (a message it does not list keeps all its fields):
  * repeated fields are always arrays ([] when empty), maps always plain objects, strings/numbers/bools always set
  * (proto3 default when absent), bytes set only when non-empty (as plain Uint8Array views of the file buffer),
  * sub-messages and oneof members only when present. int64 values become JS numbers, refused outside the
@@ -62,9 +63,32 @@ function convertValue(field: protobuf.Field, v: unknown): unknown {
   return v;
 }
 
+const readFieldsCache = new WeakMap<protobuf.Type, readonly protobuf.Field[]>();
+
+/** The fields of `type` that are read, in the .proto's order. */
+function readFields(type: protobuf.Type): readonly protobuf.Field[] {
+  let fields = readFieldsCache.get(type);
+  if (!fields) {
+    const names = READ_FIELDS.get(type.fullName);
+    fields = names ? type.fieldsArray.filter((f) => names.includes(f.name)) : type.fieldsArray;
+    readFieldsCache.set(type, fields);
+  }
+  return fields;
+}
+
+const SAVED_OBJECT_KINDS = new Set([
+  'userObject',
+  'asset',
+  'function',
+  'variable',
+  'bareConcreteFunction',
+  'constant',
+  'resource',
+]);
+
 export function fromMessage(type: protobuf.Type, msg: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const field of type.fieldsArray) {
+  for (const field of readFields(type)) {
     const name = field.name;
     const present = Object.prototype.hasOwnProperty.call(msg, name) && msg[name] != null;
     const v = msg[name];
@@ -90,23 +114,9 @@ export function fromMessage(type: protobuf.Type, msg: Record<string, unknown>): 
     }
   }
   if (type.fullName === '.tensorflow.SavedObject') {
-    const kind = type.oneofs.kind!.fieldsArray.find((f) => out[f.name] !== undefined)?.name;
-    for (const f of type.oneofs.kind!.fieldsArray) {
-      if (f.name !== 'variable' && f.name !== 'function') delete out[f.name];
-    }
-    if (kind !== undefined) {
-      out.kind = [
-        'userObject',
-        'asset',
-        'function',
-        'variable',
-        'bareConcreteFunction',
-        'constant',
-        'resource',
-      ].includes(kind)
-        ? kind
-        : 'other';
-    }
+    // The member of the `kind` oneof that is set; kinds ctr-serve does not tell apart are 'other'.
+    const kind = type.oneofs.kind!.fieldsArray.find((f) => msg[f.name] != null)?.name;
+    if (kind !== undefined) out.kind = SAVED_OBJECT_KINDS.has(kind) ? kind : 'other';
   }
   return out;
 }

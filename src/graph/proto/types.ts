@@ -2,7 +2,8 @@
  * Plain TypeScript shapes of the TensorFlow protos ctr-serve reads and writes: only the subset it needs, with
  * TensorFlow's field names in camelCase. Sources: tensorflow/core/framework/{graph,node_def,attr_value,tensor,
  * tensor_shape,types,function,op_def}.proto, core/protobuf/{meta_graph,saved_model,saved_object_graph,
- * trackable_object_graph,tensor_bundle}.proto.
+ * trackable_object_graph,tensor_bundle}.proto (vendored in protos/; schema.ts loads them and its READ_FIELDS, checked
+ * against these shapes by the compiler, says which fields the decoder returns).
  *
  * Integer conventions: int64 fields that are sizes, dims, attr `i` values and offsets are JS numbers (the decoder
  * refuses values outside the safe-integer range with CTR_ERR_PROTO_DECODE); int64 tensor payloads

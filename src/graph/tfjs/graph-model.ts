@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { loadGraphModelSync, type GraphModel } from '@tensorflow/tfjs-converter';
 import { CtrError } from '../../errors/registry.ts';
+import { markProvenGathers } from '../guard/mark-proven-gathers.ts';
 import { installKernels } from '../op/op-registry.ts';
 import type { GraphDef, NodeDef } from '../proto/types.ts';
 import { dtypeName, tensorProtoToValues, type DecodedTensor } from '../tensor/tensor-values.ts';
@@ -24,8 +25,14 @@ export type CompiledGraph = {
  * buffer. int64 becomes int32 (tfjs has no int64; constants are range-checked, CTR_ERR_INT64_RANGE); double
  * becomes float32, as tfjs-converter does. Every op is checked first and all that tfjs cannot run are listed in
  * one CTR_ERR_UNSUPPORTED_OP; ops with a kernel in the op registry run through it (../op/op-registry.ts). The GraphModel owns the weight tensors: dispose it to free them.
+ * `guardedFeeds`: the fed Placeholders whose index guards the caller applies before every execution (TfjsModel
+ * does); gathers those guards already bound skip their run-time index check (../guard/mark-proven-gathers.ts).
  */
-export function compileGraph(g: GraphDef, source: string): CompiledGraph {
+export function compileGraph(
+  g: GraphDef,
+  source: string,
+  guardedFeeds: ReadonlySet<string> = new Set(),
+): CompiledGraph {
   const missing = unsupportedOps(g);
   if (missing.length) {
     throw new CtrError(
@@ -34,7 +41,7 @@ export function compileGraph(g: GraphDef, source: string): CompiledGraph {
     );
   }
   installKernels();
-  const lowered = lowerWhileLoops(g, source);
+  const lowered = lowerWhileLoops(markProvenGathers(g, guardedFeeds), source);
   const weights = new Weights(source);
   const nodes = lowered.node.map((n) => (n.op === 'Const' ? weights.add(n.name, n) : topologyNode(n)));
   const library = lowered.library?.function.length

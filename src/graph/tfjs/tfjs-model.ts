@@ -4,6 +4,7 @@ import { checkIndexRanges, oovOf } from '../check-index-ranges.ts';
 import type { ResourceScope } from '../op/resources.ts';
 import type { HostTensor, LoadedModel, ModelInfo, SignatureSpec, TensorSpec } from '../model.ts';
 import { shapeFitsSignature } from '../signature-shape.ts';
+import { freeTensorsOnFailure } from './async-tensor-scope.ts';
 import type { CompiledGraph } from './graph-model.ts';
 import { hostToTensor, tensorToHost, tfjsDtypeOf } from './host-tensors.ts';
 import { SegmentRowsCache } from './segment-feeds.ts';
@@ -28,8 +29,12 @@ export type SignatureRuntime = {
   readonly oneRow?: { readonly alias: string; readonly fetches: Readonly<Record<string, string>> };
 };
 
-/** tfjs kernels' index errors (gather, sparse segment, scatter) and the wasm trap of an unchecked read. */
-const KERNEL_INDEX_ERROR = /out of range|is not in \[|out of bounds|memory access out of bounds|indices\[/i;
+/**
+ * tfjs kernels' index errors (gather, sparse segment, scatter), tfjs-converter's TensorArray / TensorList reads
+ * outside the list, and the wasm trap of an unchecked read.
+ */
+const KERNEL_INDEX_ERROR =
+  /out of range|is not in \[|out of bounds|memory access out of bounds|indices\[|Tried to read from index|Trying to access element/i;
 
 /**
  * Runs `rt`'s graph on inputs keyed by alias (already checked) and returns the tensors `names`, in order; the
@@ -52,8 +57,9 @@ export async function executeRuntime(
   });
   for (const [name, t] of derived) feed[name] = t;
   try {
+    // execute runs in a tidy (a failing kernel leaves nothing behind); executeAsync does not (async-tensor-scope.ts).
     const out = rt.compiled.needsAsync
-      ? await rt.compiled.model.executeAsync(feed, [...names])
+      ? await freeTensorsOnFailure(() => rt.compiled.model.executeAsync(feed, [...names]))
       : rt.compiled.model.execute(feed, [...names]);
     return Array.isArray(out) ? out : [out];
   } catch (err) {
@@ -121,13 +127,16 @@ export class TfjsModel implements LoadedModel {
     const guarded: Record<string, tf.Tensor> = { ...inputs };
     const made: tf.Tensor[] = [];
     try {
+      // Every guarded input, whatever its dtype (a float input cast to indices is guarded too): the gathers the
+      // guards prove skip their own check (../guard/mark-proven-gathers.ts).
       for (const [alias, range] of Object.entries(rt.spec.indexRanges ?? {})) {
         const t = inputs[alias];
-        if (!t || t.dtype !== 'int32') continue;
-        const host: HostTensor = { dtype: 'DT_INT32', shape: t.shape, values: t.dataSync() as Int32Array };
+        if (!t || t.dtype === 'string') continue;
+        const values = t.dataSync() as Int32Array | Float32Array | Uint8Array;
+        const host = { dtype: 'DT_INT32', shape: t.shape, values } as HostTensor;
         const checked = checkIndexRanges({ [alias]: range }, { [alias]: host }, oovOf(this.info))[alias]!;
         if (checked !== host)
-          made.push((guarded[alias] = tf.tensor(checked.values as Int32Array, t.shape, 'int32')));
+          made.push((guarded[alias] = tf.tensor(checked.values as never, t.shape, t.dtype)));
       }
       return await this.#predict(rt, guarded);
     } finally {

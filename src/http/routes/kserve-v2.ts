@@ -14,7 +14,7 @@ import {
   withV2Shape,
   type V2InferInput,
   type V2InferResult,
-} from '../kserve-v2.ts';
+} from '../../api/kserve-v2.ts';
 
 /**
  * KServe V2 / Open Inference Protocol REST (specification/protocol/inference_rest.md of

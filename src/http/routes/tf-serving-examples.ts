@@ -1,12 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ServableManager } from '../../serving/manager.ts';
 import type { PredictionService } from '../../serving/prediction-service.ts';
-import {
-  encodeClassifyResponse,
-  encodeRegressResponse,
-  runExamples,
-  type ExampleMethod,
-} from '../classify-regress.ts';
+import { runExamples, type ExampleMethod } from '../../api/classify-regress.ts';
+import { encodeClassifyResponse, encodeRegressResponse } from '../tf-serving-codec.ts';
 import { decodeExamplesRequest } from '../example-json.ts';
 import { LABELLED, NAME, VERSIONED, versionOfRequest } from './tf-serving.ts';
 
@@ -14,7 +10,7 @@ import { LABELLED, NAME, VERSIONED, versionOfRequest } from './tf-serving.ts';
  * TF Serving's `:classify` and `:regress` REST verbs (tensorflow_serving/g3doc/api_rest.md, "Classify and
  * Regress API"), each with an optional `/versions/{v}` or `/labels/{label}`: the body's examples become serialized tf.Examples
  * (example-json.ts) fed to the signature's "inputs" through the same prediction service as `:predict` (batching,
- * admission, deadlines, metrics), and the outputs are read back as classify-regress.ts says.
+ * admission, deadlines, metrics), and the outputs are read back as src/api/classify-regress.ts says.
  */
 type Params = { name: string; version?: string; label?: string };
 

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { CtrError } from '../../errors/registry.ts';
-import type { ModelInfo, SignatureSpec, TensorSpec } from '../../graph/model.ts';
+import { signatureDefMap } from '../../api/model-metadata.ts';
+import type { ModelInfo } from '../../graph/model.ts';
 import type { ServableManager } from '../../serving/manager.ts';
 import type { PredictionService } from '../../serving/prediction-service.ts';
 import { decodePredictBody, encodePredictResponse, readPredictEnvelope } from '../tf-serving-codec.ts';
@@ -117,16 +118,6 @@ function notFound(name: string, version?: number): CtrError {
     : new CtrError('CTR_ERR_VERSION_NOT_FOUND', `Could not find version ${version} of model ${name}`);
 }
 
-/** A SignatureDefMap as TF Serving prints it (proto3 JSON with default fields, int64 sizes as strings). */
-export function signatureDefMap(info: ModelInfo) {
-  const signatureDef: Record<string, unknown> = {};
-  for (const [name, sig] of Object.entries(info.signatures)) signatureDef[name] = signatureJson(sig);
-  return {
-    signature_def: signatureDef,
-    '@type': 'type.googleapis.com/tensorflow.serving.SignatureDefMap',
-  };
-}
-
 /**
  * ctr-serve's own metadata section (docs/api.md, "Model metadata"), beside TF Serving's `signature_def` in the
  * metadata map (TF Serving clients read the keys they asked for): the backend running the version, model.json's
@@ -145,22 +136,5 @@ export function ctrServeMetadata(info: ModelInfo) {
     ...(info.vocabSize === undefined ? {} : { vocab_size: info.vocabSize }),
     ...(info.oovId === undefined ? {} : { oov_id: info.oovId }),
     index_guards: guards,
-  };
-}
-
-function signatureJson(sig: SignatureSpec) {
-  const tensors = (specs: Readonly<Record<string, TensorSpec>>) =>
-    Object.fromEntries(Object.entries(specs).map(([alias, spec]) => [alias, tensorInfoJson(spec)]));
-  return { inputs: tensors(sig.inputs), outputs: tensors(sig.outputs), method_name: sig.methodName };
-}
-
-function tensorInfoJson(spec: TensorSpec) {
-  return {
-    dtype: spec.dtype,
-    tensor_shape:
-      spec.shape === null
-        ? { dim: [], unknown_rank: true }
-        : { dim: spec.shape.map((size) => ({ size: String(size), name: '' })), unknown_rank: false },
-    name: spec.tensorName,
   };
 }

@@ -3,8 +3,9 @@ import { createInterface } from 'node:readline';
 import { CtrError } from '../../errors/registry.ts';
 
 /**
- * Click sequences in the format of the BERT4Rec authors' data files (../shared/datasets/README.md): one interaction
- * per line, `user item`, whitespace-separated integer ids, each user's lines in time order (oldest first); or
+ * Click sequences in the format of the BERT4Rec authors' data files (FeiSun/BERT4Rec, data/beauty.txt;
+ * docs/training.md, "Real click sequences"): one interaction per line, `user item`, whitespace-separated integer
+ * ids, each user's lines in time order (oldest first); or
  * `user item timestamp`, where each user's interactions are put in timestamp order (ties keep file order). The
  * first line fixes the layout; every line must have its column count. Read as a stream (readline), so a file is
  * never held as one string. Users are kept in order of first appearance. Failures: CTR_ERR_DATA_FORMAT naming

@@ -10,8 +10,8 @@ import { encodeGraphDef } from '../../../src/graph/proto/encode.ts';
 import type { GraphDef } from '../../../src/graph/proto/types.ts';
 import { assertClose } from '../../helpers/fixtures.ts';
 import { randomFloats, rng } from '../../helpers/random.ts';
-import { dynamicRnnLstm, referenceDynamicRnn } from '../helpers/tf1-dynamic-rnn.ts';
-import { kerasRnnLayer, referenceRnn, type Cell, type RnnWeights } from '../helpers/keras-rnn.ts';
+import { dynamicRnnLstm, referenceDynamicRnn } from '../../helpers/tf1-dynamic-rnn.ts';
+import { kerasRnnLayer, referenceRnn, type Cell, type RnnWeights } from '../../helpers/keras-rnn.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'ctr-recurrent-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

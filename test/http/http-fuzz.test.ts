@@ -4,12 +4,18 @@ import { after, before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import type { FastifyInstance } from 'fastify';
 import fc from 'fast-check';
-import { ERRORS } from '../../../src/errors/registry.ts';
-import { loadOpenApiDocument, openApiPath } from '../../../src/http/openapi.ts';
-import { REPO_ROOT } from '../../helpers/fixtures.ts';
-import { appFor, call, routeCollector } from '../../helpers/app-helpers.ts';
-import { CONTENT_TYPES, mutatedBytes, mutatedText, textMutationArb, valueMutationArb } from './mutations.ts';
-import { resolveRef, schemaArbitrary } from './schema-arbitrary.ts';
+import { ERRORS } from '../../src/errors/registry.ts';
+import { loadOpenApiDocument, openApiPath } from '../../src/http/openapi.ts';
+import { REPO_ROOT } from '../helpers/fixtures.ts';
+import { appFor, call, routeCollector } from '../helpers/app-helpers.ts';
+import {
+  CONTENT_TYPES,
+  mutatedBytes,
+  mutatedText,
+  textMutationArb,
+  valueMutationArb,
+} from '../helpers/mutations.ts';
+import { resolveRef, schemaArbitrary } from '../helpers/schema-arbitrary.ts';
 
 /**
  * Property-based HTTP fuzzing of every route the app serves, on the bundled models: request bodies are generated

@@ -7,9 +7,9 @@ import {
   stridedSlice,
   switchOp,
   tensorArrayV3,
-} from '../../../src/graph/builder/control-flow-ops.ts';
-import { attr, GraphBuilder } from '../../../src/graph/builder/graph-builder.ts';
-import { DataType } from '../../../src/graph/proto/types.ts';
+} from '../../src/graph/builder/control-flow-ops.ts';
+import { attr, GraphBuilder } from '../../src/graph/builder/graph-builder.ts';
+import { DataType } from '../../src/graph/proto/types.ts';
 
 const F32 = DataType.DT_FLOAT;
 const I32 = DataType.DT_INT32;

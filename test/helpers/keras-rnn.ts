@@ -1,5 +1,5 @@
-import { attr, GraphBuilder } from '../../../src/graph/builder/graph-builder.ts';
-import { buildFunction, type FunctionArg } from '../../../src/graph/builder/function-builder.ts';
+import { attr, GraphBuilder } from '../../src/graph/builder/graph-builder.ts';
+import { buildFunction, type FunctionArg } from '../../src/graph/builder/function-builder.ts';
 import {
   stridedSlice,
   tensorListFromTensor,
@@ -8,8 +8,8 @@ import {
   tensorListSetItem,
   tensorListStack,
   whileLoop,
-} from '../../../src/graph/builder/control-flow-ops.ts';
-import { DataType } from '../../../src/graph/proto/types.ts';
+} from '../../src/graph/builder/control-flow-ops.ts';
+import { DataType } from '../../src/graph/proto/types.ts';
 
 /**
  * Keras recurrent layers as TF 2.x writes them once frozen (keras/backend.py rnn() under while_v2): the input

@@ -3,18 +3,15 @@ import type { HostTensor, SignatureSpec } from '../graph/model.ts';
 import type { ServableManager } from '../serving/manager.ts';
 import type { PredictionService } from '../serving/prediction-service.ts';
 import type { ServableId } from '../serving/servable.ts';
-import { formatScalar, numberWriter } from './json-writer.ts';
-
-const writeFloat = numberWriter('DT_FLOAT');
 
 /**
  * TF Serving's classify and regress methods over a signature (tensorflow_serving/servables/tensorflow/
  * classifier.cc and regressor.cc): the signature's one input "inputs" takes the serialized tf.Examples; a
  * classifier answers "classes" (string) and/or "scores" (float), each [batch, num_classes], a regressor
  * "outputs" (float) [batch] or [batch, 1]. As TF Serving by default (`--enable_signature_method_name_check`
- * off), a signature qualifies by these inputs and outputs, whatever its method_name. Replies are json_tensor.cc's
- * MakeJsonFromClassificationResult / MakeJsonFromRegressionResult: `{"results": [[["label", score], ...], ...]}`
- * and `{"results": [value, ...]}`; a label without a classes output is "", a score without scores 0.
+ * off), a signature qualifies by these inputs and outputs, whatever its method_name. Both transports share this
+ * module (REST: src/http/routes/tf-serving-examples.ts, replies written by src/http/tf-serving-codec.ts; gRPC:
+ * src/grpc/examples-grpc.ts); a label without a classes output is "", a score without scores 0.
  * Signature failures: CTR_ERR_SIGNATURE_METHOD.
  */
 export type ExampleMethod = 'classify' | 'regress';
@@ -86,22 +83,6 @@ export function classifyResults(
   );
 }
 
-/** `{"results": [[["label", score], ...], ...]}` for `examples` Examples. */
-export function encodeClassifyResponse(
-  outputs: Readonly<Record<string, HostTensor>>,
-  examples: number,
-): string {
-  const labels = outputs.classes;
-  const rows = classifyResults(outputs, examples).map((row, i) => {
-    const pairs = row.map(({ score }, c) => {
-      const label = labels ? formatScalar(labels, i * row.length + c) : '""';
-      return `[${label},${writeFloat(score)}]`;
-    });
-    return `[${pairs.join(',')}]`;
-  });
-  return `{"results":[${rows.join(',')}]}`;
-}
-
 /** The value of each of `examples` Examples, checked as TF Serving's regressor.cc checks the output. */
 export function regressResults(outputs: Readonly<Record<string, HostTensor>>, examples: number): number[] {
   const t = outputs.outputs;
@@ -113,14 +94,6 @@ export function regressResults(outputs: Readonly<Record<string, HostTensor>>, ex
     fail(`Input batch size did not match output batch size: ${examples} vs. ${t.shape[0]}`);
   }
   return Array.from({ length: examples }, (_, i) => Number(t.values[i]));
-}
-
-/** `{"results": [value, ...]}` for `examples` Examples. */
-export function encodeRegressResponse(
-  outputs: Readonly<Record<string, HostTensor>>,
-  examples: number,
-): string {
-  return `{"results":[${regressResults(outputs, examples).map(writeFloat).join(',')}]}`;
 }
 
 export type ExamplesRun = {
