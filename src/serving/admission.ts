@@ -8,7 +8,9 @@
  * Speed: a model call of r rows takes about a + b·r ms (a: per-call overhead, which dominates small calls on
  * tfjs; b: per row), fitted by least squares over recent calls with exponential forgetting. Until calls of
  * different sizes have been seen, b is 0 and a the mean call time. The queued work is a·calls + b·rows, where
- * calls are the queued requests, or with batching the batches their rows fill. Every request is admitted while
+ * calls are the queued requests, or with batching the batches their rows fill; each call also waits for the
+ * event loop's turn between calls (gapMs, measured), so the bound holds in wall time when other requests' reading
+ * and refusing take the loop between calls (issue 9, bench/README.md "Overload"). Every request is admitted while
  * nothing is queued (a single large request is never refused on an idle server). Before any call is measured, a
  * prior of 1 ms per call + 10 µs per row (about a third of the reference student's speed here) stands in, so that
  * a burst on a cold process is bounded too; the first measured call replaces it.
@@ -34,6 +36,9 @@ export class QueueDelayAdmission {
   #y = 0;
   #xx = 0;
   #xy = 0;
+  // Exponentially weighted count and sum of the gaps between model calls (gapMs).
+  #gapW = 0;
+  #gapSum = 0;
 
   constructor(options: AdmissionOptions) {
     this.#options = options;
@@ -52,7 +57,16 @@ export class QueueDelayAdmission {
     const calls = max
       ? Math.min(this.#queuedRequests, Math.ceil(this.#queuedRows / max))
       : this.#queuedRequests;
-    return calls * perCallMs + this.#queuedRows * perRowMs;
+    return calls * (perCallMs + this.gapMs) + this.#queuedRows * perRowMs;
+  }
+
+  /**
+   * The event loop's time between two model calls while calls were waiting (reading, refusing and answering other
+   * requests, other models' calls): each queued call waits for it as well as for the calls before it. Under
+   * overload it is mostly the refusals of one turn, and on a shared CPU it grows as the process gets less of it.
+   */
+  get gapMs(): number {
+    return this.#gapW === 0 ? 0 : this.#gapSum / this.#gapW;
   }
 
   /** The fitted cost of a model call: perCallMs + perRowMs · rows. */
@@ -77,6 +91,13 @@ export class QueueDelayAdmission {
   finish(rows: number): void {
     this.#queuedRows = Math.max(0, this.#queuedRows - rows);
     this.#queuedRequests = Math.max(0, this.#queuedRequests - 1);
+  }
+
+  /** `ms` passed between the end of a model call and the start of the next while calls were waiting. */
+  observeGap(ms: number): void {
+    if (!(ms >= 0)) return;
+    this.#gapW = this.#gapW * DECAY + 1;
+    this.#gapSum = this.#gapSum * DECAY + ms;
   }
 
   /** One model call of `rows` rows took `ms`. */
