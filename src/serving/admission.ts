@@ -124,6 +124,11 @@ export class AdmissionByModel {
     this.#options = options;
   }
 
+  /** The model's admission if it ever ran a request (a name from a request line creates nothing). */
+  peek(model: string): QueueDelayAdmission | undefined {
+    return this.#byModel.get(model);
+  }
+
   of(model: string): QueueDelayAdmission {
     let admission = this.#byModel.get(model);
     if (!admission) this.#byModel.set(model, (admission = new QueueDelayAdmission(this.#options)));

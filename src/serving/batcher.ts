@@ -124,7 +124,7 @@ export class Batcher {
    */
   checkAdmission(model: string): void {
     const max = this.#config.maxQueueDelayMs ?? 0;
-    if (max > 0 && this.#admissions.of(model).estimatedDelayMs > max) {
+    if (max > 0 && (this.#admissions.peek(model)?.estimatedDelayMs ?? 0) > max) {
       this.#metrics.countShed('queue_full');
       throw this.#overloaded(model);
     }
