@@ -5,12 +5,16 @@ import { accessLogHook } from './access-log.ts';
 import { registerErrorHandlers } from './error-reply.ts';
 import { parseExamplesBody, takesExamples } from './example-json.ts';
 import { parseJsonBody } from './json-body.ts';
+import { MAX_JSON_DEPTH, parsePackedJson } from './json-tensor/index.ts';
 import { openApiPath } from './openapi.ts';
 
 /** What the HTTP layer reports per request: `route` is the openapi.yaml path, `unmatched` for a 404. */
 export type HttpObserver = {
   observeHttp(route: string, method: string, statusCode: number, seconds: number): void;
 };
+
+/** TF Serving's `:predict` URLs (routes/tf-serving.ts), whose bodies may take the packed parser. */
+const TF_PREDICT = /^\/v1\/models\/[^?]*:predict(\?|$)/;
 
 /** The Fastify instance of `buildApp` and the switch that starts refusing requests while still listening. */
 export type HttpServer = { readonly app: FastifyInstance; readonly stopTaking: () => void };
@@ -44,10 +48,14 @@ export function createHttpServer(
     return503OnClosing: false,
   });
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'string' }, (request, body, done) => {
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (request, body, done) => {
     try {
+      const bytes = body as Buffer;
+      // TF Serving :predict bodies straight from their bytes when they are plain numeric tensors (packed-json.ts).
+      const packed = TF_PREDICT.test(request.url) ? parsePackedJson(bytes, MAX_JSON_DEPTH) : undefined;
+      if (packed !== undefined) return done(null, packed);
       // :classify / :regress bodies tell float from int64 features by how numbers are written (example-json.ts).
-      const text = body as string;
+      const text = bytes.toString('utf8');
       done(null, takesExamples(request.url) ? parseExamplesBody(text) : parseJsonBody(text));
     } catch (err) {
       done(err as Error, undefined);

@@ -1,6 +1,12 @@
 import { CtrError } from '../errors/registry.ts';
 import type { HostTensor, SignatureSpec, TfDtype } from '../graph/model.ts';
-import { decodeNestedTensor, fitsIntegerDtype, isB64 } from './json-tensor/index.ts';
+import {
+  decodeNestedTensor,
+  decodePackedTensor,
+  fitsIntegerDtype,
+  isB64,
+  PackedNumbers,
+} from './json-tensor/index.ts';
 import { classifyResults, regressResults } from '../api/classify-regress.ts';
 import { formatScalar, isBytesOutput, JsonBytes, numberWriter } from './json-writer.ts';
 
@@ -37,14 +43,14 @@ export function decodePredictBody(body: Record<string, unknown>, signature: Sign
   const inputs: Record<string, HostTensor> = {};
   if (format === 'columnar') {
     const value = body.inputs;
-    if (isPlainObject(value) && !isB64(value)) {
+    if (isPlainObject(value) && !isB64(value) && !(value instanceof PackedNumbers)) {
       for (const [name, v] of Object.entries(value)) inputs[name] = toTensor(v, name, signature);
     } else {
       if (names.length !== 1) bad(`"inputs" is a bare value but the signature takes ${names.length} inputs`);
       inputs[names[0]!] = toTensor(value, names[0]!, signature);
     }
   } else {
-    const rows = body.instances;
+    const rows = body.instances instanceof PackedNumbers ? body.instances.toNested() : body.instances;
     if (!Array.isArray(rows) || rows.length === 0) bad('"instances" must be a non-empty list');
     if (isPlainObject(rows[0]) && !isB64(rows[0])) {
       const keys = Object.keys(rows[0]);
@@ -187,7 +193,9 @@ export function encodePredictResponse(outputs: Record<string, HostTensor>, forma
 function toTensor(value: unknown, name: string, signature: SignatureSpec): HostTensor {
   const spec = signature.inputs[name];
   if (!spec) bad(`unknown input "${name}"; the signature takes ${Object.keys(signature.inputs).join(', ')}`);
-  return decodeNestedTensor(value, spec.dtype, name);
+  return value instanceof PackedNumbers
+    ? decodePackedTensor(value, spec.dtype, name)
+    : decodeNestedTensor(value, spec.dtype, name);
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {

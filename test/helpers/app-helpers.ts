@@ -10,7 +10,8 @@ import { loadOpenApiDocument } from '../../src/http/openapi.ts';
 
 /**
  * Test support for the HTTP integration tests: apps over real model directories, and `call`, which injects a
- * request and validates the response body against openapi.yaml (path, method and status must be described).
+ * request and validates the response body against openapi.yaml (path, method and status must be described);
+ * `checkResponse` does the same for a response read over a real socket (supertest against `app.server`).
  */
 export type ModelSpec = {
   readonly name: string;
@@ -85,38 +86,50 @@ export type Response = { status: number; body: any; text: string; headers: Recor
 /** Injects a request; asserts the spec describes the response and that a JSON body matches its schema. */
 export async function call(app: FastifyInstance, opts: InjectOptions): Promise<Response> {
   const res = await app.inject(opts);
-  const url = String(opts.url ?? opts.path).split('?')[0]!;
-  const method = String(opts.method ?? 'GET').toLowerCase();
-  const text = res.body;
-  const isJson = String(res.headers['content-type'] ?? '').startsWith('application/json');
+  const url = String(opts.url ?? opts.path);
+  return checkResponse(String(opts.method ?? 'GET'), url, res.statusCode, res.headers, res.body);
+}
+
+/**
+ * Asserts that openapi.yaml describes a response (path, method, status, content type) and that a JSON body matches
+ * its schema; returns it with the body parsed. `call` checks every injected response with it; tests over a real
+ * socket (supertest against `app.server`) pass theirs.
+ */
+export function checkResponse(
+  methodName: string,
+  fullUrl: string,
+  status: number,
+  headers: Record<string, unknown>,
+  text: string,
+): Response {
+  const url = fullUrl.split('?')[0]!;
+  const method = methodName.toLowerCase();
+  const isJson = String(headers['content-type'] ?? '').startsWith('application/json');
   const body = isJson ? parseLoose(text) : text;
   const matched = specPaths.find((p) => p.re.test(url));
   if (matched) {
     const op = spec.paths[matched.path]![method] as { responses: Record<string, any> } | undefined;
     assert.ok(op, `openapi.yaml has no ${method.toUpperCase()} ${matched.path}`);
-    let response = op.responses[String(res.statusCode)];
+    let response = op.responses[String(status)];
     assert.ok(
       response,
-      `openapi.yaml does not describe ${res.statusCode} for ${method.toUpperCase()} ${matched.path}`,
+      `openapi.yaml does not describe ${status} for ${method.toUpperCase()} ${matched.path}`,
     );
     if (response.$ref) response = resolve(response.$ref);
     const media = response.content?.[isJson ? 'application/json' : 'text/plain'];
-    assert.ok(
-      media,
-      `openapi.yaml: ${matched.path} ${res.statusCode} has no ${res.headers['content-type']} body`,
-    );
+    assert.ok(media, `openapi.yaml: ${matched.path} ${status} has no ${headers['content-type']} body`);
     if (isJson && media.schema && !/\bNaN\b|Infinity/.test(text)) {
       const validate = media.schema.$ref
         ? ajv.getSchema(`openapi${media.schema.$ref}`)!
         : ajv.compile(media.schema);
       assert.ok(
         validate(body),
-        `${method.toUpperCase()} ${url} ${res.statusCode}: body does not match openapi.yaml: ` +
+        `${method.toUpperCase()} ${url} ${status}: body does not match openapi.yaml: ` +
           `${ajv.errorsText(validate.errors)}\n${text.slice(0, 500)}`,
       );
     }
   }
-  return { status: res.statusCode, body, text, headers: res.headers };
+  return { status, body, text, headers };
 }
 
 function resolve(ref: string): any {

@@ -11,14 +11,15 @@ import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import request from 'supertest';
 import { skipWithoutBenchReference } from '../helpers/fixtures.ts';
-import { appFor } from '../helpers/app-helpers.ts';
+import { appFor, checkResponse } from '../helpers/app-helpers.ts';
 import { referenceRows, writeReferenceStudent } from '../helpers/reference-model.ts';
 
 type Reply = { status: number; body: string };
 
-/** One POST to the listening server over a real socket (supertest). */
+/** One POST to the listening server over a real socket (supertest), its reply checked against openapi.yaml. */
 async function postJson(server: Server, path: string, body: string): Promise<Reply> {
   const res = await request(server).post(path).set('content-type', 'application/json').send(body);
+  checkResponse('POST', path, res.status, res.headers, res.text);
   return { status: res.status, body: res.text };
 }
 
@@ -127,7 +128,8 @@ for (const batching of ['true', 'false'])
         // order) and batcher.test.ts (settled while the model is held); over real sockets only the outcome is.
         t.diagnostic(`${ok.length} served, ${shed.length} shed`);
 
-        await request(app.server).get('/healthz').expect(200);
+        const health = await request(app.server).get('/healthz').expect(200);
+        checkResponse('GET', '/healthz', health.status, health.headers, health.text);
         const after = await postJson(app.server, '/v1/ctr:predict', body);
         assert.equal(after.status, 200, 'the server answers again once the burst is over');
         assert.equal(tf.memory().numTensors, tensorsBefore);

@@ -3,7 +3,7 @@ import { connect } from 'node:net';
 import { test } from 'node:test';
 import request from 'supertest';
 import { fixture, skipWithoutFixtures } from '../helpers/fixtures.ts';
-import { appFor } from '../helpers/app-helpers.ts';
+import { appFor, checkResponse } from '../helpers/app-helpers.ts';
 
 /**
  * Opens a raw connection, sends a request line and maybe drips headers; resolves with ms until the server closed it and
@@ -52,7 +52,8 @@ test(
       // Whatever was written before closing is a timeout reply, never a served request.
       for (const { reply } of [idle, drip])
         assert.ok(reply === '' || reply.startsWith('HTTP/1.1 408'), reply);
-      await request(app.server).get('/healthz').expect(200);
+      const health = await request(app.server).get('/healthz').expect(200);
+      checkResponse('GET', '/healthz', health.status, health.headers, health.text);
     } finally {
       await app.close();
     }

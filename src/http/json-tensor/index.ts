@@ -6,4 +6,5 @@
  */
 export { checkJsonDepth, MAX_JSON_DEPTH } from './json-depth.ts';
 export { fitsIntegerDtype } from './dtype-range.ts';
-export { base64Bytes, decodeNestedTensor, isB64, typedValues } from './nested-tensor.ts';
+export { base64Bytes, decodeNestedTensor, decodePackedTensor, isB64, typedValues } from './nested-tensor.ts';
+export { PackedNumbers, parsePackedJson } from './packed-json.ts';

@@ -3,6 +3,7 @@ import type { HostTensor, TfDtype } from '../../graph/model.ts';
 import { elementPosition } from '../../graph/element-position.ts';
 import { fitsIntegerDtype, INTEGER_RANGES, integerOf } from './dtype-range.ts';
 import { MAX_JSON_DEPTH } from './json-depth.ts';
+import type { PackedNumbers } from './packed-json.ts';
 
 /**
  * Typed decoding of one tensor given as nested JSON lists (TF Serving's row and columnar forms, and any protocol
@@ -207,4 +208,29 @@ export function isB64(v: unknown): v is { b64: string } {
 
 function bad(message: string): never {
   throw new CtrError('CTR_ERR_BAD_REQUEST', message);
+}
+
+/**
+ * decodeNestedTensor for a PackedNumbers: the same tensor, read from the packed values. Numeric dtypes are
+ * copied (integers checked against their dtype's range); anything else, and any value that fails a check, goes
+ * through decodeNestedTensor on the nested lists, which gives the same tensor or the same error.
+ */
+export function decodePackedTensor(packed: PackedNumbers, dtype: TfDtype, name: string): HostTensor {
+  const { values } = packed;
+  const shape = [...packed.shape];
+  if (dtype === 'DT_FLOAT' || dtype === 'DT_HALF') return { dtype, shape, values: Float32Array.from(values) };
+  if (dtype === 'DT_DOUBLE') return { dtype, shape, values: Float64Array.from(values) };
+  const range = INTEGER_RANGES[dtype];
+  if (range && dtype !== 'DT_INT64') {
+    const out = dtype === 'DT_UINT8' ? new Uint8Array(values.length) : new Int32Array(values.length);
+    const [lo, hi] = range;
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i]!;
+      if (!(Number.isInteger(v) && v >= lo && v <= hi))
+        return decodeNestedTensor(packed.toNested(), dtype, name);
+      out[i] = v;
+    }
+    return { dtype, shape, values: out };
+  }
+  return decodeNestedTensor(packed.toNested(), dtype, name);
 }

@@ -1,0 +1,171 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import { isCtrError } from '../../src/errors/registry.ts';
+import type { TfDtype } from '../../src/graph/model.ts';
+import {
+  decodeNestedTensor,
+  decodePackedTensor,
+  MAX_JSON_DEPTH,
+  PackedNumbers,
+  parsePackedJson,
+} from '../../src/http/json-tensor/index.ts';
+
+/** The packed parse with every PackedNumbers turned back into the nested lists JSON.parse makes. */
+function unpacked(text: string): unknown {
+  const body = parsePackedJson(Buffer.from(text, 'utf8'), MAX_JSON_DEPTH);
+  const walk = (v: unknown): unknown => {
+    if (v instanceof PackedNumbers) return v.toNested();
+    if (Array.isArray(v)) return v.map(walk);
+    if (typeof v === 'object' && v !== null)
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
+    return v;
+  };
+  return body === undefined ? undefined : walk(body);
+}
+
+/** A rectangular list of numbers of the given shape, from `next`. */
+const nested = (shape: number[], next: () => number): unknown =>
+  shape.length === 0 ? next() : Array.from({ length: shape[0]! }, () => nested(shape.slice(1), next));
+
+test('a TF Serving body of numeric tensors parses to exactly what JSON.parse gives, whitespace and all', () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 3 }),
+      fc.array(
+        fc.oneof(
+          fc.integer({ min: -(2 ** 31), max: 2 ** 31 }),
+          fc.double({ noNaN: true, noDefaultInfinity: true }),
+          fc.constant(-0),
+        ),
+        { minLength: 1, maxLength: 64 },
+      ),
+      fc.constantFrom('', ' ', '\n  ', '\t\r\n'),
+      fc.option(fc.string(), { nil: undefined }),
+      (shape, pool, space, signature) => {
+        let i = 0;
+        const history = nested(shape, () => pool[i++ % pool.length]!);
+        const body = {
+          ...(signature === undefined ? {} : { signature_name: signature }),
+          inputs: { history, candidate: [7, 8] },
+        };
+        const text = JSON.stringify(body, null, space);
+        const parsed = unpacked(text);
+        assert.notEqual(parsed, undefined, text.slice(0, 200));
+        assert.deepEqual(parsed, JSON.parse(text));
+        // Object.is on every number: -0 stays -0, doubles keep their last bit.
+        const flat = (JSON.parse(text) as { inputs: { history: unknown[] } }).inputs.history.flat(
+          4,
+        ) as number[];
+        const mine = (unpacked(text) as { inputs: { history: unknown[] } }).inputs.history.flat(
+          4,
+        ) as number[];
+        flat.forEach((v, k) => assert.ok(Object.is(v, mine[k]), `${v} vs ${mine[k]}`));
+      },
+    ),
+    { numRuns: 2000 },
+  );
+});
+
+test('on any JSON text it either agrees with JSON.parse or gives up (undefined), never a different value', () => {
+  fc.assert(
+    fc.property(fc.jsonValue(), fc.constantFrom(undefined, 1, '\t'), (value, space) => {
+      const text = JSON.stringify({ inputs: value }, null, space);
+      const parsed = unpacked(text);
+      if (parsed !== undefined) assert.deepEqual(parsed, JSON.parse(text));
+    }),
+    { numRuns: 3000 },
+  );
+  // Number texts JSON.parse reads in its own way, and strings with escapes and non-ASCII characters.
+  for (const n of ['1e3', '-0.0', '1.5E-7', '123456789012345678901', '0.1', '-2.5e+300', '4.9e-324']) {
+    assert.deepEqual(unpacked(`{"x":[${n},1]}`), JSON.parse(`{"x":[${n},1]}`), n);
+  }
+  assert.deepEqual(
+    unpacked('{"s":"a\\"b\\u00e9\\n","t":"ü→✓","x":[1]}'),
+    JSON.parse('{"s":"a\\"b\\u00e9\\n","t":"ü→✓","x":[1]}'),
+  );
+});
+
+test('bodies the general path must judge are left to it: malformed, non-finite, ragged, mixed, deep, empty', () => {
+  const refused = [
+    '',
+    '   ',
+    '[1,2]',
+    '{"inputs":[1,2]',
+    '{"inputs":[1,2]} x',
+    '{"inputs":[01]}',
+    '{"inputs":[1.]}',
+    '{"inputs":[.5]}',
+    '{"inputs":[-]}',
+    '{"inputs":[0x1f]}',
+    '{"inputs":[NaN]}',
+    '{"inputs":[Infinity,1]}',
+    '{"inputs":[1,-Infinity]}',
+    '{"inputs":[]}',
+    '{"inputs":[[1,2],[3]]}',
+    '{"inputs":[[1],2]}',
+    '{"inputs":[1,[2]]}',
+    '{"inputs":[1,"2"]}',
+    '{"instances":[{"x":1}]}',
+    '{"inputs":[true]}',
+    '{"__proto__":{"x":1}}',
+    '{"inputs":{"x":[1,]}}',
+    '{"a":"\u0001"}',
+    '\ufeff{"inputs":[1]}',
+    `{"inputs":${'['.repeat(MAX_JSON_DEPTH)}1${']'.repeat(MAX_JSON_DEPTH)}}`,
+  ];
+  for (const text of refused)
+    assert.equal(parsePackedJson(Buffer.from(text), MAX_JSON_DEPTH), undefined, text);
+});
+
+const decodeError = (f: () => unknown) => {
+  try {
+    f();
+    return undefined;
+  } catch (err) {
+    return isCtrError(err) ? `${err.code}: ${err.message}` : String(err);
+  }
+};
+
+test('decodePackedTensor gives the tensor, or the error, decodeNestedTensor gives for the same lists', () => {
+  const dtypes: TfDtype[] = [
+    'DT_INT32',
+    'DT_INT16',
+    'DT_INT8',
+    'DT_UINT8',
+    'DT_INT64',
+    'DT_FLOAT',
+    'DT_HALF',
+    'DT_DOUBLE',
+    'DT_BOOL',
+    'DT_STRING',
+  ];
+  fc.assert(
+    fc.property(
+      fc.constantFrom(...dtypes),
+      fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 1, maxLength: 3 }),
+      fc.array(
+        fc.oneof(
+          fc.integer({ min: -300, max: 300 }),
+          fc.constantFrom(2 ** 31, -(2 ** 31) - 1, 2 ** 31 - 1, 0.5, -0, 1e20),
+        ),
+        { minLength: 1, maxLength: 30 },
+      ),
+      (dtype, shape, pool) => {
+        let i = 0;
+        // Through JSON text both ways (JSON.stringify writes -0 as 0).
+        const text = JSON.stringify(nested(shape, () => pool[i++ % pool.length]!));
+        const lists = JSON.parse(text) as unknown;
+        const packed = parsePackedJson(Buffer.from(`{"x":${text}}`), MAX_JSON_DEPTH)!.x;
+        assert.ok(packed instanceof PackedNumbers);
+        const want = decodeError(() => decodeNestedTensor(lists, dtype, 'x'));
+        const got = decodeError(() => decodePackedTensor(packed, dtype, 'x'));
+        assert.equal(got, want);
+        if (want === undefined) {
+          assert.deepEqual(decodePackedTensor(packed, dtype, 'x'), decodeNestedTensor(lists, dtype, 'x'));
+        }
+      },
+    ),
+    { numRuns: 3000 },
+  );
+});
