@@ -24,6 +24,8 @@ export type AdmissionOptions = {
 };
 
 const DECAY = 0.95;
+/** A measured gap between model calls counts for this long after it was last seen (gapMs). */
+const GAP_TTL_MS = 1000;
 const PRIOR = Object.freeze({ perCallMs: 1, perRowMs: 0.01 });
 
 export class QueueDelayAdmission {
@@ -39,6 +41,7 @@ export class QueueDelayAdmission {
   // Exponentially weighted count and sum of the gaps between model calls (gapMs).
   #gapW = 0;
   #gapSum = 0;
+  #gapAtMs = -Infinity;
 
   constructor(options: AdmissionOptions) {
     this.#options = options;
@@ -66,7 +69,9 @@ export class QueueDelayAdmission {
    * overload it is mostly the refusals of one turn, and on a shared CPU it grows as the process gets less of it.
    */
   get gapMs(): number {
-    return this.#gapW === 0 ? 0 : this.#gapSum / this.#gapW;
+    // Gaps are seen only while calls wait; once none was seen for GAP_TTL_MS the overload is over.
+    if (this.#gapW === 0 || performance.now() - this.#gapAtMs > GAP_TTL_MS) return 0;
+    return this.#gapSum / this.#gapW;
   }
 
   /** The fitted cost of a model call: perCallMs + perRowMs · rows. */
@@ -98,6 +103,7 @@ export class QueueDelayAdmission {
     if (!(ms >= 0)) return;
     this.#gapW = this.#gapW * DECAY + 1;
     this.#gapSum = this.#gapSum * DECAY + ms;
+    this.#gapAtMs = performance.now();
   }
 
   /** One model call of `rows` rows took `ms`. */

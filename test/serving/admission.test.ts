@@ -65,3 +65,13 @@ test("each queued call also waits for the event loop's gap between calls, so the
   assert.ok(a.admit(1000));
   assert.equal(a.admit(1000), false, '3 calls × 20 ms = 60 ms > 50 ms');
 });
+
+test('a gap not seen again for a second no longer counts (the overload is over)', async () => {
+  const a = new QueueDelayAdmission({ maxQueueDelayMs: 50 });
+  a.observe(1000, 2);
+  a.observeGap(100);
+  assert.equal(a.gapMs, 100);
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+  assert.equal(a.gapMs, 0);
+  assert.ok(a.admit(1000) && a.admit(1000), 'two calls of 2 ms fit again');
+});
