@@ -11,7 +11,15 @@ COPY package.json package-lock.json ./
 # Production dependencies only; tsx is one (the sources run as TypeScript, no build step). The optional
 # @tensorflow/tfjs-node downloads libtensorflow at install; where that fails npm leaves it out. The server runs on
 # tfjs-wasm either way unless started with --backend=tensorflow (or auto).
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+# Then what neither `serve` nor `distill` loads is deleted from the tfjs packages: source maps, their compiled
+# tests, and the browser bundles (UMD, minified, fesm, es2017, miniprogram). Kept: each package's Node entry
+# (dist/*.node.js), tfjs-converter's op lists and tfjs-core's ES modules (src/graph/tfjs/supported-ops.ts,
+# src/training/register-gradients.ts read them), the wasm binaries.
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force \
+  && find node_modules/@tensorflow \( -name '*.map' -o -name '*_test.js' -o -name '*_test.d.ts' \
+    -o -path '*/dist/miniprogram' \
+    -o -regex '.*/@tensorflow/[^/]*/dist/tf-[a-z-]*\(\.min\|\.fesm\|\.fesm\.min\|\.es2017\|\.es2017\.min\)?\.js' \) \
+    -prune -exec rm -rf {} +
 
 FROM ${BASE}
 ENV NODE_ENV=production

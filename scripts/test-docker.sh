@@ -6,7 +6,8 @@
 #   2. podman build --isolation=chroot --build-arg BASE=<that image> (the real Dockerfile, npm ci inside);
 #   3. podman create + podman mount, then chroot into the image's filesystem as its USER, in its WORKDIR, with its
 #      ENV, and run its CMD (running containers does not work here: setrlimit is refused);
-#   4. check GET /readyz and one prediction over loopback, then SIGTERM and expect exit status 0.
+#   4. check GET /readyz, one TF Serving and one CTR prediction over REST and one Predict over gRPC (loopback),
+#      then SIGTERM and expect exit status 0; then `distill --quick` in the image; print the image's size.
 # Needs root, debootstrap and podman (apt-get install -y debootstrap podman; installed when missing).
 set -euo pipefail
 
@@ -78,12 +79,16 @@ log "image: USER=$USER_NAME WORKDIR=$WORKDIR CMD=${CMD[*]} HEALTHCHECK=$(inspect
 if [ -d "$FIXTURE" ]; then cp -a "$FIXTURE" "$MNT/models/half_plus_two"; fi
 # No CTR model baked in (models/ is empty until the distillation has run): mount the reference student instead.
 if [ ! -d "$MNT/models/ctr-student" ] && [ -d "$REPO/../shared/bench-reference" ]; then
-  (cd "$REPO" && node --import tsx -e "import('./test/http/reference-model.ts').then((m) => m.writeReferenceStudent(process.argv[1] + '/1'))" "$MNT/models/ctr-student")
+  (cd "$REPO" && node --import tsx -e "import('./test/helpers/reference-model.ts').then((m) => m.writeReferenceStudent(process.argv[1] + '/1'))" "$MNT/models/ctr-student")
 fi
 chmod -R a+rX "$MNT/models"
 mount -t proc proc "$MNT/proc"
 mount --bind /dev "$MNT/dev"
 
+if node -e "fetch('http://127.0.0.1:$PORT/').then(() => process.exit(0), () => process.exit(1))"; then
+  echo "port $PORT already answers HTTP: set CTR_DOCKER_PORT (and CTR_DOCKER_GRPC_PORT) to free ports" >&2
+  exit 1
+fi
 log "chroot: ${CMD[*]} --rest_api_port=$PORT --port=$GRPC_PORT (as $USER_NAME)"
 chroot --userspec="$USER_NAME:$USER_NAME" "$MNT" /usr/bin/env -i "${ENVS[@]}" HOME="$WORKDIR" \
   /bin/sh -c 'cd "$0" && exec "$@"' "$WORKDIR" "${CMD[@]}" "--rest_api_port=$PORT" "--port=$GRPC_PORT" &
@@ -114,6 +119,22 @@ if [ -d "$MNT/models/ctr-student" ]; then
       .then(async (r) => { const t = await r.text(); console.log(r.status, t); process.exit(r.ok && JSON.parse(t).results[0].scores.length === 3 ? 0 : 1); });"
 fi
 
+if [ -d "$FIXTURE" ]; then
+  log "gRPC tensorflow.serving.PredictionService/Predict half_plus_two x=[1,2,5] on port $GRPC_PORT"
+  # The test client (test/helpers/grpc-client.ts) is built from protos/ by @grpc/proto-loader, as a TF Serving
+  # client would build one; TF Serving's README: y = 0.5x + 2.
+  (cd "$REPO" && node --import tsx -e "
+    import('./test/helpers/grpc-client.ts').then(async ({ grpcClients }) => {
+      const c = grpcClients('127.0.0.1:$GRPC_PORT');
+      const x = { dtype: 'DT_FLOAT', tensor_shape: { dim: [{ size: 3 }] }, float_val: [1, 2, 5] };
+      const r = await c.prediction('Predict', { model_spec: { name: 'half_plus_two' }, inputs: { x } });
+      const s = await c.model('GetModelStatus', { model_spec: { name: 'half_plus_two' } });
+      c.close();
+      console.log(JSON.stringify(r.outputs.y.float_val), JSON.stringify(s.model_version_status));
+      process.exit(JSON.stringify(r.outputs.y.float_val) === '[2.5,3,4.5]' ? 0 : 1);
+    });")
+fi
+
 log "SIGTERM: the server should finish and exit 0"
 kill -TERM "$SERVER_PID"
 STATUS=0
@@ -121,4 +142,10 @@ wait "$SERVER_PID" || STATUS=$?
 SERVER_PID=""
 echo "exit status $STATUS"
 [ "$STATUS" = 0 ]
-log "docker image test passed"
+
+# Training is in the image too (src/training; tfjs-core's gradients from its ES modules, which the Dockerfile keeps).
+log "chroot: node bin/ctr-serve.js distill --quick --out /tmp/distill (as $USER_NAME)"
+chroot --userspec="$USER_NAME:$USER_NAME" "$MNT" /usr/bin/env -i "${ENVS[@]}" HOME=/tmp \
+  /bin/sh -c 'cd "$0" && node bin/ctr-serve.js distill --quick --out /tmp/distill 2>/dev/null | tail -3 \
+    && test -f /tmp/distill/ctr-student/1/frozen_graph.pb' "$WORKDIR"
+log "docker image test passed: $IMAGE $(podman image inspect --format '{{.Size}}' "$IMAGE" | awk '{printf "%.0f MB", $1 / 1e6}') (base $BASE_IMAGE $(podman image inspect --format '{{.Size}}' "$BASE_IMAGE" | awk '{printf "%.0f MB", $1 / 1e6}'))"

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyServerOptions, RouteOptions } from 'fastify';
-import type { ServingConfig } from './config/serving-config.ts';
+import type { ModelConfig, ServingConfig } from './config/serving-config.ts';
 import { CtrPredictor } from './ctr/ctr-predictor.ts';
 import { initBackend, skipped as backendsSkipped } from './graph/backend.ts';
 import type { LoadedModel } from './graph/model.ts';
@@ -52,6 +52,8 @@ export type AppContext = {
   readonly stopTaking: () => void;
   /** Reads `--model_config_file` again and applies it now (what each poll of its poll wait does). */
   readonly reloadModelConfig: () => Promise<void>;
+  /** Serves these models instead of the configured ones (ModelService/HandleReloadConfigRequest). */
+  readonly applyModelConfig: (models: readonly ModelConfig[]) => Promise<void>;
 };
 
 declare module 'fastify' {
@@ -93,7 +95,9 @@ export async function buildApp(config: ServingConfig, deps: AppDeps = {}): Promi
   const ctr = new CtrPredictor(service, config);
   ctr.onCtrScored = (event) => shadow.offer(event);
   const reloadModelConfig = () => reloader.reloadNow();
-  app.decorate('ctr', { config, metrics, manager, service, link, stopTaking, reloadModelConfig });
+  const applyModelConfig = (models: readonly ModelConfig[]) => reloader.apply(models);
+  const ctx = { config, metrics, manager, service, link, stopTaking, reloadModelConfig, applyModelConfig };
+  app.decorate('ctr', ctx);
   app.addHook('onClose', async () => {
     await reloader.stop();
     await shadow.stop();

@@ -119,7 +119,7 @@ async function runServer(config: ServingConfig, io: CliIo): Promise<number> {
     }
   }
   const address = await app.listen({ port: config.restApiPort, host: config.restApiHost });
-  const grpc = await startGrpc(app);
+  const grpc = await startGrpc(app, worker !== undefined);
   if (worker) {
     worker.send({ ctr: 'listening', address, grpcPort: grpc?.port });
   } else {
@@ -134,13 +134,23 @@ async function runServer(config: ServingConfig, io: CliIo): Promise<number> {
   return 0;
 }
 
-/** The gRPC server beside the HTTP one (--port; 0 = none), over the same app (src/grpc/grpc-server.ts). */
-async function startGrpc(app: FastifyInstance): Promise<GrpcServer | undefined> {
-  const { config, manager, service, metrics } = app.ctr;
+/**
+ * The gRPC server beside the HTTP one (--port; 0 = none), over the same app (src/grpc/grpc-server.ts). In a
+ * cluster worker HandleReloadConfigRequest is not served: a call reaches one worker (handle-reload-config.ts).
+ */
+async function startGrpc(app: FastifyInstance, inCluster: boolean): Promise<GrpcServer | undefined> {
+  const { config, manager, service, metrics, applyModelConfig } = app.ctr;
   if (config.grpc.port === 0) return undefined;
   try {
     return await startGrpcServer(
-      { config, manager, service, metrics, logger: app.log },
+      {
+        config,
+        manager,
+        service,
+        metrics,
+        logger: app.log,
+        applyModelConfig: inCluster ? undefined : applyModelConfig,
+      },
       { host: config.restApiHost },
     );
   } catch (err) {

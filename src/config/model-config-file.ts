@@ -51,6 +51,21 @@ export function parseModelConfigFile(text: string, path: string): ModelConfigFil
     }
     if (!isRecord(doc)) throw textError;
   }
+  return configOf(doc, textProto, bad);
+}
+
+/**
+ * The models of a ModelServerConfig message already decoded, e.g. the `config` of ModelService's
+ * HandleReloadConfigRequest: read as a text-proto file's (TF Serving's fields only), int64 as numbers or decimal
+ * strings; failures are CTR_ERR_INVALID_CONFIG prefixed with `where`.
+ */
+export function modelsOfMessage(message: Record<string, unknown>, where: string): ModelConfig[] {
+  return configOf(message, true, (msg) => {
+    throw new CtrError('CTR_ERR_INVALID_CONFIG', `${where}: ${msg}`);
+  }).models;
+}
+
+function configOf(doc: unknown, textProto: boolean, bad: Bad): ModelConfigFile {
   if (!isRecord(doc)) return bad('expected an object with "model_config_list"');
   if (doc.custom_model_config !== undefined)
     bad('custom_model_config is not supported; use model_config_list');

@@ -173,14 +173,13 @@ export function loadConfig(input: ConfigInput): ServingConfig {
 }
 
 /**
- * The models of a re-read `--model_config_file` (TF Serving's config reload), checked like the first: unique
- * names, the default model still there, shadows configured. The default model keeps the shadow it started with
- * unless the file names one.
+ * The models of a config reload (a re-read `--model_config_file`, or ModelService/HandleReloadConfigRequest),
+ * checked like the first: unique names, the default model still there, shadows configured. The default model
+ * keeps the shadow it started with unless the new config names one.
  */
-export function reloadedModels(config: ServingConfig, text: string): ModelConfig[] {
-  const parsed = parseModelConfigFile(text, config.modelConfigFile ?? 'model config');
+export function reloadedModels(config: ServingConfig, parsed: readonly ModelConfig[]): ModelConfig[] {
   const started = config.models.find((m) => m.name === config.defaultModel);
-  const models = parsed.models.map((m) =>
+  const models = parsed.map((m) =>
     m.name === config.defaultModel && m.shadowModel === undefined && started?.shadowModel
       ? { ...m, shadowModel: started.shadowModel }
       : m,

@@ -175,6 +175,11 @@ export const ERRORS = {
     status: 400,
     description: 'The serving configuration (flags, model config file, batching parameters) is invalid.',
   },
+  CTR_ERR_MODELS_NOT_AVAILABLE: {
+    status: 500,
+    description:
+      'A config reload (ModelService/HandleReloadConfigRequest) was applied, but some of its models have no AVAILABLE version.',
+  },
   // HTTP (http/)
   CTR_ERR_ROUTE_NOT_FOUND: { status: 404, description: 'No route matches the request method and path.' },
   CTR_ERR_INTERNAL: {

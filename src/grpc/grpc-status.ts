@@ -55,6 +55,8 @@ export const GRPC_STATUS: Readonly<Record<ErrorCode, status>> = {
   CTR_ERR_SHUTTING_DOWN: status.UNAVAILABLE,
   CTR_ERR_WARMUP_FAILED: status.INTERNAL,
   CTR_ERR_INVALID_CONFIG: status.INVALID_ARGUMENT,
+  // model_servers/server_core.cc WaitUntilConfiguredModelsAvailable: "Some models did not become available" is Unknown.
+  CTR_ERR_MODELS_NOT_AVAILABLE: status.UNKNOWN,
   CTR_ERR_ROUTE_NOT_FOUND: status.UNIMPLEMENTED,
   CTR_ERR_INTERNAL: status.INTERNAL,
   CTR_ERR_EXPLAIN_TOO_LARGE: status.RESOURCE_EXHAUSTED,

@@ -6,6 +6,7 @@ import type { HostTensor } from '../graph/model.ts';
 import type { ServableManager } from '../serving/manager.ts';
 import type { PredictionService } from '../serving/prediction-service.ts';
 import { runExampleCall, runMultiInference } from './examples-grpc.ts';
+import { handleReloadConfig, type ApplyModelConfig } from './handle-reload-config.ts';
 import { unaryService, type UnaryDeps } from './unary.ts';
 import { hostFromWire, hostToWire, type WireTensor } from './wire-tensor.ts';
 
@@ -16,12 +17,14 @@ import { hostFromWire, hostToWire, type WireTensor } from './wire-tensor.ts';
  * model_servers/get_model_status_impl.cc: an empty signature_name is the default signature, `output_filter` keeps
  * the named outputs, the response's model_spec names the version that ran. Classify, Regress and MultiInference
  * take tf.Examples (src/grpc/examples-grpc.ts, the runner of REST's :classify/:regress);
- * HandleReloadConfigRequest answers UNIMPLEMENTED with a message naming what to use.
+ * HandleReloadConfigRequest replaces the served models (src/grpc/handle-reload-config.ts).
  */
 export type TfServingGrpcDeps = UnaryDeps & {
   readonly config: ServingConfig;
   readonly manager: ServableManager;
   readonly service: PredictionService;
+  /** HandleReloadConfigRequest's effect (AppContext.applyModelConfig); absent with --workers > 1. */
+  readonly applyModelConfig?: ApplyModelConfig;
 };
 
 type ModelSpec = {
@@ -60,12 +63,7 @@ export function modelServiceImpl(deps: TfServingGrpcDeps): UntypedServiceImpleme
         })),
       };
     },
-    HandleReloadConfigRequest: async () => {
-      throw new CtrError(
-        'CTR_ERR_ROUTE_NOT_FOUND',
-        'HandleReloadConfigRequest is not served; change --model_config_file and let the server poll it',
-      );
-    },
+    HandleReloadConfigRequest: (request) => handleReloadConfig(deps.applyModelConfig, request),
   });
 }
 

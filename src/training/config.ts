@@ -45,6 +45,10 @@ export type DistillConfig = {
     readonly layers: number;
     readonly ffnDim: number;
     readonly headDim: number;
+    /** model/teacher.ts: the pretrained next-item score added to the fine-tuned logit (click sequences). */
+    readonly nextResidual?: boolean;
+    /** model/teacher.ts: encoder kernels with std √(1/fan-in) instead of 0.02. */
+    readonly fanInInit?: boolean;
     readonly train: TeacherTrainConfig;
   };
   readonly student: {
@@ -57,6 +61,8 @@ export type DistillConfig = {
     readonly tang: { readonly alpha: number };
     /** Steps for the slower recurrent variants, gru and bilstm (they train on the same sets). */
     readonly gruSteps: number;
+    /** Distilled students start from the teacher's item embeddings (needs student.dim = teacher.dim). */
+    readonly initFromTeacher?: boolean;
   };
   readonly transfer: TransferConfig;
   readonly evaluation: { readonly latencyBatch: number; readonly latencyRepeats: number };
@@ -153,9 +159,8 @@ export const QUICK_CONFIG: DistillConfig = merge(DEFAULT_CONFIG, {
 }) as DistillConfig;
 
 /**
- * What `--format sequences` changes (docs/training.md, "Real click sequences"): a vocabulary of 50k+ items (the
- * file's), so a sampled softmax in pretraining, a larger teacher and students, fewer transfer copies (the
- * labelled rows are many). Merged over DEFAULT_CONFIG (or QUICK_CONFIG with `--quick`: a slice of the file).
+ * What `--format sequences` changes (docs/training.md, "Real click sequences": the recipe), merged over
+ * DEFAULT_CONFIG (or QUICK_CONFIG with `--quick`: a slice of the file, its model switches only).
  */
 const SEQUENCE_OVERRIDES = {
   data: { clickModel: { historyLength: 12 }, sequences: { trainNegatives: 4 } },
@@ -165,29 +170,41 @@ const SEQUENCE_OVERRIDES = {
     layers: 1,
     ffnDim: 128,
     headDim: 32,
+    nextResidual: true,
+    fanInInit: true,
     train: {
-      batchSize: 128,
-      pretrainSteps: 800,
-      pretrainLearningRate: 3e-3,
-      maskProb: 0.2,
-      finetuneSteps: 600,
+      batchSize: 256,
+      pretrainSteps: 300,
+      pretrainLearningRate: 5e-4,
+      maskProb: 0.4,
+      finetuneSteps: 300,
       headLearningRate: 5e-3,
-      sampledNegatives: 512,
+      sampledNegatives: 256,
+      inBatchNegatives: false,
+      cooccurrenceInit: true,
     },
   },
   student: {
-    dim: 32,
+    dim: 64,
     hidden: [64],
+    initFromTeacher: true,
     variants: DEFAULT_CONFIG.student.variants.filter((v) => v.kind === 'pooled'),
-    train: { batchSize: 512, steps: 1000, learningRate: 5e-3 },
+    train: { batchSize: 512, steps: 300, learningRate: 2e-3 },
   },
   transfer: { copies: 0, unlabelledRows: 20000 },
 };
 
 const QUICK_SEQUENCE_OVERRIDES = {
   data: { clickModel: { historyLength: 8 }, sequences: { maxUsers: 400, rowUsers: 100 } },
-  teacher: { train: { sampledNegatives: 64 } },
-  student: { variants: DEFAULT_CONFIG.student.variants.filter((v) => v.kind === 'pooled') },
+  teacher: {
+    nextResidual: true,
+    fanInInit: true,
+    train: { sampledNegatives: 64, inBatchNegatives: false, cooccurrenceInit: true },
+  },
+  student: {
+    initFromTeacher: true,
+    variants: DEFAULT_CONFIG.student.variants.filter((v) => v.kind === 'pooled'),
+  },
   transfer: { unlabelledRows: 200 },
 };
 
@@ -210,7 +227,6 @@ export function merge<T>(base: T, over: Json): T {
   return out as T;
 }
 
-/** Parses a --config file (JSON or YAML) over `base`, checking the fields a run cannot do without. */
 /** `--config F` of `data` and `distill`: F (relative to cwd) overrides `base`; no file, `base` as it is. */
 export async function readDistillConfigFile(
   file: string | undefined,
@@ -271,6 +287,9 @@ export function validateConfig(c: DistillConfig, source: string): DistillConfig 
   }
   if (c.student.variants.some((v) => v.kind === 'bilstm') && c.student.dim % 2 !== 0) {
     throw bad('student.dim must be even for a bilstm variant (dim/2 units per direction)');
+  }
+  if (c.student.initFromTeacher && c.student.dim !== c.teacher.dim) {
+    throw bad('student.initFromTeacher needs student.dim equal to teacher.dim');
   }
   if (!c.student.variants.some((v) => v.kind === 'pooled' && v.loss === 'none')) {
     throw bad('student.variants needs the baseline {kind: pooled, loss: none}');

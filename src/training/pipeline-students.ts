@@ -5,7 +5,7 @@ import { Prng } from './data/prng.ts';
 import { type Forward, type TrainSet, predictLogits, trainSetOf } from './dataset.ts';
 import { auc } from './eval/metrics.ts';
 import { eagerOps } from './model/ops.ts';
-import { type HostParams, ParamStore, createParams } from './model/params.ts';
+import { type HostParams, ParamStore, initHostParams } from './model/params.ts';
 import { type StudentConfig, studentForward, studentSpecs } from './model/student.ts';
 import type { Bar } from './pipeline-teacher.ts';
 import { trainStudent } from './student-training.ts';
@@ -33,6 +33,7 @@ export function trainStudents(
   labelled: TrainSet,
   rng: Prng,
   bar: Bar,
+  teacherItems?: tf.Tensor,
 ): TrainedStudent[] {
   const L = c.data.clickModel.historyLength;
   return c.student.variants.map((variant) => {
@@ -44,10 +45,14 @@ export function trainStudents(
       hidden: c.student.hidden,
     };
     // Same initial weights for every variant of a kind, so losses are compared from one starting point.
-    const store = createParams(
-      studentSpecs(config),
+    const specs = studentSpecs(config);
+    const init = initHostParams(
+      specs,
       new Prng(c.seed * 1000 + { pooled: 1, gru: 2, bilstm: 3 }[variant.kind]),
     );
+    if (c.student.initFromTeacher && variant.loss !== 'none' && teacherItems)
+      copyTeacherItems(init, teacherItems, config.dim);
+    const store = new ParamStore(specs, init);
     const steps = variant.kind === 'pooled' ? c.student.train.steps : c.student.gruSteps;
     const loss =
       variant.loss === 'hinton' ? c.student.hinton : { alpha: c.student.tang.alpha, temperature: 1 };
@@ -76,6 +81,19 @@ export function trainStudents(
     store.dispose();
     return trained;
   });
+}
+
+/**
+ * Distilled students start from the teacher's item table (the rows of the items, not its MASK row) when
+ * `student.initFromTeacher` is set and the dims agree: knowledge from the teacher beyond its logits. The no-KD
+ * baseline keeps its own random table, so it stays what a student gets without a teacher.
+ */
+function copyTeacherItems(init: HostParams, teacherItems: tf.Tensor, dim: number): void {
+  const table = init['student/embeddings/item']!;
+  if (teacherItems.shape[1] !== dim)
+    throw new Error('student.initFromTeacher needs student.dim = teacher.dim');
+  const values = teacherItems.dataSync() as Float32Array;
+  table.values.set(values.subarray(0, table.values.length));
 }
 
 /** The exported student (best validation AUC among distilled pooled students) and the no-KD baseline. */

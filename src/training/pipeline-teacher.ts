@@ -1,9 +1,10 @@
-import type * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs-core';
 import type { DistillConfig } from './config.ts';
 import type { DistillData } from './data/load-data.ts';
 import type { Prng } from './data/prng.ts';
 import { itemCounts } from './data/popularity-sampler.ts';
 import { type Forward, type TrainSet, predictLogits } from './dataset.ts';
+import { cooccurrenceEmbeddings } from './model/cooccurrence-embeddings.ts';
 import { eagerOps } from './model/ops.ts';
 import { type ParamStore, createParams } from './model/params.ts';
 import { sharedHistoryTeacher } from './model/shared-history-teacher.ts';
@@ -36,6 +37,8 @@ export function trainTeacher(c: DistillConfig, data: DistillData, rng: Prng, bar
   const config: TeacherConfig = { vocabSize: data.vocabSize, historyLength: L, ...c.teacher };
   const store = createParams(teacherSpecs(config), rng.fork());
   const teacherRng = rng.fork();
+  if (c.teacher.train.cooccurrenceInit)
+    initItemsFromCooccurrence(store, config, data.sequences, teacherRng.fork());
   const curves: Record<string, CurvePoint[]> = {};
   curves['teacher pretrain (masked items)'] = pretrainTeacher(
     store,
@@ -84,6 +87,30 @@ function pretrainPopularity(data: DistillData): Float64Array {
   const counts = itemCounts(data.sequences, data.vocabSize - 1);
   counts[0] = 0;
   return counts;
+}
+
+/**
+ * Overwrites the rows of the items present in the pretraining rows with their co-occurrence vectors, scaled to a
+ * mean row norm of 1 (items absent keep their random rows, and so does MASK).
+ */
+function initItemsFromCooccurrence(store: ParamStore, c: TeacherConfig, rows: Int32Array, rng: Prng): void {
+  const table = store.variables['teacher/embeddings/item']!;
+  const values = table.dataSync() as Float32Array;
+  const { vectors, present } = cooccurrenceEmbeddings(
+    rows,
+    c.historyLength + 1,
+    c.vocabSize,
+    {
+      dim: c.dim,
+      window: c.historyLength,
+      rowNorm: 1,
+    },
+    rng,
+  );
+  const next = Float32Array.from(values);
+  for (let i = 0; i < c.vocabSize; i++)
+    if (present[i]) next.set(vectors.subarray(i * c.dim, (i + 1) * c.dim), i * c.dim);
+  tf.tidy(() => table.assign(tf.tensor2d(next, table.shape as [number, number])));
 }
 
 /** Parameter count of a teacher config. */

@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-// Training differentiates, and in Node only the @tensorflow/tfjs umbrella's bundle registers tfjs-core's
-// gradients (tfjs-core's own register_all_gradients is an ES build Node cannot load); serving never imports it.
-import '@tensorflow/tfjs';
+// Training differentiates: tfjs-core's gradients (src/training/register-gradients.ts; serving never imports it).
+import './register-gradients.ts';
 import type { Progress } from './progress.ts';
 
 /**

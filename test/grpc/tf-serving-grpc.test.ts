@@ -20,7 +20,6 @@ const INVALID_ARGUMENT = 3;
 const NOT_FOUND = 5;
 const RESOURCE_EXHAUSTED = 8;
 const FAILED_PRECONDITION = 9;
-const UNIMPLEMENTED = 12;
 
 /** One model per fixture path of ../shared/tf-fixtures/README.md: version 1 → the fixture (dir or frozen .pb). */
 async function fixtureRepo(root: string, path: string): Promise<string> {
@@ -369,10 +368,11 @@ describe(
           'CTR_ERR_BAD_REQUEST',
         ],
         [
-          'reload config',
+          // model_service_impl.cc: a config without a model_config_list (reload-config.test.ts for the rest).
+          'reload with no config',
           () => grpc.clients.model('HandleReloadConfigRequest', {}),
-          UNIMPLEMENTED,
-          'CTR_ERR_ROUTE_NOT_FOUND',
+          INVALID_ARGUMENT,
+          'CTR_ERR_INVALID_CONFIG',
         ],
       ];
       for (const [what, send, code, ctrCode] of cases) {

@@ -70,9 +70,9 @@ export function grpcClients(address: string): GrpcClients {
 
 /** The app's gRPC server on a free port of 127.0.0.1, and clients for it. */
 export async function grpcFor(app: FastifyInstance): Promise<{ server: GrpcServer; clients: GrpcClients }> {
-  const { config, manager, service, metrics } = app.ctr;
+  const { config, manager, service, metrics, applyModelConfig } = app.ctr;
   const server = await startGrpcServer(
-    { config, manager, service, metrics, logger: app.log },
+    { config, manager, service, metrics, applyModelConfig, logger: app.log },
     { host: '127.0.0.1', bindPort: 0 },
   );
   return { server, clients: grpcClients(`127.0.0.1:${server.port}`) };

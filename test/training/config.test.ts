@@ -30,6 +30,7 @@ test('invalid settings fail with CTR_ERR_TRAINING_CONFIG', () => {
   bad('data: { trainRows: -5 }');
   bad('student: { variants: [{ name: x, kind: lstm, loss: none }] }');
   bad('student: { variants: [{ name: x, kind: pooled, loss: tang }] }');
+  bad('student: { dim: 16, initFromTeacher: true }'); // the teacher's table is 32 wide
   bad('[1, 2]');
   bad('a: [');
 });

@@ -129,6 +129,19 @@ test('leave-last-out: last item is the test target, second to last the validatio
   assert.equal(d.train.rows, positives * 3);
   assert.equal(d.train.candidate[0], 2);
   assert.deepEqual(Array.from(d.train.clicked.subarray(0, 3)), [1, 0, 0]);
+  // pretraining rows: each training part cut into windows of historyLength + 1 items from its end (BERT4Rec's
+  // gen_data_fin.py), left-padded; a part of one item gives none
+  const windows = Array.from({ length: d.sequences.length / 4 }, (_, r) =>
+    Array.from(d.sequences.subarray(r * 4, r * 4 + 4)),
+  );
+  const long = Array.from({ length: 27 }, (_, i) => 12 + i); // user 5's training part: 12..38
+  assert.deepEqual(windows, [
+    [0, 1, 2, 3],
+    [0, 0, 6, 7],
+    [0, 0, 2, 6],
+    ...[23, 19, 15, 11, 7, 3].map((from) => long.slice(from, from + 4)),
+    [0, 12, 13, 14],
+  ]);
   // the popularity baseline's counts leave the validation and test items out
   assert.equal(d.trainCounts[5], 0);
   assert.equal(d.counts[5], 1);

@@ -42,7 +42,7 @@ export type LeaveLastOut = {
   readonly train: ClickLog;
   readonly valid: RankingSet;
   readonly test: RankingSet;
-  /** Pretraining rows × (historyLength + 1): every prefix of a training part, padded; the last slot is the target. */
+  /** Pretraining rows × (historyLength + 1): windows of the training parts (pretrainRows), left-padded. */
   readonly sequences: Int32Array;
   /** For each user, the number of items in the training part. */
   readonly trainLength: Int32Array;
@@ -152,15 +152,28 @@ function trainRows(
   return log;
 }
 
+/**
+ * Pretraining rows, as BERT4Rec's gen_data_fin.py builds them: each user's training part cut into windows of
+ * L + 1 items from its end backwards (the newest window first; a shorter part, or the oldest remainder of ≥ 2
+ * items, left-padded). Masking happens per batch (teacher-training.ts: the last slot always, others with
+ * maskProb), so every pass over the rows masks them anew, as the authors' dupe_factor copies do.
+ */
 function pretrainRows(s: Sequences, trainLength: Int32Array, L: number): Int32Array {
+  const S = L + 1;
+  const windows = (n: number) => (n < 2 ? 0 : 1 + Math.max(0, Math.ceil((n - S - 1) / S)));
   let rows = 0;
-  for (let u = 0; u < s.users; u++) rows += Math.max(0, trainLength[u]! - 1);
-  const out = new Int32Array(rows * (L + 1));
+  for (let u = 0; u < s.users; u++) rows += windows(trainLength[u]!);
+  const out = new Int32Array(rows * S);
   let r = 0;
   for (let u = 0; u < s.users; u++) {
-    const all = userItems(s, u);
-    for (let t = 1; t < trainLength[u]!; t++, r++)
-      padHistoryInto(all.subarray(0, t + 1), L + 1, out, r * (L + 1));
+    const part = userItems(s, u).subarray(0, trainLength[u]!);
+    for (let k = 0; k < windows(part.length); k++, r++)
+      padHistoryInto(
+        part.subarray(Math.max(0, part.length - (k + 1) * S), part.length - k * S),
+        S,
+        out,
+        r * S,
+      );
   }
   return out;
 }
