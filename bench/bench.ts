@@ -8,7 +8,7 @@ import { runHttp, type HttpRow } from './http.ts';
 import { runMemory, type MemoryReport } from './memory.ts';
 import { writeReferenceRepo } from './model-repo.ts';
 import { runModelOnly, type ModelRow } from './model-only.ts';
-import { overloadTable, runOverload, type OverloadRow } from './overload.ts';
+import { overloadAccountTable, overloadTable, runOverload, type OverloadRow } from './overload.ts';
 import { peerTable, runPeer, type PeerRow } from './peer.ts';
 import { DEFAULT_PEER_DIR } from './peer-server.ts';
 import { runShadowLoad, shadowLoadTable, type ShadowLoadRow } from './shadow-load.ts';
@@ -201,7 +201,7 @@ export async function runBench(options: BenchOptions, out: NodeJS.WritableStream
         seconds: options.quick ? 3 : 6,
       });
       report.overload = rows;
-      out.write(`${overloadTable(rows)}\n`);
+      out.write(`${overloadTable(rows)}\n\n${overloadAccountTable(rows)}\n`);
     }
     return report;
   } finally {

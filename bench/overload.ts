@@ -1,6 +1,8 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CtrError } from '../src/errors/registry.ts';
@@ -21,6 +23,23 @@ export type OverloadRow = {
   readonly answered: StatusLatency;
   readonly refused: StatusLatency;
   readonly other: number;
+  /** The CPU-independent account (ServerAccount). */
+  readonly account: ServerAccount;
+};
+
+/**
+ * What the server processes did during the run, from /proc and ss: the 1-minute load average before and after,
+ * the CPU the workers used (user + system) per request served, the share of a core each worker got
+ * (CPU / wall), and how many connections each worker held at the end. A refusal waits for at most one turn of its
+ * worker's event loop, which handles every request that arrived on its connections: in CPU time about
+ * connections × CPU per request, plus one slice of model calls; wall time is that divided by the share.
+ */
+export type ServerAccount = {
+  readonly loadBefore: number;
+  readonly loadAfter: number;
+  readonly cpuMsPerRequest: number;
+  readonly share: number;
+  readonly connections: readonly number[];
 };
 
 /**
@@ -56,8 +75,33 @@ export async function runOverload(opts: {
       const url = `${server.url}/v1/ctr:predict`;
       await check(url, body);
       await closedLoopInProcess(url, body, 4, 1); // warm-up (JIT, the wasm heap), not measured
-      const r = await closedLoopInProcess(url, body, opts.connections, opts.seconds);
-      rows.push({ workers, connections: opts.connections, seconds: opts.seconds, ...r });
+      const pids = workers > 1 ? childPids(server.pid) : [server.pid];
+      const loadBefore = loadavg()[0]!;
+      const cpuBefore = pids.map(cpuMs);
+      const t0 = performance.now();
+      const r = await closedLoopInProcess(url, body, opts.connections, opts.seconds, () =>
+        connectionsOf(new URL(url).port, pids),
+      );
+      const wallMs = performance.now() - t0;
+      const cpu = pids.reduce((sum, pid, i) => sum + cpuMs(pid) - cpuBefore[i]!, 0);
+      const served = r.answered.n + r.refused.n + r.other;
+      const account: ServerAccount = {
+        loadBefore,
+        loadAfter: loadavg()[0]!,
+        cpuMsPerRequest: served ? cpu / served : 0,
+        share: cpu / (wallMs * pids.length),
+        connections: r.connections,
+      };
+      const { answered, refused, other } = r;
+      rows.push({
+        workers,
+        connections: opts.connections,
+        seconds: opts.seconds,
+        answered,
+        refused,
+        other,
+        account,
+      });
     } finally {
       await server.stop();
     }
@@ -76,12 +120,47 @@ async function check(url: string, body: string): Promise<void> {
 
 type LoopResult = { answered: StatusLatency; refused: StatusLatency; other: number };
 
+/** The worker processes of a `--workers` primary. */
+function childPids(pid: number): number[] {
+  return execFileSync('pgrep', ['-P', String(pid)])
+    .toString()
+    .trim()
+    .split('\n')
+    .map(Number);
+}
+
+/** User + system CPU of `pid` so far, in ms (/proc/<pid>/stat utime + stime, clock ticks of 10 ms). */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** Established connections to `port` held by each of `pids` (ss names the owning process). */
+function connectionsOf(port: string, pids: readonly number[]): number[] {
+  const out = execFileSync('ss', ['-tnpH', 'state', 'established', `( sport = :${port} )`]).toString();
+  return pids.map((pid) => out.split('\n').filter((l) => l.includes(`pid=${pid},`)).length);
+}
+
 async function closedLoopInProcess(
   url: string,
   body: string,
   connections: number,
   seconds: number,
-): Promise<LoopResult> {
+): Promise<LoopResult>;
+async function closedLoopInProcess(
+  url: string,
+  body: string,
+  connections: number,
+  seconds: number,
+  sample: () => number[],
+): Promise<LoopResult & { connections: number[] }>;
+async function closedLoopInProcess(
+  url: string,
+  body: string,
+  connections: number,
+  seconds: number,
+  sample?: () => number[],
+): Promise<LoopResult & { connections?: number[] }> {
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', SELF, url, String(connections), String(seconds)],
@@ -93,9 +172,14 @@ async function closedLoopInProcess(
   child.stdin.end(body);
   const chunks: Buffer[] = [];
   child.stdout.on('data', (c: Buffer) => chunks.push(c));
+  // The connections each worker holds, sampled near the end of the run (all are open by then).
+  let held: number[] | undefined;
+  const timer = sample && setTimeout(() => (held = sample()), Math.max(0, seconds * 1000 - 500));
   const [code] = (await once(child, 'close')) as [number | null];
+  clearTimeout(timer);
   if (code !== 0) throw new CtrError('CTR_ERR_BENCH_CHECK_FAILED', `the overload client exited with ${code}`);
-  return JSON.parse(Buffer.concat(chunks).toString()) as LoopResult;
+  const result = JSON.parse(Buffer.concat(chunks).toString()) as LoopResult;
+  return sample ? { ...result, connections: held ?? [] } : result;
 }
 
 /** The client: `connections` loops over one keep-alive agent, each with one request in flight. */
@@ -147,6 +231,28 @@ async function closedLoop(
   );
   agent.destroy();
   return { answered: summary(byStatus.get(200) ?? []), refused: summary(byStatus.get(503) ?? []), other };
+}
+
+/** The CPU-independent account of each run (ServerAccount), one row per worker count. */
+export function overloadAccountTable(rows: readonly OverloadRow[]): string {
+  return formatTable(
+    [
+      'workers',
+      'load avg before / after',
+      'connections per worker',
+      'server CPU ms per request',
+      'share of a core per worker',
+      'refusal p99 × share (CPU ms)',
+    ],
+    rows.map((r) => [
+      r.workers,
+      `${r.account.loadBefore.toFixed(1)} / ${r.account.loadAfter.toFixed(1)}`,
+      r.account.connections.join(' / '),
+      r.account.cpuMsPerRequest.toFixed(2),
+      `${Math.round(r.account.share * 100)}%`,
+      Math.round(r.refused.p99Ms * r.account.share),
+    ]),
+  );
 }
 
 export function overloadTable(rows: readonly OverloadRow[]): string {

@@ -157,7 +157,7 @@ const USER_HZ = 100;
 
 /**
  * CPU milliseconds (user + system, every thread) used so far by `pid` and its descendants (cluster workers), read
- * from /proc/PID/stat (proc(5): fields 14 and 15, utime and stime, in clock ticks); 0 for processes gone or where
+ * from /proc/PID/stat (fields 14 and 15, utime and stime, in clock ticks); 0 for processes gone or where
  * /proc is absent. A server's CPU per answered request moves far less with other tenants on the cores than its
  * req/s does.
  */

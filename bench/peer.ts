@@ -13,7 +13,8 @@ import { formatTable } from './table.ts';
  * reference student), in one run: both servers up at once on the same cores (`taskset`), both checked against
  * expected.f32 before any load, then each route driven closed loop (autocannon, `connections` keep-alive
  * connections) from a process pinned to the load core, ctr-serve and the peer one after the other per route.
- * Setups: 1 worker vs 1 intra-op thread on core 0 (load on core 1); 2 workers vs 2 threads on cores 0-1.
+ * Setups: 1 worker vs 1 intra-op thread on core 0 (load on core 1); 2 workers vs 2 threads on cores 0-1. Each
+ * run also reads the server's CPU time (processTreeCpuMs) before and after, for its CPU ms per answered request.
  */
 export const PEER_MODEL = 'ref-student';
 

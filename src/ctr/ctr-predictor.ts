@@ -73,6 +73,11 @@ export class CtrPredictor {
     this.#limits = { maxUsers: config.maxUsersPerRequest, maxCandidates: config.maxCandidatesPerRequest };
   }
 
+  /** CTR_ERR_QUEUE_FULL when `model` (default: the default model) would refuse any request now. */
+  checkAdmission(model?: string): void {
+    this.#service.checkAdmission(model ?? this.#service.defaultModel);
+  }
+
   async predictCtr(req: CtrPredictRequest): Promise<CtrPredictResult> {
     checkTopK(req.topK);
     const model = req.model ?? this.#service.defaultModel;

@@ -228,6 +228,21 @@ export class CtrError extends Error {
   }
 }
 
+/**
+ * A refusal under overload or shutdown (CTR_ERR_QUEUE_FULL, CTR_ERR_SHUTTING_DOWN), built without a stack trace:
+ * capturing one cost more than the rest of refusing a request (bench/README.md, "Overload with two workers"), and
+ * a refusal is an answer, not a fault to debug.
+ */
+export function refusal(code: ErrorCode, message: string): CtrError {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return new CtrError(code, message);
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
 export function isCtrError(err: unknown): err is CtrError {
   return err instanceof CtrError;
 }

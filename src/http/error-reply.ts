@@ -52,14 +52,30 @@ export function isTfServingUrl(url: string): boolean {
 
 const SHED_CODES: ReadonlySet<string> = new Set(['CTR_ERR_QUEUE_FULL', 'CTR_ERR_SHUTTING_DOWN']);
 
-export function sendError(request: FastifyRequest, reply: FastifyReply, err: unknown): FastifyReply {
-  const ctr = toCtrError(err);
-  // Refusals under overload are answers, not faults: no stack serialised for each (it made refusing dearer).
-  if (ctr.statusCode >= 500 && !SHED_CODES.has(ctr.code)) {
-    request.log.error({ err, code: ctr.code }, 'request failed');
-  } else {
-    request.log.info({ code: ctr.code, msg: ctr.message }, 'request rejected');
+/**
+ * Refusals under overload come by the thousand per second and are answers, not faults: one `requests refused`
+ * line (info) per second at most, with how many since the last one (ctr_requests_shed_total counts each). A line
+ * per refusal was the largest cost of refusing (bench/README.md, "Overload with two workers").
+ */
+class ShedLog {
+  #count = 0;
+  #lastMs = -Infinity;
+
+  note(request: FastifyRequest, err: CtrError): void {
+    this.#count++;
+    const now = performance.now();
+    if (now - this.#lastMs < 1000) return;
+    request.log.info({ code: err.code, refused: this.#count, msg: err.message }, 'requests refused');
+    this.#count = 0;
+    this.#lastMs = now;
   }
+}
+
+function sendError(request: FastifyRequest, reply: FastifyReply, err: unknown, shed: ShedLog): FastifyReply {
+  const ctr = toCtrError(err);
+  if (SHED_CODES.has(ctr.code)) shed.note(request, ctr);
+  else if (ctr.statusCode >= 500) request.log.error({ err, code: ctr.code }, 'request failed');
+  else request.log.info({ code: ctr.code, msg: ctr.message }, 'request rejected');
   void reply.code(ctr.statusCode).header('ctr-error-code', ctr.code);
   if (ctr.code === 'CTR_ERR_MODEL_UNAVAILABLE' || ctr.code === 'CTR_ERR_QUEUE_FULL') {
     void reply.header('retry-after', '1');
@@ -69,11 +85,12 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, err: unk
 }
 
 export function registerErrorHandlers(app: FastifyInstance): void {
-  app.setErrorHandler((err, request, reply) => sendError(request, reply, err));
+  const shed = new ShedLog();
+  app.setErrorHandler((err, request, reply) => sendError(request, reply, err, shed));
   app.setNotFoundHandler((request, reply) => {
     const err = isTfServingUrl(request.url)
       ? new CtrError('CTR_ERR_ROUTE_NOT_FOUND', `Malformed request: ${request.method} ${request.url}`)
       : new CtrError('CTR_ERR_ROUTE_NOT_FOUND', `no route for ${request.method} ${request.url}`);
-    return sendError(request, reply, err);
+    return sendError(request, reply, err, shed);
   });
 }

@@ -8,7 +8,9 @@
  * Speed: a model call of r rows takes about a + b·r ms (a: per-call overhead, which dominates small calls on
  * tfjs; b: per row), fitted by least squares over recent calls with exponential forgetting. Until calls of
  * different sizes have been seen, b is 0 and a the mean call time. The queued work is a·calls + b·rows, where
- * calls are the queued requests, or with batching the batches their rows fill. Every request is admitted while
+ * calls are the queued requests, or with batching the batches their rows fill; each call also waits for the
+ * event loop's turn between calls (gapMs, measured), so the bound holds in wall time when other requests' reading
+ * and refusing take the loop between calls (issue 9, bench/README.md "Overload"). Every request is admitted while
  * nothing is queued (a single large request is never refused on an idle server). Before any call is measured, a
  * prior of 1 ms per call + 10 µs per row (about a third of the reference student's speed here) stands in, so that
  * a burst on a cold process is bounded too; the first measured call replaces it.
@@ -22,6 +24,8 @@ export type AdmissionOptions = {
 };
 
 const DECAY = 0.95;
+/** A measured gap between model calls counts for this long after it was last seen (gapMs). */
+const GAP_TTL_MS = 1000;
 const PRIOR = Object.freeze({ perCallMs: 1, perRowMs: 0.01 });
 
 export class QueueDelayAdmission {
@@ -34,6 +38,10 @@ export class QueueDelayAdmission {
   #y = 0;
   #xx = 0;
   #xy = 0;
+  // Exponentially weighted count and sum of the gaps between model calls (gapMs).
+  #gapW = 0;
+  #gapSum = 0;
+  #gapAtMs = -Infinity;
 
   constructor(options: AdmissionOptions) {
     this.#options = options;
@@ -52,7 +60,18 @@ export class QueueDelayAdmission {
     const calls = max
       ? Math.min(this.#queuedRequests, Math.ceil(this.#queuedRows / max))
       : this.#queuedRequests;
-    return calls * perCallMs + this.#queuedRows * perRowMs;
+    return calls * (perCallMs + this.gapMs) + this.#queuedRows * perRowMs;
+  }
+
+  /**
+   * The event loop's time between two model calls while calls were waiting (reading, refusing and answering other
+   * requests, other models' calls): each queued call waits for it as well as for the calls before it. Under
+   * overload it is mostly the refusals of one turn, and on a shared CPU it grows as the process gets less of it.
+   */
+  get gapMs(): number {
+    // Gaps are seen only while calls wait; once none was seen for GAP_TTL_MS the overload is over.
+    if (this.#gapW === 0 || performance.now() - this.#gapAtMs > GAP_TTL_MS) return 0;
+    return this.#gapSum / this.#gapW;
   }
 
   /** The fitted cost of a model call: perCallMs + perRowMs · rows. */
@@ -79,6 +98,14 @@ export class QueueDelayAdmission {
     this.#queuedRequests = Math.max(0, this.#queuedRequests - 1);
   }
 
+  /** `ms` passed between the end of a model call and the start of the next while calls were waiting. */
+  observeGap(ms: number): void {
+    if (!(ms >= 0)) return;
+    this.#gapW = this.#gapW * DECAY + 1;
+    this.#gapSum = this.#gapSum * DECAY + ms;
+    this.#gapAtMs = performance.now();
+  }
+
   /** One model call of `rows` rows took `ms`. */
   observe(rows: number, ms: number): void {
     if (!(rows > 0 && ms >= 0)) return;
@@ -101,6 +128,11 @@ export class AdmissionByModel {
 
   constructor(options: AdmissionOptions) {
     this.#options = options;
+  }
+
+  /** The model's admission if it ever ran a request (a name from a request line creates nothing). */
+  peek(model: string): QueueDelayAdmission | undefined {
+    return this.#byModel.get(model);
   }
 
   of(model: string): QueueDelayAdmission {

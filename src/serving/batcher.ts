@@ -1,5 +1,5 @@
 import type { BatchingConfig } from '../config/serving-config.ts';
-import { CtrError, isCtrError } from '../errors/registry.ts';
+import { CtrError, isCtrError, refusal } from '../errors/registry.ts';
 import type { HostTensor } from '../graph/model.ts';
 import type { Servable } from './servable.ts';
 import { AdmissionByModel } from './admission.ts';
@@ -34,9 +34,8 @@ export type BatcherConfig = BatchingConfig & {
 
 /**
  * Longest stretch of model calls run back to back before the event loop reads the sockets again (issue 9,
- * bench/README.md "Overload"): a request that arrives mid-drain is read, and refused or queued, within about
- * this long plus the other requests of that turn, instead of after the whole admitted queue (up to
- * maxQueueDelayMs); and with --workers the cluster's hand-over of new connections is not held up either.
+ * bench/README.md "Overload"): a request arriving mid-drain is read, and refused or queued, within about this
+ * long plus the other requests of that turn, instead of after the whole admitted queue (up to maxQueueDelayMs).
  */
 export const DRAIN_SLICE_MS = 10;
 
@@ -50,9 +49,9 @@ export class Batcher {
   #timerDueMs = Infinity;
   #stopping = false;
   #soon = false;
-  /** When the current run of back-to-back batches began (the event-loop turn that started it). */
-  #sliceStartMs = 0;
+  #sliceStartMs = 0; // when the current run of back-to-back batches began
   #idleWaiters: (() => void)[] = [];
+  #lastCallEnd = { ms: 0, waiting: false }; // and whether calls were waiting then (admission's gapMs)
   readonly #admissions: AdmissionByModel;
 
   constructor(config: BatcherConfig, deps: { metrics?: ServingMetrics } = {}) {
@@ -85,7 +84,7 @@ export class Batcher {
   runTask(servable: Servable, task: BatchTask): Promise<Record<string, HostTensor>> {
     if (this.#stopping) {
       this.#metrics.countShed('shutting_down');
-      return Promise.reject(new CtrError('CTR_ERR_SHUTTING_DOWN', 'the server is shutting down'));
+      return Promise.reject(refusal('CTR_ERR_SHUTTING_DOWN', 'the server is shutting down'));
     }
     const cost = task.rows;
     const admission = this.#admissions.of(servable.id.name);
@@ -106,7 +105,7 @@ export class Batcher {
       if (!this.#queues.enqueue(q, item, key === undefined || rows >= this.#config.maxBatchSize)) {
         this.#metrics.countShed('queue_full');
         reject(
-          new CtrError(
+          refusal(
             'CTR_ERR_QUEUE_FULL',
             `${servable.id.name} version ${servable.id.version}: ${this.#config.maxEnqueuedBatches} batches ` +
               'are already queued; retry later',
@@ -125,7 +124,7 @@ export class Batcher {
    */
   checkAdmission(model: string): void {
     const max = this.#config.maxQueueDelayMs ?? 0;
-    if (max > 0 && this.#admissions.of(model).estimatedDelayMs > max) {
+    if (max > 0 && (this.#admissions.peek(model)?.estimatedDelayMs ?? 0) > max) {
       this.#metrics.countShed('queue_full');
       throw this.#overloaded(model);
     }
@@ -133,9 +132,9 @@ export class Batcher {
 
   #overloaded(model: string): CtrError {
     const delayMs = Math.round(this.#admissions.of(model).estimatedDelayMs);
-    return new CtrError(
+    return refusal(
       'CTR_ERR_QUEUE_FULL',
-      `${model}: the queued requests need about ${delayMs} ms of model time, over max_queue_delay_ms ` +
+      `${model}: the queued requests need about ${delayMs} ms to run, over max_queue_delay_ms ` +
         `${this.#config.maxQueueDelayMs}; retry later`,
     );
   }
@@ -143,10 +142,6 @@ export class Batcher {
   /** Refuses new requests (CTR_ERR_SHUTTING_DOWN) and resolves once every queued batch has run. */
   stop(): Promise<void> {
     this.#stopping = true;
-    return this.#whenIdle();
-  }
-
-  #whenIdle(): Promise<void> {
     if (this.pendingBatches === 0 && this.#direct === 0) return Promise.resolve();
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
@@ -159,7 +154,7 @@ export class Batcher {
   async #runDirect(servable: Servable, task: BatchTask): Promise<Record<string, HostTensor>> {
     if (this.#direct >= this.#config.maxEnqueuedBatches) {
       this.#metrics.countShed('queue_full');
-      throw new CtrError(
+      throw refusal(
         'CTR_ERR_QUEUE_FULL',
         `${this.#config.maxEnqueuedBatches} predictions are already running; retry later`,
       );
@@ -281,6 +276,8 @@ export class Batcher {
     rows: number,
   ): Promise<Record<string, HostTensor>> {
     const t0 = performance.now();
+    const admission = this.#admissions.of(servable.id.name);
+    if (this.#lastCallEnd.waiting) admission.observeGap(t0 - this.#lastCallEnd.ms);
     let outputs: Record<string, HostTensor>;
     try {
       outputs = await servable.model.predictHost(inputs, signatureName);
@@ -289,9 +286,11 @@ export class Batcher {
       throw new CtrError('CTR_ERR_EXECUTION', `${servable.id.name}: ${(err as Error)?.message ?? err}`, {
         cause: err,
       });
+    } finally {
+      this.#lastCallEnd = { ms: performance.now(), waiting: this.#queues.waiting > 0 || this.#direct > 1 };
     }
-    const ms = performance.now() - t0;
-    this.#admissions.of(servable.id.name).observe(rows, ms);
+    const ms = this.#lastCallEnd.ms - t0;
+    admission.observe(rows, ms);
     this.#metrics.observeInference(servable.id, ms / 1000, rows);
     return outputs;
   }

@@ -81,6 +81,15 @@ export class PredictionService {
     }
   }
 
+  /**
+   * Throws CTR_ERR_QUEUE_FULL when `model`'s queue would refuse any request now. The HTTP routes call it when a
+   * request arrives, before its body is read and parsed: under overload most requests are refused, and a refusal
+   * that parses a body first makes every event-loop turn longer (bench/README.md, "Overload with two workers").
+   */
+  checkAdmission(model: string): void {
+    this.#batcher.checkAdmission(model);
+  }
+
   /** Model of `/v1/ctr:predict` when a request names none (config.defaultModel). */
   get defaultModel(): string {
     return this.#manager.defaultModel;

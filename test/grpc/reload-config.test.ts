@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../src/app.ts';
+import { loadConfig } from '../../src/config/serving-config.ts';
 import { startGrpcServer, type GrpcServer } from '../../src/grpc/grpc-server.ts';
 import { appFor, call, modelRepo, post } from '../helpers/app-helpers.ts';
 import { fixture, skipWithoutFixtures } from '../helpers/fixtures.ts';
@@ -209,6 +211,42 @@ test(
       clients.close();
       await server.stop();
       await app.close();
+    }
+  },
+);
+
+test(
+  "with --model_config_file, the file's next reload applies the file again over a gRPC reload (as TF Serving's poll)",
+  { skip: skipWithoutFixtures },
+  async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ctr-reload-file-'));
+    const three = await modelRepo({ 1: fixture('tfjs/times_three_float') });
+    const path = join(dir, 'models.config');
+    const half = fixture('tfserving/saved_model_half_plus_two_cpu');
+    const text = `model_config_list { config { name: 'half' base_path: '${half}' model_platform: 'tensorflow' } }\n`;
+    await writeFile(path, text);
+    const config = loadConfig({
+      flags: { file_system_poll_wait_seconds: '0', log_level: 'silent', workers: '1' },
+      modelConfigFile: { path, text },
+    });
+    const app = await buildApp(config, { logger: false });
+    const grpc = await grpcFor(app);
+    try {
+      await app.ctr.reloadModelConfig(); // the file as a poll reads it: nothing changes
+      const models = [half, three.path].map((base, i) => ({ name: ['half', 'three'][i], base_path: base }));
+      await grpc.clients.model('HandleReloadConfigRequest', {
+        config: { model_config_list: { config: models } },
+      });
+      const served = async () => (await call(app, { method: 'GET', url: '/v1/models/three' })).status;
+      assert.equal(await served(), 200);
+      await app.ctr.reloadModelConfig(); // the same file text, applied again: 'three' is gone
+      assert.equal(await served(), 404);
+    } finally {
+      grpc.clients.close();
+      await grpc.server.stop();
+      await app.close();
+      await three.cleanup();
+      await rm(dir, { recursive: true, force: true });
     }
   },
 );

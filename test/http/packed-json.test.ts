@@ -76,6 +76,9 @@ test('on any JSON text it either agrees with JSON.parse or gives up (undefined),
     }),
     { numRuns: 3000 },
   );
+  // Denser than the parser's first guess (a number per 4 bytes): its value buffer grows.
+  const dense = `{"x":[${Array.from({ length: 5000 }, (_, i) => i % 10).join(',')}]}`;
+  assert.deepEqual(unpacked(dense), JSON.parse(dense));
   // Number texts JSON.parse reads in its own way, and strings with escapes and non-ASCII characters.
   for (const n of ['1e3', '-0.0', '1.5E-7', '123456789012345678901', '0.1', '-2.5e+300', '4.9e-324']) {
     assert.deepEqual(unpacked(`{"x":[${n},1]}`), JSON.parse(`{"x":[${n},1]}`), n);

@@ -52,3 +52,26 @@ test('a budget of 0 turns the bound off', () => {
   a.observe(1, 100);
   for (let i = 0; i < 50; i++) assert.ok(a.admit(1));
 });
+
+test("each queued call also waits for the event loop's gap between calls, so the bound holds in wall time", () => {
+  const a = new QueueDelayAdmission({ maxQueueDelayMs: 50 });
+  for (let i = 0; i < 20; i++) a.observe(1000, 2);
+  assert.ok(a.admit(1000) && a.admit(1000));
+  assert.equal(a.estimatedDelayMs, 4);
+  // Under overload a turn of refusals runs between two calls: 18 ms measured, so each call costs 20 ms.
+  for (let i = 0; i < 50; i++) a.observeGap(18);
+  assert.ok(Math.abs(a.gapMs - 18) < 1e-9);
+  assert.ok(Math.abs(a.estimatedDelayMs - 40) < 1e-9);
+  assert.ok(a.admit(1000));
+  assert.equal(a.admit(1000), false, '3 calls × 20 ms = 60 ms > 50 ms');
+});
+
+test('a gap not seen again for a second no longer counts (the overload is over)', async () => {
+  const a = new QueueDelayAdmission({ maxQueueDelayMs: 50 });
+  a.observe(1000, 2);
+  a.observeGap(100);
+  assert.equal(a.gapMs, 100);
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+  assert.equal(a.gapMs, 0);
+  assert.ok(a.admit(1000) && a.admit(1000), 'two calls of 2 ms fit again');
+});

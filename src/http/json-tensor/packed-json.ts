@@ -56,13 +56,15 @@ export function parsePackedJson(bytes: Uint8Array, maxDepth: number): Record<str
 
 class Parser {
   pos = 0;
-  nums = new Float64Array(4096);
+  /** Sized once for a body of numbers (each takes at least a digit and a comma; ids usually ~5 bytes). */
+  nums: Float64Array;
   count = 0;
   readonly packs: PackedNumbers[] = [];
   readonly #b: Uint8Array;
   readonly #maxDepth: number;
 
   constructor(bytes: Uint8Array, maxDepth: number) {
+    this.nums = new Float64Array(Math.max(1024, bytes.length >> 2));
     this.#b = bytes;
     this.#maxDepth = maxDepth;
   }
@@ -202,7 +204,7 @@ class Parser {
     }
   }
 
-  /** A JSON number (RFC 8259 grammar) as JSON.parse reads it. */
+  /** A JSON number (the grammar JSON.parse accepts) as JSON.parse reads it. */
   number(): number {
     const b = this.#b;
     const start = this.pos;

@@ -56,12 +56,12 @@ export function registerCtrRoutes(
       request.log.error({ err }, 'onCtrScored hook failed');
     }
   };
-  app.post<{ Params: { model?: string } }>('/v1/ctr::predict', { onResponse: afterReply }, handler);
-  app.post<{ Params: { model?: string } }>(
-    '/v1/ctr/:model(^[^/:]+)::predict',
-    { onResponse: afterReply },
-    handler,
-  );
+  // Overloaded: refused as soon as the request line is read, before its body (PredictionService.checkAdmission).
+  const refuseEarly = async (request: FastifyRequest<{ Params: { model?: string } }>) =>
+    service.checkAdmission(request.params.model);
+  const options = { onRequest: refuseEarly, onResponse: afterReply };
+  app.post<{ Params: { model?: string } }>('/v1/ctr::predict', options, handler);
+  app.post<{ Params: { model?: string } }>('/v1/ctr/:model(^[^/:]+)::predict', options, handler);
 }
 
 /** JSON of the response; scores are float32 and print with the digits that round-trip them (JsonBytes). */

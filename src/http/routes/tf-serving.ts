@@ -88,9 +88,12 @@ export function registerTfServingRoutes(
       handle.release();
     }
   };
-  app.post(`/v1/models/${NAME}::predict`, predict);
-  app.post(`${VERSIONED}::predict`, predict);
-  app.post(`${LABELLED}::predict`, predict);
+  // Overloaded: refused before the body is read and decoded (PredictionService.checkAdmission).
+  const onRequest = async (request: FastifyRequest<{ Params: Params }>) =>
+    service.checkAdmission(request.params.name);
+  app.post(`/v1/models/${NAME}::predict`, { onRequest }, predict);
+  app.post(`${VERSIONED}::predict`, { onRequest }, predict);
+  app.post(`${LABELLED}::predict`, { onRequest }, predict);
 }
 
 /** The version a request names: `/versions/{v}`, `/labels/{label}` (ServableManager.resolveLabel), or none. */
