@@ -9,8 +9,8 @@ import type { ServingConfig } from '../config/serving-config.ts';
  * the same command (each binds the port with SO_REUSEPORT on Linux, else node:cluster hands them one shared
  * listening socket; `--rest_api_port=0` gives every worker the same port), relays their collect requests
  * (/metrics, /v1/shadow; src/http/cluster-link.ts), replaces a worker that dies after it was listening, and on
- * io.stopSignal asks every worker to finish its in-flight requests and exit. Returns 0 after a clean stop, 1 when a worker failed before it listened (a
- * config or model error would only repeat).
+ * io.stopSignal asks every worker to finish its in-flight requests and exit. Returns 0 after a clean stop, 1 when
+ * a worker failed before it listened (a config or model error would only repeat).
  *
  * A replacement is forked with REPLACEMENT_ENV set and listens (so node:cluster hands it connections) only once
  * every model is AVAILABLE in it (serve-command.ts): the versions on disk may have changed since the start, and
