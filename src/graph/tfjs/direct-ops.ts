@@ -14,6 +14,8 @@ import type { NodeDef } from '../proto/types.ts';
 export type DirectBackend = tf.KernelBackend & {
   incRef(dataId: tf.DataId): void;
   readSync(dataId: tf.DataId): tf.backend_util.BackendValues;
+  /** A view of `t`'s values in the wasm heap (valid until the heap grows: read it before the next kernel). */
+  typedArrayFromHeap(t: TensorInfo): Int32Array | Float32Array | Uint8Array;
 };
 
 /** One prepared node: its tensor inputs in NodeDef order (constant inputs included), one output. */
@@ -155,8 +157,8 @@ const segment =
     if (indices!.dtype !== 'int32' || segmentIds!.dtype !== 'int32') throw new DirectDecline('ids');
     if (data!.shape.length < 1 || indices!.shape.length !== 1 || segmentIds!.shape.length !== 1)
       throw new DirectDecline('ranks');
-    const idx = backend.readSync(indices!.dataId) as Int32Array;
-    const seg = backend.readSync(segmentIds!.dataId) as Int32Array;
+    const idx = backend.typedArrayFromHeap(indices!) as Int32Array;
+    const seg = backend.typedArrayFromHeap(segmentIds!) as Int32Array;
     checkSegments({ op: node.op, name: node.name }, idx, seg, data!.shape[0] ?? 0);
     return kernel(kernelName, backend)({ data: data!, indices: indices!, segmentIds: segmentIds! });
   };
