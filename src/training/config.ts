@@ -163,11 +163,8 @@ export const QUICK_CONFIG: DistillConfig = merge(DEFAULT_CONFIG, {
   evaluation: { latencyBatch: 200, latencyRepeats: 2 },
 }) as DistillConfig;
 
-/**
- * What `--format sequences` changes (docs/training.md, "Real click sequences": the recipe), merged over
- * DEFAULT_CONFIG (or QUICK_CONFIG with `--quick`: a slice of the file); the model switches (fanInInit,
- * nextResidual, cooccurrenceInit, initFromTeacher) are the defaults', subtractLogQ is off.
- */
+/** What `--format sequences` changes (docs/training.md, "Real click sequences": the recipe), merged over
+ * DEFAULT_CONFIG (or QUICK_CONFIG with `--quick`: a slice of the file); the defaults' switches, no subtractLogQ. */
 const SEQUENCE_OVERRIDES = {
   data: { clickModel: { historyLength: 12 }, sequences: { trainNegatives: 4 } },
   teacher: {
@@ -179,10 +176,11 @@ const SEQUENCE_OVERRIDES = {
     train: {
       batchSize: 256,
       pretrainSteps: 300,
-      pretrainLearningRate: 5e-4,
+      pretrainLearningRate: 2e-3,
       maskProb: 0.4,
-      finetuneSteps: 300,
+      finetuneSteps: 1500,
       headLearningRate: 5e-3,
+      encoderLrRatio: 0.2,
       sampledNegatives: 256,
       inBatchNegatives: false,
       subtractLogQ: false,
