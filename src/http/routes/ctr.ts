@@ -45,20 +45,32 @@ export function registerCtrRoutes(
     if (explained === undefined) scored.set(request, result);
     return reply.type('application/json').send(encodeCtrResponse(result, explained));
   };
-  const afterReply = async (request: FastifyRequest) => {
+  const afterReply = (request: FastifyRequest, _reply: FastifyReply, done: () => void) => {
     const result = scored.get(request);
-    if (!result || !service.onCtrScored) return;
-    scored.delete(request);
-    try {
-      const { id, batch, scores, requests } = result;
-      service.onCtrScored({ id, batch, scores, requests });
-    } catch (err) {
-      request.log.error({ err }, 'onCtrScored hook failed');
+    if (result && service.onCtrScored) {
+      scored.delete(request);
+      try {
+        const { id, batch, scores, requests } = result;
+        service.onCtrScored({ id, batch, scores, requests });
+      } catch (err) {
+        request.log.error({ err }, 'onCtrScored hook failed');
+      }
     }
+    done();
   };
   // Overloaded: refused as soon as the request line is read, before its body (PredictionService.checkAdmission).
-  const refuseEarly = async (request: FastifyRequest<{ Params: { model?: string } }>) =>
-    service.checkAdmission(request.params.model);
+  const refuseEarly = (
+    request: FastifyRequest<{ Params: { model?: string } }>,
+    _reply: FastifyReply,
+    done: (err?: Error) => void,
+  ) => {
+    try {
+      service.checkAdmission(request.params.model);
+    } catch (err) {
+      return done(err as Error);
+    }
+    done();
+  };
   const options = { onRequest: refuseEarly, onResponse: afterReply };
   app.post<{ Params: { model?: string } }>('/v1/ctr::predict', options, handler);
   app.post<{ Params: { model?: string } }>('/v1/ctr/:model(^[^/:]+)::predict', options, handler);
