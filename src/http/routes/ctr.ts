@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { CtrError } from '../../errors/registry.ts';
 import type { CtrPredictor, CtrPredictResult } from '../../ctr/ctr-predictor.ts';
 import type { Explanation, ShadowService } from '../../shadow/shadow-service.ts';
-import { JsonBytes } from '../json-writer.ts';
+import { float32ArrayRoom, JsonBytes } from '../json-writer.ts';
 
 /**
  * The CTR-native batch API (docs/api.md): `POST /v1/ctr:predict` (the default model) and
@@ -78,7 +78,10 @@ export function registerCtrRoutes(
 
 /** JSON of the response; scores are float32 and print with the digits that round-trip them (JsonBytes). */
 export function encodeCtrResponse(result: CtrPredictResult, explained?: Explanation): Buffer {
-  const out = new JsonBytes();
+  // Room for every float array written below, so the buffer is allocated once.
+  const arrays = 1 + (result.results[0]?.logits ? 1 : 0) + (explained ? 1 : 0);
+  const room = result.results.reduce((n, r) => n + 64 + float32ArrayRoom(r.scores.length) * arrays, 256);
+  const out = new JsonBytes(room);
   out.text(`{"model":${JSON.stringify({ name: result.id.name, version: String(result.id.version) })}`);
   if (explained) out.text(`,"teacher":${JSON.stringify(explained.teacher)}`);
   out.text(',"results":[');
