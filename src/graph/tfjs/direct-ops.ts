@@ -35,11 +35,18 @@ const DT_BOOL = 10;
 
 type KernelCall = (inputs: tf.NamedTensorInfoMap | TensorInfo[], attrs?: tf.NamedAttrMap) => TensorInfo;
 
+const kernels = new Map<string, tf.KernelFunc>();
+
+/** tfjs-backend-wasm's kernel `name` (looked up once), called with `backend`. */
 function kernel(name: string, backend: DirectBackend): KernelCall {
-  const k = tf.getKernel(name, 'wasm');
-  if (!k) throw new DirectDecline(`no wasm kernel ${name}`);
-  return (inputs, attrs = {}) =>
-    k.kernelFunc({ inputs: inputs as tf.NamedTensorInfoMap, attrs, backend }) as TensorInfo;
+  let k = kernels.get(name);
+  if (!k) {
+    k = tf.getKernel(name, 'wasm')?.kernelFunc;
+    if (!k) throw new DirectDecline(`no wasm kernel ${name}`);
+    kernels.set(name, k);
+  }
+  const f = k;
+  return (inputs, attrs = {}) => f({ inputs: inputs as tf.NamedTensorInfoMap, attrs, backend }) as TensorInfo;
 }
 
 const alias = (x: TensorInfo, backend: DirectBackend): TensorInfo => {
