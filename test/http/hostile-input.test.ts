@@ -8,13 +8,15 @@ import { appFor, call, post } from '../helpers/app-helpers.ts';
 
 /**
  * The hostile-input classes of issue 9 on the bundled models/ (ctr-student: frozen graph, model.json with
- * vocab_size 100 and oov_id 0; ctr-teacher: SavedModel, no model.json, tables of 101 rows), on both APIs. Every
+ * vocab_size V = 10,000 and oov_id 0; ctr-teacher: SavedModel, no model.json, tables of V + 1 rows, the last one
+ * its [MASK] token), on both APIs. Every
  * answer is a 4xx with its code in `ctr-error-code`, and no tensor is left behind.
  */
 describe('hostile requests against the bundled models', () => {
   let app: FastifyInstance;
   let tensorsAtStart = 0;
   const L = 12;
+  const V = 10000;
   const history = Array.from({ length: L }, (_, i) => i + 1);
 
   before(async () => {
@@ -64,7 +66,7 @@ describe('hostile requests against the bundled models', () => {
 
   test('an id outside its table is refused before the model runs, naming the input and position', async () => {
     const url = '/v1/models/ctr-teacher:predict';
-    for (const v of [101, 150, 2 ** 31 - 1, -1]) {
+    for (const v of [V + 1, V + 50, 2 ** 31 - 1, -1]) {
       await refused(
         url,
         { instances: [{ history, candidate: v }] },
@@ -88,7 +90,7 @@ describe('hostile requests against the bundled models', () => {
         /requests\[0\]\.candidates\[1\]/,
       );
     }
-    const ok = await send(url, { instances: [{ history, candidate: 100 }] });
+    const ok = await send(url, { instances: [{ history, candidate: V }] });
     assert.equal(ok.status, 200, ok.text);
   });
 
@@ -101,8 +103,9 @@ describe('hostile requests against the bundled models', () => {
     };
     const oov = await score(0);
     assert.notEqual(await score(5), oov);
-    for (const id of [100, 150, 2 ** 31 - 1]) assert.equal(await score(id), oov);
-    const ctr = await send('/v1/ctr:predict', { requests: [{ history, candidates: [0, 150, 5] }] });
+    for (const id of [V, V + 50, 2 ** 31 - 1]) assert.equal(await score(id), oov);
+    assert.notEqual(await score(V - 1), oov);
+    const ctr = await send('/v1/ctr:predict', { requests: [{ history, candidates: [0, V + 50, 5] }] });
     assert.equal(ctr.status, 200, ctr.text);
     assert.equal(ctr.body.results[0].scores[0], ctr.body.results[0].scores[1]);
     for (const v of [2 ** 31, 1e20]) {
@@ -142,15 +145,15 @@ describe('hostile requests against the bundled models', () => {
     const student = await call(app, { method: 'GET', url: '/v1/models/ctr-student/metadata' });
     assert.equal(student.status, 200, student.text);
     const section = student.body.metadata.ctr_serve;
-    assert.equal(section.vocab_size, 100);
+    assert.equal(section.vocab_size, V);
     assert.equal(section.oov_id, 0);
     assert.equal(section.backend, 'wasm');
-    assert.equal(section.index_guards.serving_default.candidate.rows, 100);
-    assert.equal(section.index_guards.serving_default.history.rows, 101);
+    assert.equal(section.index_guards.serving_default.candidate.rows, V);
+    assert.equal(section.index_guards.serving_default.history.rows, V + 1);
     assert.ok(student.body.metadata.signature_def.signature_def.serving_default);
     const teacher = await call(app, { method: 'GET', url: '/v1/models/ctr-teacher/versions/1/metadata' });
     assert.equal(teacher.status, 200, teacher.text);
     assert.equal(teacher.body.metadata.ctr_serve.vocab_size, undefined);
-    assert.equal(teacher.body.metadata.ctr_serve.index_guards.serving_default.candidate.rows, 101);
+    assert.equal(teacher.body.metadata.ctr_serve.index_guards.serving_default.candidate.rows, V + 1);
   });
 });

@@ -14,7 +14,7 @@ import { REPO_ROOT } from '../helpers/fixtures.ts';
 // One world per seed: `ctr-serve data --config models/report.json --seed 1` draws from the world the bundled models
 // were distilled on, and --sample_seed gives rows no model has seen. Scored through the server (/v1/ctr:predict),
 // the bundled teacher is near the Bayes AUC of those rows and the student keeps the teacher's lift (the targets of
-// docs/training.md, with a margin for the sample's noise: 8,000 rows).
+// docs/training.md; the teacher with a margin, see below: 8,000 rows).
 const ROWS = 8000;
 
 async function freshRows(dir: string, sampleSeed: number) {
@@ -65,9 +65,10 @@ test('fresh rows of the bundled models’ world, scored through the server, meet
       `${ROWS} fresh rows: Bayes AUC ${bayes.toFixed(4)}, teacher ${teacher.toFixed(4)}, student ${student.toFixed(4)}`,
     );
     assert.ok(bayes > 0.85, `Bayes AUC ${bayes}: the rows come from the models' world`);
+    // Issue 14 asks for ≤ 0.02; the 10,000-item teacher is ~0.03 below Bayes (docs/training.md): not yet met.
     assert.ok(bayes - teacher <= 0.03, `teacher ${teacher} vs Bayes ${bayes}`);
     assert.ok(
-      (student - 0.5) / (teacher - 0.5) >= 0.95,
+      (student - 0.5) / (teacher - 0.5) >= 0.97,
       `student ${student} keeps the teacher's ${teacher} lift`,
     );
     // another --sample_seed draws other rows of the same world
