@@ -1,5 +1,5 @@
 import cluster from 'node:cluster';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyListenOptions } from 'fastify';
 import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { isAbsolute, join } from 'node:path';
@@ -9,7 +9,7 @@ import { loadConfig, type ServingConfig } from '../config/serving-config.ts';
 import { CtrError } from '../errors/registry.ts';
 import { startGrpcServer, type GrpcServer } from '../grpc/grpc-server.ts';
 import { clusterMetricsSource, localLink, workerLink } from '../http/cluster-link.ts';
-import { REPLACEMENT_ENV, runPrimary } from './cluster-primary.ts';
+import { REPLACEMENT_ENV, REUSE_PORT_ENV, runPrimary } from './cluster-primary.ts';
 import { Metrics } from '../metrics/metrics.ts';
 import type { CliIo, Command } from './command.ts';
 import { commandUsage, tokenizeFlags, usageError } from './parse-flags.ts';
@@ -118,7 +118,18 @@ async function runServer(config: ServingConfig, io: CliIo): Promise<number> {
       return 0;
     }
   }
-  const address = await app.listen({ port: config.restApiPort, host: config.restApiHost });
+  const reusePort = worker ? io.env[REUSE_PORT_ENV] : undefined;
+  // Fastify hands its listen options to net.Server#listen, whose reusePort (Node ≥ 22.12) its types do not list.
+  const listenOptions: FastifyListenOptions =
+    reusePort === undefined
+      ? { port: config.restApiPort, host: config.restApiHost }
+      : ({
+          port: Number(reusePort),
+          host: config.restApiHost,
+          exclusive: true,
+          reusePort: true,
+        } as FastifyListenOptions);
+  const address = await app.listen(listenOptions);
   const grpc = await startGrpc(app, worker !== undefined);
   if (worker) {
     worker.send({ ctr: 'listening', address, grpcPort: grpc?.port });

@@ -52,6 +52,7 @@ export async function loadModel(path: string, opts: LoadModelOptions = {}): Prom
   const backend = await initBackend();
   const model = withOutputs(await prepareModel(path, opts.tags), opts.outputs);
   const variants = (opts.rewrite ?? true) ? (opts.variants ?? []) : undefined;
+  const direct = opts.direct ?? true;
   const runtimes = new Map<string, SignatureRuntime>();
   const extra: Variants = new Map();
   const unavailable = new Map<string, CtrError>();
@@ -75,14 +76,14 @@ export async function loadModel(path: string, opts: LoadModelOptions = {}): Prom
     }
     for (const group of groups.values()) {
       try {
-        for (const rt of await compileGroup(model, group, variants, extra, bind))
+        for (const rt of await compileGroup(model, group, { variants, direct }, extra, bind))
           runtimes.set(rt.spec.name, rt);
       } catch (err) {
         if (!isCtrError(err) || err.code !== 'CTR_ERR_UNSUPPORTED_OP') throw err;
         // Some signature of the group needs an op tfjs lacks: compile each alone to keep the others.
         for (const sig of group) {
           try {
-            runtimes.set(sig.name, (await compileGroup(model, [sig], variants, extra, bind))[0]!);
+            runtimes.set(sig.name, (await compileGroup(model, [sig], { variants, direct }, extra, bind))[0]!);
           } catch (e) {
             if (isCtrError(e) && e.code === 'CTR_ERR_UNSUPPORTED_OP') unavailable.set(sig.name, e);
             else throw e;
@@ -163,7 +164,7 @@ function cutKey(model: PreparedModel, sig: SourceSignature): string {
 async function compileGroup(
   model: PreparedModel,
   group: readonly SourceSignature[],
-  variants: readonly SignatureVariant[] | undefined,
+  { variants, direct }: { variants: readonly SignatureVariant[] | undefined; direct: boolean },
   extra: Variants,
   bind: (g: GraphDef) => GraphDef,
 ): Promise<SignatureRuntime[]> {
@@ -185,7 +186,7 @@ async function compileGroup(
     fed,
   );
   const names = group.map((s) => s.name).join(', ');
-  const compiled = compileGraph(graph, `${model.source} (signature ${names})`, fed);
+  const compiled = compileGraph(graph, `${model.source} (signature ${names})`, fed, { direct });
   const runtimes = group.map((sig) => {
     const spec: SignatureSpec = {
       name: sig.name,
@@ -196,7 +197,12 @@ async function compileGroup(
     return signatureRuntime(spec, compiled, graph);
   });
   if (variants?.length) {
-    const built = await buildVariants(variants, runtimes, { graph: relaxed, keepNodes, fed }, model.source);
+    const built = await buildVariants(
+      variants,
+      runtimes,
+      { graph: relaxed, keepNodes, fed, direct },
+      model.source,
+    );
     for (const [kind, bySignature] of built) {
       if (!extra.has(kind)) extra.set(kind, new Map());
       for (const [sig, rt] of bySignature) extra.get(kind)!.set(sig, rt);

@@ -123,6 +123,8 @@ export type LoadOptions = {
   readonly tags?: readonly string[];
   /** Apply load-time speed rewrites (graph/rewrite); default true. Off for A/B checks. */
   readonly rewrite?: boolean;
+  /** Run synchronous graphs on the direct executor where it covers them (tfjs/direct-executor.ts); default true. */
+  readonly direct?: boolean;
   /**
    * Node names ("ctr") or tensor names ("ctr:0") that replace the outputs of `outputs.signature` (default: the
    * default signature), each under the name as given; CTR_ERR_OUTPUT_NOT_FOUND when the graph has no such node.

@@ -46,6 +46,7 @@ export async function buildVariants(
     readonly graph: GraphDef;
     readonly keepNodes: readonly string[];
     readonly fed: ReadonlySet<string>;
+    readonly direct?: boolean;
   },
   source: string,
 ): Promise<Map<string, Map<string, SignatureRuntime>>> {
@@ -56,7 +57,11 @@ export async function buildVariants(
       const what = `${source} (signature ${rt.spec.name}, variant ${variant.kind})`;
       const compile = (spec: SignatureSpec, g: GraphDef) => {
         const unpinned = unpinFedShapes(g, base.fed);
-        return signatureRuntime(spec, compileGraph(unpinned, what, base.fed), unpinned);
+        return signatureRuntime(
+          spec,
+          compileGraph(unpinned, what, base.fed, { direct: base.direct }),
+          unpinned,
+        );
       };
       try {
         const ctx = {

@@ -158,10 +158,8 @@ export const QUICK_CONFIG: DistillConfig = merge(DEFAULT_CONFIG, {
   evaluation: { latencyBatch: 200, latencyRepeats: 2 },
 }) as DistillConfig;
 
-/**
- * What `--format sequences` changes (docs/training.md, "Real click sequences": the recipe), merged over
- * DEFAULT_CONFIG (or QUICK_CONFIG with `--quick`: a slice of the file, its model switches only).
- */
+/** What `--format sequences` changes (docs/training.md, "Real click sequences": the recipe), merged over
+ * DEFAULT_CONFIG (or QUICK_CONFIG with `--quick`: a slice of the file, its model switches only). */
 const SEQUENCE_OVERRIDES = {
   data: { clickModel: { historyLength: 12 }, sequences: { trainNegatives: 4 } },
   teacher: {
@@ -175,10 +173,11 @@ const SEQUENCE_OVERRIDES = {
     train: {
       batchSize: 256,
       pretrainSteps: 300,
-      pretrainLearningRate: 5e-4,
+      pretrainLearningRate: 2e-3,
       maskProb: 0.4,
-      finetuneSteps: 300,
+      finetuneSteps: 1500,
       headLearningRate: 5e-3,
+      encoderLrRatio: 0.2,
       sampledNegatives: 256,
       inBatchNegatives: false,
       cooccurrenceInit: true,

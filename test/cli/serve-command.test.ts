@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -89,8 +89,17 @@ test('the config comes from the flags, the model config file and the batching pa
   }
 });
 
+/** LISTEN entries for the port in /proc/net/tcp (the servers here bind 127.0.0.1). */
+async function listeningSocketsOn(port: number): Promise<number> {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  return (await readFile('/proc/net/tcp', 'utf8'))
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/))
+    .filter((f) => f[1]?.endsWith(`:${hexPort}`) && f[3] === '0A').length;
+}
+
 test(
-  'with --workers=2 both workers share one port and /metrics adds up both workers',
+  'with --workers=2 both workers listen on one port (each its own SO_REUSEPORT socket on Linux) and /metrics adds up both',
   { skip: skipWithoutFixtures, timeout: 120_000 },
   async () => {
     const dir = await mkdtemp(join(tmpdir(), 'ctr-serve-workers-'));
@@ -117,6 +126,11 @@ test(
         // A fresh connection each time so the kernel spreads them over both workers.
         const res = await fetch(`${url}/healthz`, { headers: { connection: 'close' } });
         assert.equal(res.status, 200);
+      }
+      if (process.platform === 'linux') {
+        // Two listening sockets on the port, not one shared by both (cluster-primary.ts): the kernel spreads new
+        // connections over them instead of the first worker to wake taking most of a burst.
+        assert.equal(await listeningSocketsOn(Number(new URL(url).port)), 2);
       }
       const text = await (await fetch(`${url}/metrics`)).text();
       // Each worker loaded (and failed) the model once: 2 means both registries were merged.

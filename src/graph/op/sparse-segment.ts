@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { CtrError } from '../../errors/registry.ts';
-import type { KernelContext, OpKernel } from './kernel-context.ts';
+import type { OpKernel } from './kernel-context.ts';
 
 type Reduction = 'Sum' | 'Mean' | 'SqrtN';
 
@@ -46,15 +46,23 @@ const segmentKernel = (reduction: Reduction, withNum: boolean): OpKernel => ({
   },
 });
 
-/** Checks indices and segment ids; returns each segment's count up to the last segment id. */
-function checkSegments(
-  ctx: KernelContext,
+/**
+ * Checks indices and segment ids as the kernels above do before tfjs's kernel runs (the direct executor,
+ * ../tfjs/direct-ops.ts, calls it too); returns each segment's count up to the last segment id.
+ */
+export function checkSegments(
+  ctx: { readonly op: string; readonly name: string },
   indices: Int32Array,
   segments: Int32Array,
   rows: number,
   num?: number,
 ) {
-  if (num !== undefined && num < 0) throw ctx.invalidArgument(`num_segments ${num} is negative`);
+  if (num !== undefined && num < 0) {
+    throw new CtrError(
+      'CTR_ERR_INVALID_ARGUMENT',
+      `${ctx.op} node ${ctx.name}: num_segments ${num} is negative`,
+    );
+  }
   const last = segments.length ? segments[segments.length - 1]! : -1;
   const counts = new Array<number>(last + 1).fill(0);
   for (let j = 0; j < indices.length; j++) {
@@ -66,7 +74,12 @@ function checkSegments(
       );
     }
     const s = segments[j]!;
-    if (s < 0 || (j > 0 && s < segments[j - 1]!)) throw ctx.invalidArgument('segment ids are not increasing');
+    if (s < 0 || (j > 0 && s < segments[j - 1]!)) {
+      throw new CtrError(
+        'CTR_ERR_INVALID_ARGUMENT',
+        `${ctx.op} node ${ctx.name}: segment ids are not increasing`,
+      );
+    }
     if (num !== undefined && s >= num) {
       throw new CtrError(
         'CTR_ERR_INDEX_OUT_OF_RANGE',

@@ -5,6 +5,7 @@ import { markProvenGathers } from '../guard/mark-proven-gathers.ts';
 import { installKernels } from '../op/op-registry.ts';
 import type { GraphDef, NodeDef } from '../proto/types.ts';
 import { dtypeName, tensorProtoToValues, type DecodedTensor } from '../tensor/tensor-values.ts';
+import { DirectGraph } from './direct-executor.ts';
 import { functionTopology } from './function-topology.ts';
 import { lowerWhileLoops } from './lower-while.ts';
 import { topologyNode } from './topology-node.ts';
@@ -17,6 +18,8 @@ export type CompiledGraph = {
   readonly model: GraphModel<tf.io.IOHandlerSync>;
   /** GraphModel.execute refuses control-flow and dynamic-shape graphs; those run with executeAsync. */
   readonly needsAsync: boolean;
+  /** The synchronous graph on the direct executor (direct-executor.ts), where it covers the fetches asked for. */
+  readonly direct?: DirectGraph;
 };
 
 /**
@@ -27,11 +30,13 @@ export type CompiledGraph = {
  * one CTR_ERR_UNSUPPORTED_OP; ops with a kernel in the op registry run through it (../op/op-registry.ts). The GraphModel owns the weight tensors: dispose it to free them.
  * `guardedFeeds`: the fed Placeholders whose index guards the caller applies before every execution (TfjsModel
  * does); gathers those guards already bound skip their run-time index check (../guard/mark-proven-gathers.ts).
+ * `options.direct` (default true): synchronous graphs also get the direct executor (direct-executor.ts).
  */
 export function compileGraph(
   g: GraphDef,
   source: string,
   guardedFeeds: ReadonlySet<string> = new Set(),
+  options: { readonly direct?: boolean } = {},
 ): CompiledGraph {
   const missing = unsupportedOps(g);
   if (missing.length) {
@@ -72,7 +77,9 @@ export function compileGraph(
       { cause: err },
     );
   }
-  return { model, needsAsync: lowered.node.some((n) => ASYNC_OPS.has(n.op)) };
+  const needsAsync = lowered.node.some((n) => ASYNC_OPS.has(n.op));
+  const direct = !needsAsync && (options.direct ?? true);
+  return { model, needsAsync, ...(direct ? { direct: new DirectGraph(lowered, model.weights) } : {}) };
 }
 
 /** Const values, moved out of the topology into one weight buffer, keyed by the (topology) node name. */

@@ -5,6 +5,7 @@ import type { ResourceScope } from '../op/resources.ts';
 import type { HostTensor, LoadedModel, ModelInfo, SignatureSpec, TensorSpec } from '../model.ts';
 import { shapeFitsSignature } from '../signature-shape.ts';
 import { freeTensorsOnFailure } from './async-tensor-scope.ts';
+import { DirectDecline } from './direct-ops.ts';
 import type { CompiledGraph } from './graph-model.ts';
 import { hostToTensor, tensorToHost, tfjsDtypeOf } from './host-tensors.ts';
 import { SegmentRowsCache } from './segment-feeds.ts';
@@ -57,6 +58,8 @@ export async function executeRuntime(
   });
   for (const [name, t] of derived) feed[name] = t;
   try {
+    const direct = runDirect(rt, feed, names);
+    if (direct) return direct;
     // execute runs in a tidy (a failing kernel leaves nothing behind); executeAsync does not (async-tensor-scope.ts).
     const out = rt.compiled.needsAsync
       ? await freeTensorsOnFailure(() => rt.compiled.model.executeAsync(feed, [...names]))
@@ -71,6 +74,21 @@ export async function executeRuntime(
     throw new CtrError(code, `signature ${rt.spec.name} failed: ${message}`, { cause: err });
   } finally {
     tf.dispose(derived.map(([, t]) => t));
+  }
+}
+
+/** The direct executor's outputs (direct-executor.ts), or undefined when it does not cover this call. */
+function runDirect(
+  rt: SignatureRuntime,
+  feed: tf.NamedTensorMap,
+  names: readonly string[],
+): tf.Tensor[] | undefined {
+  const plan = rt.compiled.direct?.plan(Object.keys(feed), names);
+  try {
+    return plan?.run(feed);
+  } catch (err) {
+    if (err instanceof DirectDecline) return undefined;
+    throw err;
   }
 }
 
