@@ -37,11 +37,12 @@ export type CtrPredictRequest = {
   readonly explain?: boolean;
 };
 
+/** One user's results; `scores` and `logits` are views of the batch's outputs (no copy per request). */
 export type CtrResult = {
   readonly id?: string;
-  readonly scores: number[];
+  readonly scores: Float32Array;
   readonly top?: number[];
-  readonly logits?: number[];
+  readonly logits?: Float32Array;
 };
 
 export type CtrScoredEvent = {
@@ -114,9 +115,9 @@ export class CtrPredictor {
           const userScores = scores.subarray(start, end);
           return {
             ...(user.id === undefined ? {} : { id: user.id }),
-            scores: Array.from(userScores),
+            scores: userScores,
             ...(req.topK === undefined ? {} : { top: topK(userScores, req.topK) }),
-            ...(logits ? { logits: Array.from(logits.subarray(start, end)) } : {}),
+            ...(logits ? { logits: logits.subarray(start, end) } : {}),
           };
         });
         return { id: servable.id, results, batch, scores, requests };

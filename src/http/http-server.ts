@@ -63,23 +63,28 @@ export function createHttpServer(
   });
 
   let closing = false;
-  app.addHook('onRequest', async () => {
-    if (closing) throw new CtrError('CTR_ERR_SHUTTING_DOWN', 'the server is shutting down');
+  // The hooks every request passes take Fastify's callback form: no promise per hook and request.
+  app.addHook('onRequest', (_request, _reply, done) => {
+    done(closing ? new CtrError('CTR_ERR_SHUTTING_DOWN', 'the server is shutting down') : undefined);
   });
-  app.addHook('onSend', async (request, reply) => {
+  app.addHook('onSend', (request, reply, payload, done) => {
     void reply.header('x-request-id', request.id);
     // Node's server.close() only drops connections idle at that moment; a keep-alive connection busy then would
     // otherwise linger until keepAliveTimeout after its last reply.
     if (closing) void reply.header('connection', 'close');
+    done(null, payload);
   });
   app.addHook(
     'onResponse',
     accessLogHook({ sampleRate: config.accessLogSampleRate, slowMs: config.slowRequestMs, random }),
   );
-  app.addHook('onResponse', async (request, reply) => {
+  const routes = new Map<string, string>();
+  app.addHook('onResponse', (request, reply, done) => {
     const url = request.routeOptions.url;
-    const route = url === undefined ? 'unmatched' : openApiPath(url);
+    let route = url === undefined ? 'unmatched' : routes.get(url);
+    if (route === undefined) routes.set(url!, (route = openApiPath(url!)));
     observer.observeHttp(route, request.method, reply.statusCode, reply.elapsedTime / 1000);
+    done();
   });
   app.addHook('preClose', async () => {
     closing = true;

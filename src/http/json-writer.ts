@@ -113,6 +113,9 @@ function nineDigits(value: number): number {
  * between requests (a quarter of the request beyond the model); writing digits as bytes avoids those strings.
  * `float32` writes exactly what formatNumber(v, true) returns.
  */
+/** The room JsonBytes.float32Array needs for `n` values: a reply sized with it is written without regrowing. */
+export const float32ArrayRoom = (n: number): number => 2 + n * (MAX_FLOAT32_BYTES + 1);
+
 export class JsonBytes {
   #buf: Buffer;
   #len = 0;
@@ -144,7 +147,7 @@ export class JsonBytes {
 
   float32Array(values: ArrayLike<number>): this {
     const n = values.length;
-    this.#room(2 + n * (MAX_FLOAT32_BYTES + 1));
+    this.#room(float32ArrayRoom(n));
     this.#buf[this.#len++] = 91; /* [ */
     for (let i = 0; i < n; i++) {
       if (i) this.#buf[this.#len++] = 44; /* , */

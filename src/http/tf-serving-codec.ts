@@ -9,6 +9,7 @@ import {
 } from './json-tensor/index.ts';
 import { classifyResults, regressResults } from '../api/classify-regress.ts';
 import { formatScalar, isBytesOutput, JsonBytes, numberWriter } from './json-writer.ts';
+import { MAX_DECIMAL_BYTES } from './write-decimal.ts';
 
 /**
  * TF Serving's JSON request/response mapping for `:predict` (tensorflow_serving/util/json_tensor.cc, REST API
@@ -156,8 +157,10 @@ function typedArrayOf(
  */
 export function encodePredictResponse(outputs: Record<string, HostTensor>, format: PredictFormat): Buffer {
   const names = Object.keys(outputs).sort();
-  // About 12 bytes per float32 (9 digits, point, comma): one buffer for the usual reply.
-  const out = new JsonBytes(names.reduce((n, name) => n + 16 * outputs[name]!.values.length, 256));
+  // The room JsonBytes.tensor asks for per float (MAX_DECIMAL_BYTES and a comma): one buffer, never regrown.
+  const out = new JsonBytes(
+    names.reduce((n, name) => n + (MAX_DECIMAL_BYTES + 1) * outputs[name]!.values.length + 64, 256),
+  );
   const b64 = names.map((n) => isBytesOutput(n, outputs[n]!));
   if (format === 'columnar') {
     if (names.length === 1)

@@ -14,6 +14,8 @@ import type { NodeDef } from '../proto/types.ts';
 export type DirectBackend = tf.KernelBackend & {
   incRef(dataId: tf.DataId): void;
   readSync(dataId: tf.DataId): tf.backend_util.BackendValues;
+  /** A view of `t`'s values in the wasm heap (valid until the heap grows: read it before the next kernel). */
+  typedArrayFromHeap(t: TensorInfo): Int32Array | Float32Array | Uint8Array;
 };
 
 /** One prepared node: its tensor inputs in NodeDef order (constant inputs included), one output. */
@@ -33,11 +35,18 @@ const DT_BOOL = 10;
 
 type KernelCall = (inputs: tf.NamedTensorInfoMap | TensorInfo[], attrs?: tf.NamedAttrMap) => TensorInfo;
 
+const kernels = new Map<string, tf.KernelFunc>();
+
+/** tfjs-backend-wasm's kernel `name` (looked up once), called with `backend`. */
 function kernel(name: string, backend: DirectBackend): KernelCall {
-  const k = tf.getKernel(name, 'wasm');
-  if (!k) throw new DirectDecline(`no wasm kernel ${name}`);
-  return (inputs, attrs = {}) =>
-    k.kernelFunc({ inputs: inputs as tf.NamedTensorInfoMap, attrs, backend }) as TensorInfo;
+  let k = kernels.get(name);
+  if (!k) {
+    k = tf.getKernel(name, 'wasm')?.kernelFunc;
+    if (!k) throw new DirectDecline(`no wasm kernel ${name}`);
+    kernels.set(name, k);
+  }
+  const f = k;
+  return (inputs, attrs = {}) => f({ inputs: inputs as tf.NamedTensorInfoMap, attrs, backend }) as TensorInfo;
 }
 
 const alias = (x: TensorInfo, backend: DirectBackend): TensorInfo => {
@@ -155,8 +164,8 @@ const segment =
     if (indices!.dtype !== 'int32' || segmentIds!.dtype !== 'int32') throw new DirectDecline('ids');
     if (data!.shape.length < 1 || indices!.shape.length !== 1 || segmentIds!.shape.length !== 1)
       throw new DirectDecline('ranks');
-    const idx = backend.readSync(indices!.dataId) as Int32Array;
-    const seg = backend.readSync(segmentIds!.dataId) as Int32Array;
+    const idx = backend.typedArrayFromHeap(indices!) as Int32Array;
+    const seg = backend.typedArrayFromHeap(segmentIds!) as Int32Array;
     checkSegments({ op: node.op, name: node.name }, idx, seg, data!.shape[0] ?? 0);
     return kernel(kernelName, backend)({ data: data!, indices: indices!, segmentIds: segmentIds! });
   };

@@ -101,7 +101,8 @@ export async function tensorToHost(t: tf.Tensor, dtype: TfDtype): Promise<HostTe
     const bytes = (await t.bytes()) as Uint8Array[];
     return { dtype, shape, values: bytes };
   }
-  const data = await t.data();
+  // Every backend served here (wasm, cpu, tensorflow) reads synchronously: no promise per output.
+  const data = t.dataSync();
   if (dtype === 'DT_BOOL') return { dtype, shape, values: Array.from(data as Uint8Array, (x) => x !== 0) };
   if (dtype === 'DT_INT64') return { dtype, shape, values: Array.from(data as Int32Array) };
   if (dtype === 'DT_DOUBLE') return { dtype, shape, values: Float64Array.from(data as Float32Array) };

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { CtrError } from '../../errors/registry.ts';
 import type { CtrPredictor, CtrPredictResult } from '../../ctr/ctr-predictor.ts';
 import type { Explanation, ShadowService } from '../../shadow/shadow-service.ts';
-import { JsonBytes } from '../json-writer.ts';
+import { float32ArrayRoom, JsonBytes } from '../json-writer.ts';
 
 /**
  * The CTR-native batch API (docs/api.md): `POST /v1/ctr:predict` (the default model) and
@@ -45,20 +45,32 @@ export function registerCtrRoutes(
     if (explained === undefined) scored.set(request, result);
     return reply.type('application/json').send(encodeCtrResponse(result, explained));
   };
-  const afterReply = async (request: FastifyRequest) => {
+  const afterReply = (request: FastifyRequest, _reply: FastifyReply, done: () => void) => {
     const result = scored.get(request);
-    if (!result || !service.onCtrScored) return;
-    scored.delete(request);
-    try {
-      const { id, batch, scores, requests } = result;
-      service.onCtrScored({ id, batch, scores, requests });
-    } catch (err) {
-      request.log.error({ err }, 'onCtrScored hook failed');
+    if (result && service.onCtrScored) {
+      scored.delete(request);
+      try {
+        const { id, batch, scores, requests } = result;
+        service.onCtrScored({ id, batch, scores, requests });
+      } catch (err) {
+        request.log.error({ err }, 'onCtrScored hook failed');
+      }
     }
+    done();
   };
   // Overloaded: refused as soon as the request line is read, before its body (PredictionService.checkAdmission).
-  const refuseEarly = async (request: FastifyRequest<{ Params: { model?: string } }>) =>
-    service.checkAdmission(request.params.model);
+  const refuseEarly = (
+    request: FastifyRequest<{ Params: { model?: string } }>,
+    _reply: FastifyReply,
+    done: (err?: Error) => void,
+  ) => {
+    try {
+      service.checkAdmission(request.params.model);
+    } catch (err) {
+      return done(err as Error);
+    }
+    done();
+  };
   const options = { onRequest: refuseEarly, onResponse: afterReply };
   app.post<{ Params: { model?: string } }>('/v1/ctr::predict', options, handler);
   app.post<{ Params: { model?: string } }>('/v1/ctr/:model(^[^/:]+)::predict', options, handler);
@@ -66,7 +78,10 @@ export function registerCtrRoutes(
 
 /** JSON of the response; scores are float32 and print with the digits that round-trip them (JsonBytes). */
 export function encodeCtrResponse(result: CtrPredictResult, explained?: Explanation): Buffer {
-  const out = new JsonBytes();
+  // Room for every float array written below, so the buffer is allocated once.
+  const arrays = 1 + (result.results[0]?.logits ? 1 : 0) + (explained ? 1 : 0);
+  const room = result.results.reduce((n, r) => n + 64 + float32ArrayRoom(r.scores.length) * arrays, 256);
+  const out = new JsonBytes(room);
   out.text(`{"model":${JSON.stringify({ name: result.id.name, version: String(result.id.version) })}`);
   if (explained) out.text(`,"teacher":${JSON.stringify(explained.teacher)}`);
   out.text(',"results":[');
