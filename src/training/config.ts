@@ -84,7 +84,7 @@ export const DEFAULT_CONFIG: DistillConfig = {
   seed: 1,
   data: {
     clickModel: { ...DEFAULT_CLICK_MODEL },
-    trainRows: 60000,
+    trainRows: 300000,
     validRows: 5000,
     testRows: 20000,
     pretrainSequences: 80000,
@@ -96,15 +96,19 @@ export const DEFAULT_CONFIG: DistillConfig = {
     layers: 1,
     ffnDim: 64,
     headDim: 16,
+    nextResidual: true,
+    fanInInit: true,
     train: {
       batchSize: 256,
-      pretrainSteps: 1600,
+      pretrainSteps: 300,
       pretrainLearningRate: 5e-3,
       maskProb: 0.15,
-      finetuneSteps: 3000,
+      finetuneSteps: 800,
       headLearningRate: 2e-2,
       encoderLrRatio: 0.01,
       sampledNegatives: 1024,
+      cooccurrenceInit: true,
+      subtractLogQ: true,
     },
   },
   student: {
@@ -116,12 +120,13 @@ export const DEFAULT_CONFIG: DistillConfig = {
       { name: 'pooled/tang', kind: 'pooled', loss: 'tang' },
       { name: 'gru/tang', kind: 'gru', loss: 'tang' },
     ],
-    train: { batchSize: 512, steps: 3000, learningRate: 5e-3, loss: { alpha: 1, temperature: 1 } },
+    train: { batchSize: 512, steps: 600, learningRate: 5e-3, loss: { alpha: 1, temperature: 1 } },
     hinton: { alpha: 1, temperature: 2 },
     tang: { alpha: 1 },
-    gruSteps: 600,
+    gruSteps: 100,
+    initFromTeacher: true,
   },
-  transfer: { copies: 4, maskProb: 0.2, spanMax: 4, unlabelledRows: 40000 },
+  transfer: { copies: 1, maskProb: 0.2, spanMax: 4, unlabelledRows: 40000 },
   evaluation: { latencyBatch: 1000, latencyRepeats: 15 },
   export: { version: 1, oovId: 0 },
 };
@@ -159,7 +164,7 @@ export const QUICK_CONFIG: DistillConfig = merge(DEFAULT_CONFIG, {
 }) as DistillConfig;
 
 /** What `--format sequences` changes (docs/training.md, "Real click sequences": the recipe), merged over
- * DEFAULT_CONFIG (or QUICK_CONFIG with `--quick`: a slice of the file, its model switches only). */
+ * DEFAULT_CONFIG (or QUICK_CONFIG with `--quick`: a slice of the file); the defaults' switches, no subtractLogQ. */
 const SEQUENCE_OVERRIDES = {
   data: { clickModel: { historyLength: 12 }, sequences: { trainNegatives: 4 } },
   teacher: {
@@ -168,8 +173,6 @@ const SEQUENCE_OVERRIDES = {
     layers: 1,
     ffnDim: 128,
     headDim: 32,
-    nextResidual: true,
-    fanInInit: true,
     train: {
       batchSize: 256,
       pretrainSteps: 300,
@@ -180,13 +183,12 @@ const SEQUENCE_OVERRIDES = {
       encoderLrRatio: 0.2,
       sampledNegatives: 256,
       inBatchNegatives: false,
-      cooccurrenceInit: true,
+      subtractLogQ: false,
     },
   },
   student: {
     dim: 64,
     hidden: [64],
-    initFromTeacher: true,
     variants: DEFAULT_CONFIG.student.variants.filter((v) => v.kind === 'pooled'),
     train: { batchSize: 512, steps: 300, learningRate: 2e-3 },
   },
@@ -195,13 +197,8 @@ const SEQUENCE_OVERRIDES = {
 
 const QUICK_SEQUENCE_OVERRIDES = {
   data: { clickModel: { historyLength: 8 }, sequences: { maxUsers: 400, rowUsers: 100 } },
-  teacher: {
-    nextResidual: true,
-    fanInInit: true,
-    train: { sampledNegatives: 64, inBatchNegatives: false, cooccurrenceInit: true },
-  },
+  teacher: { train: { sampledNegatives: 64, inBatchNegatives: false, subtractLogQ: false } },
   student: {
-    initFromTeacher: true,
     variants: DEFAULT_CONFIG.student.variants.filter((v) => v.kind === 'pooled'),
   },
   transfer: { unlabelledRows: 200 },

@@ -47,6 +47,12 @@ export type TeacherTrainConfig = {
   readonly inBatchNegatives?: boolean;
   /** Start the item table from co-occurrence vectors of the pretraining rows (model/cooccurrence-embeddings.ts). */
   readonly cooccurrenceInit?: boolean;
+  /**
+   * With a sampled softmax, subtract log(n·q(item)) from every scored item's logit, q the sampling distribution
+   * (TensorFlow's sampled_softmax_loss, subtract_log_q in nn_impl.py): the logits then estimate the full
+   * softmax's, popularity included, instead of the log-ratio to popularity.
+   */
+  readonly subtractLogQ?: boolean;
 };
 
 export function pretrainTeacher(
@@ -64,6 +70,8 @@ export function pretrainTeacher(
   const rows = sequences.length / S;
   const next = batchIndices(rows, train.batchSize, rng);
   const w = params.variables as Record<string, tf.Tensor>;
+  if (train.subtractLogQ && sampled && popularity)
+    startBiasAtLogQ(w['teacher/mlm/output_bias'] as tf.Variable, popularity);
   return trainLoop({
     steps: train.pretrainSteps,
     groups: [{ variables: params.list('encoder'), learningRate: train.pretrainLearningRate }],
@@ -95,9 +103,10 @@ export function pretrainTeacher(
       const hidden = teacherEncode(eagerOps, w, model, tf.tensor2d(b.tokens, [b.n, S], 'int32'));
       const t = mlmTransform(eagerOps, w, tf.gather(hidden, tf.tensor1d(b.positions, 'int32')));
       const negatives = sampled ? drawNegatives(popularity!, sampled, rng) : undefined;
+      const logQ = train.subtractLogQ && sampled ? logExpectedCount(popularity!, sampled) : undefined;
       if (negatives && train.inBatchNegatives === false)
-        return sharedNegativesLoss(w, t, b.targets, negatives);
-      if (negatives) return sampledSoftmaxLoss(w, t, b.targets, negatives);
+        return sharedNegativesLoss(w, t, b.targets, negatives, logQ);
+      if (negatives) return sampledSoftmaxLoss(w, t, b.targets, negatives, logQ);
       const logp = tf.logSoftmax(mlmLogits(eagerOps, w, t));
       const picked = tf.sum(tf.mul(logp, tf.oneHot(tf.tensor1d(b.targets, 'int32'), model.vocabSize + 1)), 1);
       return tf.neg(tf.mean(picked)) as tf.Scalar;
@@ -155,6 +164,27 @@ function drawNegatives(popularity: Float64Array, n: number, rng: Prng): Int32Arr
   return Int32Array.from({ length: n }, () => rng.pickCumulative(cum));
 }
 
+/**
+ * The MLM output bias starts at log q (centred over the items with a count; the others at the lowest): with
+ * subtractLogQ the corrected logits then start flat, and the bias starts as the items' unconditional log-frequency.
+ */
+function startBiasAtLogQ(bias: tf.Variable, popularity: Float64Array): void {
+  const logs = Array.from(popularity, (p) => (p > 0 ? Math.log(p) : Number.NaN));
+  const seen = logs.filter((x) => !Number.isNaN(x));
+  const mean = seen.reduce((a, b) => a + b, 0) / seen.length;
+  const low = seen.reduce((a, b) => Math.min(a, b), Infinity) - mean;
+  const values = new Float32Array(bias.shape[0]!).fill(low);
+  logs.forEach((x, i) => (values[i] = Number.isNaN(x) ? low : x - mean));
+  tf.tidy(() => bias.assign(tf.tensor1d(values)));
+}
+
+/** log(n·q(i)) per item, q = popularity normalised: the expected count of item i among n draws. */
+function logExpectedCount(popularity: Float64Array, n: number): (ids: Int32Array) => tf.Tensor {
+  const total = popularity.reduce((a, b) => a + b, 0);
+  const table = Float32Array.from(popularity, (p) => Math.log((n * Math.max(p, 1e-12)) / total));
+  return (ids) => tf.tensor1d(Float32Array.from(ids, (i) => table[i]!));
+}
+
 const cumulatives = new WeakMap<Float64Array, Float64Array>();
 function cumulativeOf(weights: Float64Array): Float64Array {
   let c = cumulatives.get(weights);
@@ -172,6 +202,7 @@ function sampledSoftmaxLoss(
   t: tf.Tensor,
   targets: Int32Array,
   negatives: Int32Array,
+  logQ?: (ids: Int32Array) => tf.Tensor,
 ) {
   const ids = new Int32Array(targets.length + negatives.length);
   ids.set(targets);
@@ -184,11 +215,10 @@ function sampledSoftmaxLoss(
   }
   const idT = tf.tensor1d(ids, 'int32');
   const emb = tf.gather(w['teacher/embeddings/item']!, idT);
+  let bias = tf.gather(w['teacher/mlm/output_bias']!, idT);
+  if (logQ) bias = tf.sub(bias, logQ(ids));
   const logits = tf.add(
-    tf.add(
-      tf.matMul(t as tf.Tensor2D, emb as tf.Tensor2D, false, true),
-      tf.gather(w['teacher/mlm/output_bias']!, idT),
-    ),
+    tf.add(tf.matMul(t as tf.Tensor2D, emb as tf.Tensor2D, false, true), bias),
     tf.tensor2d(mask, [n, ids.length]),
   );
   const logp = tf.logSoftmax(logits);
@@ -206,6 +236,7 @@ function sharedNegativesLoss(
   t: tf.Tensor,
   targets: Int32Array,
   negatives: Int32Array,
+  logQ?: (ids: Int32Array) => tf.Tensor,
 ) {
   const n = targets.length;
   const mask = new Float32Array(n * negatives.length);
@@ -217,14 +248,16 @@ function sharedNegativesLoss(
   const bias = w['teacher/mlm/output_bias']!;
   const tgt = tf.tensor1d(targets, 'int32');
   const neg = tf.tensor1d(negatives, 'int32');
+  const corrected = (ids: Int32Array, idT: tf.Tensor) =>
+    logQ ? tf.sub(tf.gather(bias, idT), logQ(ids)) : tf.gather(bias, idT);
   const pos = tf.add(
     tf.sum(tf.mul(t, tf.gather(table, tgt)), 1, true),
-    tf.expandDims(tf.gather(bias, tgt), 1),
+    tf.expandDims(corrected(targets, tgt), 1),
   );
   const negLogits = tf.add(
     tf.add(
       tf.matMul(t as tf.Tensor2D, tf.gather(table, neg) as tf.Tensor2D, false, true),
-      tf.gather(bias, neg),
+      corrected(negatives, neg),
     ),
     tf.tensor2d(mask, [n, negatives.length]),
   );

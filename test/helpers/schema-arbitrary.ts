@@ -8,7 +8,7 @@ import fc from 'fast-check';
  */
 type Schema = Record<string, any>;
 
-const ID_EDGES = [0, 1, 5, 99, 100, 101, 150, 2 ** 31 - 1, 2 ** 31, -1];
+const ID_EDGES = [0, 1, 5, 99, 100, 101, 150, 9999, 10000, 10001, 15000, 2 ** 31 - 1, 2 ** 31, -1];
 const idArb = fc.oneof(
   { weight: 4, arbitrary: fc.integer({ min: 0, max: 120 }) },
   { weight: 1, arbitrary: fc.constantFrom(...ID_EDGES) },
