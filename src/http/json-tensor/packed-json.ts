@@ -56,11 +56,7 @@ export function parsePackedJson(bytes: Uint8Array, maxDepth: number): Record<str
 
 class Parser {
   pos = 0;
-  /**
-   * Allocated at the first number, sized for a body of numbers (each takes at least a digit and a comma; ids
-   * usually ~5 bytes): a row-format body gives up at its first object in a list, before any number, and then
-   * allocates nothing (a buffer of a quarter of its bytes per request showed as garbage-collector time).
-   */
+  /** Sized for a body of numbers at the first number: a row-format body gives up before any and allocates none. */
   nums: Float64Array = EMPTY;
   count = 0;
   readonly packs: PackedNumbers[] = [];
