@@ -30,7 +30,7 @@ export type HttpOptions = {
 
 const OVERLOAD_CONNECTIONS = 128;
 
-type Scenario = { name: string; url: string; body: string; rowsPerRequest: number };
+export type Scenario = { name: string; url: string; body: string; rowsPerRequest: number };
 
 /**
  * End to end over loopback: `ctr-serve serve` (with `workers` processes) and a no-op Fastify route as the HTTP
@@ -141,7 +141,7 @@ async function paced(
   };
 }
 
-function ctrScenario(ref: BenchReference, url: string, candidates: number): Scenario {
+export function ctrScenario(ref: BenchReference, url: string, candidates: number): Scenario {
   const L = ref.historyLength;
   const body = {
     requests: [
@@ -160,7 +160,7 @@ function ctrScenario(ref: BenchReference, url: string, candidates: number): Scen
   };
 }
 
-function tfServingScenario(ref: BenchReference, url: string, rows: number): Scenario {
+export function tfServingScenario(ref: BenchReference, url: string, rows: number): Scenario {
   const L = ref.historyLength;
   const instances = Array.from({ length: rows }, (_, i) => ({
     history: Array.from(ref.history.subarray(i * L, (i + 1) * L)),

@@ -172,3 +172,15 @@ test('decodePackedTensor gives the tensor, or the error, decodeNestedTensor give
     { numRuns: 3000 },
   );
 });
+
+test('numbers beyond the first buffer (more than 1024 and than a quarter of the body bytes) all arrive in order', () => {
+  // Single-digit ids take 2 bytes each, so they outnumber bytes/4 and the buffer grows (twice here) mid-list.
+  for (const n of [1023, 1024, 1025, 5000]) {
+    const history = Array.from({ length: n }, (_, i) => [i % 10, (i * 7) % 10]);
+    const candidate = Array.from({ length: 3 * n }, (_, i) => (i * 3) % 10);
+    const text = JSON.stringify({ signature_name: 'serving_default', inputs: { history, candidate } });
+    assert.deepEqual(unpacked(text), JSON.parse(text));
+  }
+  // Row format gives up at its first object in a list, before any number: the general path decodes it.
+  assert.equal(unpacked(JSON.stringify({ instances: [{ history: [1, 2], candidate: 3 }] })), undefined);
+});

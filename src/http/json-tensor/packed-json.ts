@@ -56,15 +56,14 @@ export function parsePackedJson(bytes: Uint8Array, maxDepth: number): Record<str
 
 class Parser {
   pos = 0;
-  /** Sized once for a body of numbers (each takes at least a digit and a comma; ids usually ~5 bytes). */
-  nums: Float64Array;
+  /** Sized for a body of numbers at the first number: a row-format body gives up before any and allocates none. */
+  nums: Float64Array = EMPTY;
   count = 0;
   readonly packs: PackedNumbers[] = [];
   readonly #b: Uint8Array;
   readonly #maxDepth: number;
 
   constructor(bytes: Uint8Array, maxDepth: number) {
-    this.nums = new Float64Array(Math.max(1024, bytes.length >> 2));
     this.#b = bytes;
     this.#maxDepth = maxDepth;
   }
@@ -188,7 +187,9 @@ class Parser {
         v = -v;
       }
       if (this.count === this.nums.length) {
-        const grown = new Float64Array(this.nums.length * 2);
+        const grown = new Float64Array(
+          this.count === 0 ? Math.max(1024, b.length >> 2) : this.nums.length * 2,
+        );
         grown.set(this.nums);
         this.nums = grown;
       }
