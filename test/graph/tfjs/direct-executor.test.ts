@@ -181,6 +181,21 @@ test('each op it runs gives the GraphModel’s bits', () => {
       { outDtypes: [1] },
     )[0]!;
   };
+  const segmentCase = (op: string): [string, (g: GraphBuilder) => string, Record<string, tf.Tensor>] => [
+    op,
+    (g) =>
+      g.op(
+        op,
+        [
+          g.placeholder('x', 'DT_FLOAT', null),
+          g.placeholder('i', 'DT_INT32', null),
+          g.placeholder('s', 'DT_INT32', null),
+        ],
+        { T: attr.type('DT_FLOAT') },
+        { outDtypes: [1] },
+      )[0]!,
+    { 'x:0': x, 'i:0': ids, 's:0': segs },
+  ];
   const cases: [string, (g: GraphBuilder) => string, Record<string, tf.Tensor>][] = [
     [
       'MatMul',
@@ -233,36 +248,8 @@ test('each op it runs gives the GraphModel’s bits', () => {
       (g) => g.concatV2([g.placeholder('x', 'DT_FLOAT', null), g.placeholder('y', 'DT_FLOAT', null)], 1),
       { 'x:0': x, 'y:0': rand([7, 2], 4) },
     ],
-    [
-      'SparseSegmentSum',
-      (g) =>
-        g.op(
-          'SparseSegmentSum',
-          [
-            g.placeholder('x', 'DT_FLOAT', null),
-            g.placeholder('i', 'DT_INT32', null),
-            g.placeholder('s', 'DT_INT32', null),
-          ],
-          { T: attr.type('DT_FLOAT') },
-          { outDtypes: [1] },
-        )[0]!,
-      { 'x:0': x, 'i:0': ids, 's:0': segs },
-    ],
-    [
-      'SparseSegmentMean',
-      (g) =>
-        g.op(
-          'SparseSegmentMean',
-          [
-            g.placeholder('x', 'DT_FLOAT', null),
-            g.placeholder('i', 'DT_INT32', null),
-            g.placeholder('s', 'DT_INT32', null),
-          ],
-          { T: attr.type('DT_FLOAT') },
-          { outDtypes: [1] },
-        )[0]!,
-      { 'x:0': x, 'i:0': ids, 's:0': segs },
-    ],
+    segmentCase('SparseSegmentSum'),
+    segmentCase('SparseSegmentMean'),
   ];
   try {
     for (const [name, build, feeds] of cases) {
