@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
+import { kernelsDuring } from '../../helpers/kernels-during.ts';
 import { initBackend } from '../../../src/graph/backend.ts';
 import { attr, GraphBuilder } from '../../../src/graph/builder/graph-builder.ts';
 import { markProvenGathers } from '../../../src/graph/guard/mark-proven-gathers.ts';
@@ -201,25 +202,6 @@ const host = (input: Input, values: unknown[]): HostTensor =>
             ? (values as string[]).map((s) => new TextEncoder().encode(s))
             : (values as boolean[]),
   }) as HostTensor;
-
-/** Backend kernels called on the tfjs engine while `fn` runs. */
-async function kernelsDuring(fn: () => Promise<unknown>): Promise<{ names: string[]; error?: unknown }> {
-  const engine = tf.engine() as unknown as { runKernel: (name: string, ...rest: unknown[]) => unknown };
-  const original = engine.runKernel;
-  const names: string[] = [];
-  engine.runKernel = function (this: unknown, name: string, ...rest: unknown[]) {
-    names.push(name);
-    return original.call(this, name, ...rest);
-  };
-  try {
-    await fn();
-    return { names };
-  } catch (error) {
-    return { names, error };
-  } finally {
-    engine.runKernel = original;
-  }
-}
 
 for (const c of CASES) {
   for (const rewrite of [true, false]) {

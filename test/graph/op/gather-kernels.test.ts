@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
+import { kernelsDuring } from '../../helpers/kernels-during.ts';
 import { initBackend } from '../../../src/graph/backend.ts';
 import { attr } from '../../../src/graph/builder/graph-builder.ts';
 import type { AttrValue } from '../../../src/graph/proto/types.ts';
@@ -27,25 +28,6 @@ const gatherAttrs = (batchDims = 0): Record<string, AttrValue> => ({
   Taxis: attr.type('DT_INT32'),
   batch_dims: attr.i(batchDims),
 });
-
-/** Backend kernels called on the tfjs engine while `fn` runs, by name. */
-async function kernelsDuring(fn: () => Promise<unknown>): Promise<{ names: string[]; error?: unknown }> {
-  const engine = tf.engine() as unknown as { runKernel: (name: string, ...rest: unknown[]) => unknown };
-  const original = engine.runKernel;
-  const names: string[] = [];
-  engine.runKernel = function (this: unknown, name: string, ...rest: unknown[]) {
-    names.push(name);
-    return original.call(this, name, ...rest);
-  };
-  try {
-    await fn();
-    return { names };
-  } catch (error) {
-    return { names, error };
-  } finally {
-    engine.runKernel = original;
-  }
-}
 
 /** Runs `op`, expects CTR_ERR_INDEX_OUT_OF_RANGE with `message`, no call of `kernel`, and no tensor left. */
 async function refused(
