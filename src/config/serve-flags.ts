@@ -151,7 +151,7 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
     type: 'boolean',
     default: true,
     config: 'shadowThread',
-    help: "run the shadow teacher on its own worker thread (at the lowest CPU priority), off the student's event loop",
+    help: "run the shadow teacher on its own worker thread (lowest CPU priority: SCHED_IDLE and nice 19 on Linux), off the student's event loop",
   },
   {
     name: 'shadow_window_size',

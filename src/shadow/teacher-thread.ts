@@ -25,7 +25,7 @@ export class TeacherThread {
   #next = 0;
   #exited = false;
 
-  /** Serves `teachers` (model names of `config`) on a new thread; `lowPriority` sets its nice to 19 (Linux). */
+  /** Serves `teachers` (model names of `config`) on a new thread; `lowPriority`: SCHED_IDLE, nice 19 (Linux). */
   constructor(config: ServingConfig, teachers: readonly string[], logger?: ShadowLogger, lowPriority = true) {
     const names = new Set(teachers);
     const teacherConfig: ServingConfig = {

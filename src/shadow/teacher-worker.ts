@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -14,7 +15,8 @@ import { PredictionService } from '../serving/prediction-service.ts';
  * The shadow teacher's thread (teacher-thread.ts starts it): its own tfjs backend, a ServableManager serving only
  * the teacher models of `config` (watching their base paths like the serving thread's manager does), and the
  * normal replay (src/ctr/teacher-replay.ts) for each job the scorer posts. The thread runs at the lowest CPU
- * priority, so on a busy core the student's thread goes first and the teacher's bounded queue drops instead.
+ * priority (docs/shadow.md), so on a busy core the student's thread goes first and the teacher's bounded queue
+ * drops instead.
  */
 export type TeacherJob = {
   readonly job: number;
@@ -32,6 +34,10 @@ if (lowPriority) {
     // /proc/thread-self names this thread's id; setpriority on a thread id sets that thread's nice on Linux.
     const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
     setPriority(tid, 19);
+    // nice 19 alone still lets the teacher finish its scheduler slice before a woken student thread runs (EEVDF);
+    // SCHED_IDLE is preempted at once by any normal thread (sched(7)). Lowering one's own policy needs no
+    // privilege; util-linux's chrt is the one portable way to call sched_setscheduler from Node.
+    execFileSync('chrt', ['--idle', '--pid', '0', String(tid)], { stdio: 'ignore' });
   } catch {
     // not Linux, or not allowed: the teacher runs at the process's priority
   }

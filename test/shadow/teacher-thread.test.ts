@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -128,5 +130,28 @@ describe('the shadow teacher thread', () => {
     assert.equal(counts.scored, 2);
     assert.equal(counts.dropped, 18);
     assert.equal(counts.errors, 0);
+  });
+
+  test('runs at the idle scheduling policy, so any student thread preempts it at once (Linux)', (t) => {
+    if (process.platform !== 'linux') return t.skip('scheduling policies are read from /proc (Linux only)');
+    try {
+      execFileSync('chrt', ['--max'], { stdio: 'ignore' });
+    } catch {
+      return t.skip('util-linux chrt is not installed: the thread falls back to nice 19');
+    }
+    // proc(5): after the ")" ending comm, field 3 is the state; nice is field 19, policy field 41 (SCHED_IDLE = 5).
+    const threads = readdirSync('/proc/self/task').map((tid) => {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return { nice: Number(fields[19 - 3]), policy: Number(fields[41 - 3]) };
+    });
+    const idle = threads.filter((th) => th.policy === 5);
+    assert.equal(idle.length, 1, 'exactly one thread (the teacher) runs at SCHED_IDLE');
+    assert.equal(idle[0]!.nice, 19);
+    assert.equal(
+      threads.filter((th) => th.policy === 0).length,
+      threads.length - 1,
+      'all others stay SCHED_OTHER',
+    );
   });
 });
