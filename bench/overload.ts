@@ -40,6 +40,11 @@ export type ServerAccount = {
   readonly cpuMsPerRequest: number;
   readonly share: number;
   readonly connections: readonly number[];
+  /**
+   * Answered requests' wait in the batch queue (ctr_batch_queue_wait_seconds over all workers, this run only):
+   * how many, and how many waited over max_queue_delay_ms (100) and over twice it (bucket bounds 0.1 and 0.2 s).
+   */
+  readonly queueWait: { readonly n: number; readonly over100Ms: number; readonly over200Ms: number };
 };
 
 /**
@@ -78,6 +83,7 @@ export async function runOverload(opts: {
       const pids = workers > 1 ? childPids(server.pid) : [server.pid];
       const loadBefore = loadavg()[0]!;
       const cpuBefore = pids.map(cpuMs);
+      const waitBefore = await queueWaitCounts(server.url);
       const t0 = performance.now();
       const r = await closedLoopInProcess(url, body, opts.connections, opts.seconds, () =>
         connectionsOf(new URL(url).port, pids),
@@ -85,12 +91,19 @@ export async function runOverload(opts: {
       const wallMs = performance.now() - t0;
       const cpu = pids.reduce((sum, pid, i) => sum + cpuMs(pid) - cpuBefore[i]!, 0);
       const served = r.answered.n + r.refused.n + r.other;
+      const waitAfter = await queueWaitCounts(server.url);
+      const waited = (k: keyof QueueWaitCounts) => waitAfter[k] - waitBefore[k];
       const account: ServerAccount = {
         loadBefore,
         loadAfter: loadavg()[0]!,
         cpuMsPerRequest: served ? cpu / served : 0,
         share: cpu / (wallMs * pids.length),
         connections: r.connections,
+        queueWait: {
+          n: waited('n'),
+          over100Ms: waited('n') - waited('upTo100Ms'),
+          over200Ms: waited('n') - waited('upTo200Ms'),
+        },
       };
       const { answered, refused, other } = r;
       rows.push({
@@ -116,6 +129,19 @@ async function check(url: string, body: string): Promise<void> {
   if (res.status !== 200 || scores.length !== 1000 || !scores.every((p) => p >= 0 && p <= 1)) {
     throw new CtrError('CTR_ERR_BENCH_CHECK_FAILED', `overload: the check request got HTTP ${res.status}`);
   }
+}
+
+type QueueWaitCounts = { n: number; upTo100Ms: number; upTo200Ms: number };
+
+/** ctr_batch_queue_wait_seconds's count and its 0.1 s and 0.2 s buckets, summed over label sets, from /metrics. */
+async function queueWaitCounts(url: string): Promise<QueueWaitCounts> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const sum = (re: RegExp) => [...text.matchAll(re)].reduce((n, m) => n + Number(m[1]), 0);
+  return {
+    n: sum(/^ctr_batch_queue_wait_seconds_count(?:\{[^}]*\})? (\d+)/gm),
+    upTo100Ms: sum(/^ctr_batch_queue_wait_seconds_bucket\{[^}]*le="0\.1"[^}]*\} (\d+)/gm),
+    upTo200Ms: sum(/^ctr_batch_queue_wait_seconds_bucket\{[^}]*le="0\.2"[^}]*\} (\d+)/gm),
+  };
 }
 
 type LoopResult = { answered: StatusLatency; refused: StatusLatency; other: number };
@@ -243,6 +269,7 @@ export function overloadAccountTable(rows: readonly OverloadRow[]): string {
       'server CPU ms per request',
       'share of a core per worker',
       'refusal p99 × share (CPU ms)',
+      'answers queued > 100 / > 200 ms',
     ],
     rows.map((r) => [
       r.workers,
@@ -251,6 +278,7 @@ export function overloadAccountTable(rows: readonly OverloadRow[]): string {
       r.account.cpuMsPerRequest.toFixed(2),
       `${Math.round(r.account.share * 100)}%`,
       Math.round(r.refused.p99Ms * r.account.share),
+      `${pct(r.account.queueWait.over100Ms, r.account.queueWait.n)} / ${pct(r.account.queueWait.over200Ms, r.account.queueWait.n)}`,
     ]),
   );
 }
@@ -264,6 +292,10 @@ export function overloadTable(rows: readonly OverloadRow[]): string {
       ...(r.other > 0 ? [[r.workers, 'other / errors', r.other, '', '', '']] : []),
     ]),
   );
+}
+
+function pct(k: number, n: number): string {
+  return n > 0 ? `${((100 * k) / n).toFixed(1)}%` : '-';
 }
 
 function summary(ms: number[]): StatusLatency {

@@ -74,9 +74,9 @@ export class CtrPredictor {
     this.#limits = { maxUsers: config.maxUsersPerRequest, maxCandidates: config.maxCandidatesPerRequest };
   }
 
-  /** CTR_ERR_QUEUE_FULL when `model` (default: the default model) would refuse any request now. */
-  checkAdmission(model?: string): void {
-    this.#service.checkAdmission(model ?? this.#service.defaultModel);
+  /** CTR_ERR_QUEUE_FULL when `model` (default: the default model) would refuse any request now, else undefined. */
+  admissionRefusal(model?: string): CtrError | undefined {
+    return this.#service.admissionRefusal(model ?? this.#service.defaultModel);
   }
 
   async predictCtr(req: CtrPredictRequest): Promise<CtrPredictResult> {

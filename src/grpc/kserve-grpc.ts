@@ -12,7 +12,7 @@ import {
   type V2InferInput,
 } from '../api/kserve-v2.ts';
 import type { TfServingGrpcDeps } from './tf-serving-grpc.ts';
-import { unaryService } from './unary.ts';
+import { refuseWhenOverloaded, unaryService } from './unary.ts';
 import { hostFromWire, hostToWire, type WireTensor } from './wire-tensor.ts';
 
 /**
@@ -71,6 +71,7 @@ export function inferenceServiceImpl(deps: TfServingGrpcDeps): UntypedServiceImp
       return { ...m, inputs: wire(m.inputs), outputs: wire(m.outputs) };
     },
     ModelInfer: async (r: InferRequest) => {
+      refuseWhenOverloaded(deps.service, r.model_name);
       const raw = (r.raw_input_contents ?? []).length > 0;
       const result = await runV2Infer(deps.service, {
         model: r.model_name ?? '',

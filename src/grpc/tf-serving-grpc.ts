@@ -7,7 +7,7 @@ import type { ServableManager } from '../serving/manager.ts';
 import type { PredictionService } from '../serving/prediction-service.ts';
 import { runExampleCall, runMultiInference } from './examples-grpc.ts';
 import { handleReloadConfig, type ApplyModelConfig } from './handle-reload-config.ts';
-import { unaryService, type UnaryDeps } from './unary.ts';
+import { refuseWhenOverloaded, unaryService, type UnaryDeps } from './unary.ts';
 import { hostFromWire, hostToWire, type WireTensor } from './wire-tensor.ts';
 
 /**
@@ -38,10 +38,19 @@ export function predictionServiceImpl(deps: TfServingGrpcDeps): UntypedServiceIm
   const modelOf = specResolver(deps.manager);
   type ExampleRequest = { model_spec?: ModelSpec; input?: Parameters<typeof runExampleCall>[3] };
   return unaryService('tensorflow.serving.PredictionService', deps, {
-    Predict: (request) => predict(deps, modelOf(request.model_spec), request),
+    Predict: (request) => {
+      refuseWhenOverloaded(deps.service, request.model_spec?.name);
+      return predict(deps, modelOf(request.model_spec), request);
+    },
     GetModelMetadata: async (request) => getModelMetadata(deps, modelOf(request.model_spec), request),
-    Classify: (r: ExampleRequest) => runExampleCall(deps, 'classify', modelOf(r.model_spec), r.input),
-    Regress: (r: ExampleRequest) => runExampleCall(deps, 'regress', modelOf(r.model_spec), r.input),
+    Classify: (r: ExampleRequest) => {
+      refuseWhenOverloaded(deps.service, r.model_spec?.name);
+      return runExampleCall(deps, 'classify', modelOf(r.model_spec), r.input);
+    },
+    Regress: (r: ExampleRequest) => {
+      refuseWhenOverloaded(deps.service, r.model_spec?.name);
+      return runExampleCall(deps, 'regress', modelOf(r.model_spec), r.input);
+    },
     MultiInference: (r) => runMultiInference(deps, r, modelOf),
   });
 }

@@ -4,7 +4,7 @@ import {
   type ServerUnaryCall,
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
-import { asCtrError } from '../errors/registry.ts';
+import { asCtrError, type CtrError } from '../errors/registry.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { Logger } from '../serving/manager.ts';
 import { grpcErrorOf } from './grpc-status.ts';
@@ -52,4 +52,17 @@ export function unaryService(
   return Object.fromEntries(
     Object.entries(methods).map(([name, fn]) => [name, unary(`/${serviceName}/${name}`, deps, fn)]),
   );
+}
+
+/**
+ * Throws CTR_ERR_QUEUE_FULL (UNAVAILABLE) when `model` is overloaded (PredictionService.admissionRefusal), as the
+ * prediction methods' first step: before versions, labels and tensors are resolved and decoded, like REST's early
+ * refusal (src/http/early-refusal.ts), so a refusal costs little when most calls are refused.
+ */
+export function refuseWhenOverloaded(
+  service: { admissionRefusal(model: string): CtrError | undefined },
+  model: string | undefined,
+): void {
+  const refused = model ? service.admissionRefusal(model) : undefined;
+  if (refused) throw refused;
 }

@@ -1,5 +1,5 @@
 import { STATUS_CODES } from 'node:http';
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { asCtrError, CtrError, isCtrError } from '../errors/registry.ts';
 
 /**
@@ -52,20 +52,32 @@ export function isTfServingUrl(url: string): boolean {
 
 const SHED_CODES: ReadonlySet<string> = new Set(['CTR_ERR_QUEUE_FULL', 'CTR_ERR_SHUTTING_DOWN']);
 
+/** What an error reply carries besides its status: the code header, retry-after where retrying helps, the body. */
+export function errorReplyParts(
+  url: string,
+  ctr: CtrError,
+): { headers: Record<string, string>; body: Record<string, unknown> } {
+  const headers: Record<string, string> = { 'ctr-error-code': ctr.code };
+  if (ctr.code === 'CTR_ERR_MODEL_UNAVAILABLE' || ctr.code === 'CTR_ERR_QUEUE_FULL')
+    headers['retry-after'] = '1';
+  return { headers, body: isTfServingUrl(url) ? { error: ctr.message } : ctrErrorBody(ctr) };
+}
+
 /**
  * Refusals under overload come by the thousand per second and are answers, not faults: one `requests refused`
  * line (info) per second at most, with how many since the last one (ctr_requests_shed_total counts each). A line
- * per refusal was the largest cost of refusing (bench/README.md, "Overload with two workers").
+ * per refusal was the largest cost of refusing (bench/README.md, "Overload"). One per app: the early refusal
+ * (early-refusal.ts) notes its refusals here too.
  */
-class ShedLog {
+export class ShedLog {
   #count = 0;
   #lastMs = -Infinity;
 
-  note(request: FastifyRequest, err: CtrError): void {
+  note(log: FastifyBaseLogger, err: CtrError): void {
     this.#count++;
     const now = performance.now();
     if (now - this.#lastMs < 1000) return;
-    request.log.info({ code: err.code, refused: this.#count, msg: err.message }, 'requests refused');
+    log.info({ code: err.code, refused: this.#count, msg: err.message }, 'requests refused');
     this.#count = 0;
     this.#lastMs = now;
   }
@@ -73,19 +85,14 @@ class ShedLog {
 
 function sendError(request: FastifyRequest, reply: FastifyReply, err: unknown, shed: ShedLog): FastifyReply {
   const ctr = toCtrError(err);
-  if (SHED_CODES.has(ctr.code)) shed.note(request, ctr);
+  if (SHED_CODES.has(ctr.code)) shed.note(request.log, ctr);
   else if (ctr.statusCode >= 500) request.log.error({ err, code: ctr.code }, 'request failed');
   else request.log.info({ code: ctr.code, msg: ctr.message }, 'request rejected');
-  void reply.code(ctr.statusCode).header('ctr-error-code', ctr.code);
-  if (ctr.code === 'CTR_ERR_MODEL_UNAVAILABLE' || ctr.code === 'CTR_ERR_QUEUE_FULL') {
-    void reply.header('retry-after', '1');
-  }
-  if (isTfServingUrl(request.url)) return reply.send({ error: ctr.message });
-  return reply.send(ctrErrorBody(ctr));
+  const { headers, body } = errorReplyParts(request.url, ctr);
+  return reply.code(ctr.statusCode).headers(headers).send(body);
 }
 
-export function registerErrorHandlers(app: FastifyInstance): void {
-  const shed = new ShedLog();
+export function registerErrorHandlers(app: FastifyInstance, shed = new ShedLog()): void {
   app.setErrorHandler((err, request, reply) => sendError(request, reply, err, shed));
   app.setNotFoundHandler((request, reply) => {
     const err = isTfServingUrl(request.url)

@@ -2,7 +2,8 @@ import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions
 import type { ServingConfig } from '../config/serving-config.ts';
 import { CtrError } from '../errors/registry.ts';
 import { accessLogHook } from './access-log.ts';
-import { registerErrorHandlers } from './error-reply.ts';
+import { EarlyRefusal, requestIdGenerator } from './early-refusal.ts';
+import { registerErrorHandlers, ShedLog } from './error-reply.ts';
 import { parseExamplesBody, takesExamples } from './example-json.ts';
 import { parseJsonBody } from './json-body.ts';
 import { MAX_JSON_DEPTH, parsePackedJson } from './json-tensor/index.ts';
@@ -22,8 +23,8 @@ export type HttpServer = { readonly app: FastifyInstance; readonly stopTaking: (
 /**
  * The Fastify instance every route family registers on, before any route: server limits from the config,
  * request bodies parsed as JSON whatever their Content-Type (src/http/json-body.ts), the request id echoed in
- * `x-request-id`, one HTTP metric per reply, a sampled access log (src/http/access-log.ts), coded error replies (src/http/error-reply.ts), and the shutdown
- * gate. From `stopTaking()` (or Fastify's preClose) on, new requests get 503 CTR_ERR_SHUTTING_DOWN and every
+ * `x-request-id`, one HTTP metric per reply, a sampled access log (src/http/access-log.ts), coded error replies (src/http/error-reply.ts), overload
+ * refusals ahead of Fastify for the routes that declare them (src/http/early-refusal.ts), and the shutdown gate. From `stopTaking()` (or Fastify's preClose) on, new requests get 503 CTR_ERR_SHUTTING_DOWN and every
  * reply `connection: close`, so connections already queued are answered before the server stops listening.
  */
 export function createHttpServer(
@@ -32,6 +33,7 @@ export function createHttpServer(
   logger: FastifyServerOptions['logger'] = { level: config.logLevel },
   random?: () => number,
 ): HttpServer {
+  const nextRequestId = requestIdGenerator();
   const app = Fastify({
     logger,
     bodyLimit: config.maxBodyBytes,
@@ -43,6 +45,7 @@ export function createHttpServer(
       connectionsCheckingInterval: Math.min(5000, Math.max(50, Math.floor(config.connectionTimeoutMs / 4))),
     },
     requestIdHeader: 'x-request-id',
+    genReqId: nextRequestId,
     // One sampled line per request instead of two per request (src/http/access-log.ts).
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: false,
@@ -89,7 +92,18 @@ export function createHttpServer(
   app.addHook('preClose', async () => {
     closing = true;
   });
-  registerErrorHandlers(app);
+  const shed = new ShedLog();
+  registerErrorHandlers(app, shed);
+  // Overload refusals before Fastify's routing and hooks (early-refusal.ts), for the routes that declare them.
+  const early = new EarlyRefusal({
+    log: app.log,
+    shed,
+    nextRequestId,
+    observe: (route, method, statusCode, seconds) => observer.observeHttp(route, method, statusCode, seconds),
+    taking: () => !closing,
+  });
+  app.addHook('onRoute', (route) => early.add(route));
+  early.install(app.server);
   return {
     app,
     stopTaking: () => {

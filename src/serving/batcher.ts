@@ -19,7 +19,7 @@ import { noopServingMetrics, type ServingMetrics } from './serving-metrics.ts';
  * a request that waited over `predictTimeoutMs` for a thread fails with CTR_ERR_TIMEOUT. With batching
  * disabled, requests run one event-loop turn after they arrive, at most `maxEnqueuedBatches` of them in flight.
  * Before any of that, admission control (admission.ts) refuses a request with CTR_ERR_QUEUE_FULL when the rows
- * already admitted would take over `maxQueueDelayMs` to run (checkAdmission lets callers refuse before decoding).
+ * already admitted would take over `maxQueueDelayMs` to run (admissionRefusal lets callers refuse before decoding).
  * Admission is per model (AdmissionByModel): one model's backlog never refuses another model's requests.
  *
  * The caller keeps its servable acquired until `run` settles. Host arrays only: no tensors are held here.
@@ -118,16 +118,17 @@ export class Batcher {
   }
 
   /**
-   * Throws CTR_ERR_QUEUE_FULL (counted) when `run` would refuse any request for `model` now: callers check it
+   * CTR_ERR_QUEUE_FULL (counted) when `run` would refuse any request for `model` now, else undefined: callers ask
    * before they decode and build a request's inputs, so that refusing one costs little when the server is
-   * overloaded.
+   * overloaded. Returned, not thrown, so the HTTP layer's early refusal (src/http/early-refusal.ts) pays no throw.
    */
-  checkAdmission(model: string): void {
+  admissionRefusal(model: string): CtrError | undefined {
     const max = this.#config.maxQueueDelayMs ?? 0;
     if (max > 0 && (this.#admissions.peek(model)?.estimatedDelayMs ?? 0) > max) {
       this.#metrics.countShed('queue_full');
-      throw this.#overloaded(model);
+      return this.#overloaded(model);
     }
+    return undefined;
   }
 
   #overloaded(model: string): CtrError {

@@ -82,12 +82,13 @@ export class PredictionService {
   }
 
   /**
-   * Throws CTR_ERR_QUEUE_FULL when `model`'s queue would refuse any request now. The HTTP routes call it when a
-   * request arrives, before its body is read and parsed: under overload most requests are refused, and a refusal
-   * that parses a body first makes every event-loop turn longer (bench/README.md, "Overload with two workers").
+   * CTR_ERR_QUEUE_FULL (counted in ctr_requests_shed_total) when `model`'s queue would refuse any request now, else
+   * undefined. Every prediction route asks it when a request arrives, before its body is read and decoded (REST:
+   * src/http/early-refusal.ts; gRPC: before the tensors are decoded): under overload most requests are refused, and
+   * a refusal that decodes a body first makes every event-loop turn longer (bench/README.md, "Overload").
    */
-  checkAdmission(model: string): void {
-    this.#batcher.checkAdmission(model);
+  admissionRefusal(model: string): CtrError | undefined {
+    return this.#batcher.admissionRefusal(model);
   }
 
   /** Model of `/v1/ctr:predict` when a request names none (config.defaultModel). */
@@ -107,7 +108,10 @@ export class PredictionService {
   ): Promise<T> {
     const handle = this.#manager.acquire(model, version);
     try {
-      if (opts.refuseWhenOverloaded) this.#batcher.checkAdmission(handle.servable.id.name);
+      const refused = opts.refuseWhenOverloaded
+        ? this.#batcher.admissionRefusal(handle.servable.id.name)
+        : undefined;
+      if (refused) throw refused;
       return await work(handle.servable);
     } finally {
       handle.release();

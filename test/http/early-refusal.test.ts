@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import type { CtrPredictor } from '../../src/ctr/ctr-predictor.ts';
@@ -24,22 +25,33 @@ function overloadedApp() {
     },
   });
   const config = loadConfig({ flags: { model_name: 'm', model_base_path: '/nonexistent' } });
-  const { app } = createHttpServer(config, { observeHttp: () => {} }, { level: 'info', stream });
+  const observed: string[] = [];
+  const { app, stopTaking } = createHttpServer(
+    config,
+    { observeHttp: (route, method, status) => observed.push(`${method} ${route} ${status}`) },
+    { level: 'info', stream },
+  );
+  // Every request Fastify itself handles passes here (the early refusal's do not).
+  const reachedFastify: string[] = [];
+  app.addHook('onRequest', (request, _reply, done) => {
+    reachedFastify.push(request.url);
+    done();
+  });
   const checked: (string | undefined)[] = [];
   const full = (model?: string) => {
     checked.push(model);
-    throw refusal('CTR_ERR_QUEUE_FULL', `${model ?? 'm'}: the queued requests need about 250 ms to run`);
+    return refusal('CTR_ERR_QUEUE_FULL', `${model ?? 'm'}: the queued requests need about 250 ms to run`);
   };
   const asked: string[] = [];
   const ctr = {
-    checkAdmission: full,
+    admissionRefusal: full,
     predictCtr: async () => {
       asked.push('ctr');
       throw new Error('the model must not be asked');
     },
   } as unknown as CtrPredictor;
   const service = {
-    checkAdmission: full,
+    admissionRefusal: full,
     predict: async () => {
       asked.push('predict');
       throw new Error('the model must not be asked');
@@ -53,7 +65,7 @@ function overloadedApp() {
   } as unknown as ServableManager;
   registerCtrRoutes(app, ctr);
   registerTfServingRoutes(app, manager, service);
-  return { app, lines, checked, asked };
+  return { app, lines, checked, asked, observed, reachedFastify, stopTaking };
 }
 
 test('an overloaded model refuses before the body is parsed, on the CTR and TF Serving routes', async () => {
@@ -97,6 +109,39 @@ test('refusals are logged once per second with their count, and carry no stack',
     assert.equal(refused[0]!.code, 'CTR_ERR_QUEUE_FULL');
     assert.ok(!lines.some((l) => l.msg === 'request rejected' || l.msg === 'request failed'));
     assert.equal(refusal('CTR_ERR_QUEUE_FULL', 'x').stack?.includes('\n    at '), false);
+  } finally {
+    await app.close();
+  }
+});
+
+test('over a socket the refusal is written before Fastify routes the request, until the server stops taking', async () => {
+  const { app, asked, observed, reachedFastify, stopTaking } = overloadedApp();
+  try {
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    for (const url of ['/v1/ctr:predict', '/v1/ctr/other:predict', '/v1/models/other:predict?x=1']) {
+      const res = await fetch(`${base}${url}`, { method: 'POST', body: 'not json at all' });
+      assert.equal(res.status, 503);
+      assert.equal(res.headers.get('ctr-error-code'), 'CTR_ERR_QUEUE_FULL');
+      assert.equal(res.headers.get('retry-after'), '1');
+    }
+    assert.deepEqual(reachedFastify, []);
+    assert.deepEqual(asked, []);
+    assert.deepEqual(observed, [
+      'POST /v1/ctr:predict 503',
+      'POST /v1/ctr/{model}:predict 503',
+      'POST /v1/models/{name}:predict 503',
+    ]);
+    // Not a prediction route (and a URL the router cannot take): Fastify answers as before.
+    assert.equal((await fetch(`${base}/v1/ctr:explain`, { method: 'POST', body: '{}' })).status, 404);
+    assert.deepEqual(reachedFastify, ['/v1/ctr:explain']);
+    const badUrl = await fetch(`${base}/v1/models/%E0%A4%A:predict`, { method: 'POST' });
+    assert.equal(badUrl.status, 400); // Fastify's own FST_ERR_BAD_URL, as without the early refusal
+    stopTaking();
+    const closing = await fetch(`${base}/v1/ctr:predict`, { method: 'POST', body: '{}' });
+    assert.equal(closing.status, 503);
+    assert.equal(closing.headers.get('ctr-error-code'), 'CTR_ERR_SHUTTING_DOWN');
+    assert.equal(closing.headers.get('connection'), 'close');
   } finally {
     await app.close();
   }

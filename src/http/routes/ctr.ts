@@ -3,6 +3,7 @@ import { CtrError } from '../../errors/registry.ts';
 import type { CtrPredictor, CtrPredictResult } from '../../ctr/ctr-predictor.ts';
 import type { Explanation, ShadowService } from '../../shadow/shadow-service.ts';
 import { float32ArrayRoom, JsonBytes } from '../json-writer.ts';
+import { refusedWhenOverloaded } from '../early-refusal.ts';
 
 /**
  * The CTR-native batch API (docs/api.md): `POST /v1/ctr:predict` (the default model) and
@@ -58,20 +59,11 @@ export function registerCtrRoutes(
     }
     done();
   };
-  // Overloaded: refused as soon as the request line is read, before its body (PredictionService.checkAdmission).
-  const refuseEarly = (
-    request: FastifyRequest<{ Params: { model?: string } }>,
-    _reply: FastifyReply,
-    done: (err?: Error) => void,
-  ) => {
-    try {
-      service.checkAdmission(request.params.model);
-    } catch (err) {
-      return done(err as Error);
-    }
-    done();
+  // Overloaded: refused as soon as the request line is read, before its body (src/http/early-refusal.ts).
+  const options = {
+    ...refusedWhenOverloaded((params) => service.admissionRefusal(params.model)),
+    onResponse: afterReply,
   };
-  const options = { onRequest: refuseEarly, onResponse: afterReply };
   app.post<{ Params: { model?: string } }>('/v1/ctr::predict', options, handler);
   app.post<{ Params: { model?: string } }>('/v1/ctr/:model(^[^/:]+)::predict', options, handler);
 }

@@ -15,6 +15,7 @@ import {
   type V2InferInput,
   type V2InferResult,
 } from '../../api/kserve-v2.ts';
+import { modelRefusedWhenOverloaded } from '../early-refusal.ts';
 
 /**
  * KServe V2 / Open Inference Protocol REST (specification/protocol/inference_rest.md of
@@ -61,8 +62,10 @@ export function registerKserveV2Routes(
     });
     return reply.type('application/json').send(inferResponseText(result));
   };
-  app.post('/v2/models/:name/infer', infer);
-  app.post('/v2/models/:name/versions/:version/infer', infer);
+  // Overloaded: refused before the body is read and decoded (src/http/early-refusal.ts).
+  const options = modelRefusedWhenOverloaded(service);
+  app.post<{ Params: Params }>('/v2/models/:name/infer', options, infer);
+  app.post<{ Params: Params }>('/v2/models/:name/versions/:version/infer', options, infer);
 }
 
 function readInferBody(body: unknown) {

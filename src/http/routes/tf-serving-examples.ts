@@ -5,6 +5,7 @@ import { runExamples, type ExampleMethod } from '../../api/classify-regress.ts';
 import { encodeClassifyResponse, encodeRegressResponse } from '../tf-serving-codec.ts';
 import { decodeExamplesRequest } from '../example-json.ts';
 import { LABELLED, NAME, VERSIONED, versionOfRequest } from './tf-serving.ts';
+import { modelRefusedWhenOverloaded } from '../early-refusal.ts';
 
 /**
  * TF Serving's `:classify` and `:regress` REST verbs (tensorflow_serving/g3doc/api_rest.md, "Classify and
@@ -33,9 +34,11 @@ export function registerExampleRoutes(
         method === 'classify' ? encodeClassifyResponse(outputs, n) : encodeRegressResponse(outputs, n);
       return reply.type('application/json').send(text);
     };
+  // Overloaded: refused before the body is read and decoded (src/http/early-refusal.ts).
+  const options = modelRefusedWhenOverloaded(service);
   for (const method of ['classify', 'regress'] as const) {
-    app.post(`/v1/models/${NAME}::${method}`, handler(method));
-    app.post(`${VERSIONED}::${method}`, handler(method));
-    app.post(`${LABELLED}::${method}`, handler(method));
+    app.post<{ Params: Params }>(`/v1/models/${NAME}::${method}`, options, handler(method));
+    app.post<{ Params: Params }>(`${VERSIONED}::${method}`, options, handler(method));
+    app.post<{ Params: Params }>(`${LABELLED}::${method}`, options, handler(method));
   }
 }

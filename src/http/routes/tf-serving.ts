@@ -4,6 +4,7 @@ import { signatureDefMap } from '../../api/model-metadata.ts';
 import type { ModelInfo } from '../../graph/model.ts';
 import type { ServableManager } from '../../serving/manager.ts';
 import type { PredictionService } from '../../serving/prediction-service.ts';
+import { modelRefusedWhenOverloaded } from '../early-refusal.ts';
 import { decodePredictBody, encodePredictResponse, readPredictEnvelope } from '../tf-serving-codec.ts';
 
 /**
@@ -88,12 +89,11 @@ export function registerTfServingRoutes(
       handle.release();
     }
   };
-  // Overloaded: refused before the body is read and decoded (PredictionService.checkAdmission).
-  const onRequest = async (request: FastifyRequest<{ Params: Params }>) =>
-    service.checkAdmission(request.params.name);
-  app.post(`/v1/models/${NAME}::predict`, { onRequest }, predict);
-  app.post(`${VERSIONED}::predict`, { onRequest }, predict);
-  app.post(`${LABELLED}::predict`, { onRequest }, predict);
+  // Overloaded: refused before the body is read and decoded (src/http/early-refusal.ts).
+  const options = modelRefusedWhenOverloaded(service);
+  app.post<{ Params: Params }>(`/v1/models/${NAME}::predict`, options, predict);
+  app.post<{ Params: Params }>(`${VERSIONED}::predict`, options, predict);
+  app.post<{ Params: Params }>(`${LABELLED}::predict`, options, predict);
 }
 
 /** The version a request names: `/versions/{v}`, `/labels/{label}` (ServableManager.resolveLabel), or none. */
