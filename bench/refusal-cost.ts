@@ -27,8 +27,9 @@ const { values: opts } = parseArgs({
 });
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 
-let release: () => void = () => {};
-let held: Promise<void> | undefined;
+let release!: () => void;
+const held = new Promise<void>((resolve) => (release = resolve));
+let holdCalls = false; // from the held request on (load-time calls, if any, run)
 const spec = (dtype: TensorSpec['dtype'], shape: number[]): TensorSpec => ({ tensorName: '', dtype, shape });
 const stub: LoadedModel = {
   info: {
@@ -47,7 +48,7 @@ const stub: LoadedModel = {
   },
   predict: () => Promise.reject(new Error('host calls only')),
   async predictHost(inputs): Promise<Record<string, HostTensor>> {
-    if (held) await held;
+    if (holdCalls) await held;
     const rows = inputs.candidate?.shape[0] ?? 1;
     return { ctr: { dtype: 'DT_FLOAT', shape: [rows], values: new Float32Array(rows) } };
   },
@@ -68,7 +69,7 @@ const config = loadConfig({
 });
 const app = await buildApp(config, { loadModel: async () => stub, logger: false });
 await app.listen({ host: '127.0.0.1', port: 0 });
-held = new Promise((resolve) => (release = resolve));
+holdCalls = true;
 const holding = app.ctr.service.predict({
   model: 'm',
   inputs: {
