@@ -136,7 +136,8 @@ export const ERRORS = {
   },
   CTR_ERR_BAD_REQUEST: {
     status: 400,
-    description: 'The body is not valid JSON or not a valid TF Serving / CTR request body.',
+    description:
+      'The body is not valid JSON or not a valid TF Serving / CTR request body, or the URL does not percent-decode.',
   },
   CTR_ERR_DTYPE_RANGE: {
     status: 400,

@@ -92,6 +92,16 @@ function sendError(request: FastifyRequest, reply: FastifyReply, err: unknown, s
   return reply.code(ctr.statusCode).headers(headers).send(body);
 }
 
+/**
+ * Fastify's `frameworkErrors` option: a URL that does not percent-decode (FST_ERR_BAD_URL) and a failed async
+ * constraint are answered before routing, by default with an uncoded 400; this gives them the registry's code
+ * and each API's error shape like every other refusal.
+ */
+export function sendFrameworkError(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  void sendError(request, reply, err, FRAMEWORK_SHED);
+}
+const FRAMEWORK_SHED = new ShedLog();
+
 export function registerErrorHandlers(app: FastifyInstance, shed = new ShedLog()): void {
   app.setErrorHandler((err, request, reply) => sendError(request, reply, err, shed));
   app.setNotFoundHandler((request, reply) => {

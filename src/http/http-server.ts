@@ -3,7 +3,7 @@ import type { ServingConfig } from '../config/serving-config.ts';
 import { CtrError } from '../errors/registry.ts';
 import { accessLogHook } from './access-log.ts';
 import { EarlyRefusal, requestIdGenerator } from './early-refusal.ts';
-import { registerErrorHandlers, ShedLog } from './error-reply.ts';
+import { registerErrorHandlers, sendFrameworkError, ShedLog } from './error-reply.ts';
 import { parseExamplesBody, takesExamples } from './example-json.ts';
 import { parseJsonBody } from './json-body.ts';
 import { MAX_JSON_DEPTH, parsePackedJson } from './json-tensor/index.ts';
@@ -49,6 +49,7 @@ export function createHttpServer(
     // One sampled line per request instead of two per request (src/http/access-log.ts).
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: false,
+    frameworkErrors: sendFrameworkError,
   });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (request, body, done) => {

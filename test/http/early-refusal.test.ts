@@ -136,7 +136,8 @@ test('over a socket the refusal is written before Fastify routes the request, un
     assert.equal((await fetch(`${base}/v1/ctr:explain`, { method: 'POST', body: '{}' })).status, 404);
     assert.deepEqual(reachedFastify, ['/v1/ctr:explain']);
     const badUrl = await fetch(`${base}/v1/models/%E0%A4%A:predict`, { method: 'POST' });
-    assert.equal(badUrl.status, 400); // Fastify's own FST_ERR_BAD_URL, as without the early refusal
+    assert.equal(badUrl.status, 400); // Fastify's FST_ERR_BAD_URL, coded as without the early refusal
+    assert.equal(badUrl.headers.get('ctr-error-code'), 'CTR_ERR_BAD_REQUEST');
     stopTaking();
     const closing = await fetch(`${base}/v1/ctr:predict`, { method: 'POST', body: '{}' });
     assert.equal(closing.status, 503);

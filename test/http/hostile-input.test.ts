@@ -141,6 +141,22 @@ describe('hostile requests against the bundled models', () => {
     }
   });
 
+  test("URLs that do not percent-decode are refused with CTR_ERR_BAD_REQUEST, in each API's error shape", async () => {
+    for (const [url, shape] of [
+      ['/v1/models/ctr-%E0%A4%A:predict', 'tf'],
+      ['/v1/models/ctr-student/versions/%FF', 'tf'],
+      ['/v2/models/%E0%A4%A/infer', 'tf'],
+      ['/v1/ctr/%E0%A4%A:predict', 'ctr'],
+    ] as const) {
+      const res = await app.inject(post(url, { instances: [1] }));
+      assert.equal(res.statusCode, 400, `${url}: ${res.body}`);
+      assert.equal(res.headers['ctr-error-code'], 'CTR_ERR_BAD_REQUEST', url);
+      const body = JSON.parse(res.body) as Record<string, unknown>;
+      if (shape === 'tf') assert.deepEqual(Object.keys(body), ['error'], url);
+      else assert.equal(body.code, 'CTR_ERR_BAD_REQUEST', url);
+    }
+  });
+
   test("metadata shows the student's vocab_size and oov_id, the backend and the index guards", async () => {
     const student = await call(app, { method: 'GET', url: '/v1/models/ctr-student/metadata' });
     assert.equal(student.status, 200, student.text);
