@@ -1,6 +1,6 @@
 // A/B of two ctr-serve trees (e.g. a commit's worktree against main) with one client and the same request bodies:
 //   node --import tsx bench/ab.ts --a=/work/wt-base --b=. [--rounds=4] [--duration=3] [--model-runs=4]
-//     [--sections=http,model] [--reference=../shared/bench-reference]
+//     [--sections=http,model] [--only=ctr|tf] [--reference=../shared/bench-reference]
 // http: each tree's `ctr-serve serve --workers=1` pinned to core 0 (`taskset -c 0`), started afresh per round, in
 // the order A B, B A, A B, ...; bench/http.ts's bodies (written once, sent to both) from autocannon's CLI pinned to
 // core 1; req/s and the server's CPU ms per answered request (/proc/PID/stat). Both trees' replies are first
@@ -33,6 +33,8 @@ const { values: opts } = parseArgs({
     'model-runs': { type: 'string', default: '4' },
     sections: { type: 'string', default: 'http,inject,model' },
     'inject-requests': { type: 'string', default: '1000' },
+    // Only one route family's bodies ('ctr' or 'tf'): a loaded machine's minutes go to the rows in question.
+    only: { type: 'string', default: '' },
     reference: { type: 'string', default: resolve(HERE, '../../shared/bench-reference') },
   },
 });
@@ -92,7 +94,7 @@ async function writeBodies(dir: string): Promise<Body[]> {
     await writeFile(file, s.body);
     bodies.push({ name: s.name, path: s.url, file, body: s.body, rows: s.rowsPerRequest, connections, kind });
   }
-  return bodies;
+  return opts.only ? bodies.filter((b) => b.kind === opts.only) : bodies;
 }
 
 async function startTree(side: 'A' | 'B', modelBase: string): Promise<ChildServer> {

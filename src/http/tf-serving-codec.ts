@@ -6,6 +6,7 @@ import {
   fitsIntegerDtype,
   isB64,
   PackedNumbers,
+  PackedRows,
 } from './json-tensor/index.ts';
 import { classifyResults, regressResults } from '../api/classify-regress.ts';
 import { formatScalar, isBytesOutput, JsonBytes, numberWriter } from './json-writer.ts';
@@ -50,6 +51,10 @@ export function decodePredictBody(body: Record<string, unknown>, signature: Sign
       if (names.length !== 1) bad(`"inputs" is a bare value but the signature takes ${names.length} inputs`);
       inputs[names[0]!] = toTensor(value, names[0]!, signature);
     }
+  } else if (body.instances instanceof PackedRows) {
+    // Rows the packed parser read into columns: the columns the general path below would build, in its order.
+    const { names: keys, columns } = body.instances;
+    keys.forEach((name, k) => (inputs[name] = toTensor(columns[k]!, name, signature)));
   } else {
     const rows = body.instances instanceof PackedNumbers ? body.instances.toNested() : body.instances;
     if (!Array.isArray(rows) || rows.length === 0) bad('"instances" must be a non-empty list');

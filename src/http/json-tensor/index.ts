@@ -7,4 +7,5 @@
 export { checkJsonDepth, MAX_JSON_DEPTH } from './json-depth.ts';
 export { fitsIntegerDtype } from './dtype-range.ts';
 export { base64Bytes, decodeNestedTensor, decodePackedTensor, isB64, typedValues } from './nested-tensor.ts';
-export { PackedNumbers, parsePackedJson } from './packed-json.ts';
+export { parsePackedJson } from './packed-json.ts';
+export { PackedNumbers, PackedRows } from './packed-numbers.ts';

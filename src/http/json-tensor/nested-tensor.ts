@@ -3,7 +3,7 @@ import type { HostTensor, TfDtype } from '../../graph/model.ts';
 import { elementPosition } from '../../graph/element-position.ts';
 import { fitsIntegerDtype, INTEGER_RANGES, integerOf } from './dtype-range.ts';
 import { MAX_JSON_DEPTH } from './json-depth.ts';
-import type { PackedNumbers } from './packed-json.ts';
+import type { PackedNumbers } from './packed-numbers.ts';
 
 /**
  * Typed decoding of one tensor given as nested JSON lists (TF Serving's row and columnar forms, and any protocol

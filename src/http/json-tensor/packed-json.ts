@@ -1,42 +1,21 @@
+import { EMPTY, GIVE_UP, PackedNumbers, reserve, type NumberSink } from './packed-numbers.ts';
+import { parseRows, type RowCursor } from './packed-rows.ts';
+
 /**
  * TF Serving `:predict` bodies straight from their bytes (issue 13): one pass over the body that builds the object
  * tree JSON.parse would, except that every rectangular list of numbers becomes one PackedNumbers (its shape and
- * its values in one Float64Array) instead of nested JS arrays. A 1000-row columnar body is ~50,000 ids; parsing
- * it this way skips the UTF-16 string of the body, the depth scan, the nested arrays and the walk over them.
+ * its values in one Float64Array) instead of nested JS arrays, and the root's row-format `"instances"` one
+ * PackedRows (packed-rows.ts). A 1000-row body is ~50,000 ids; parsing it this way skips the UTF-16 string of
+ * the body, the depth scan, the nested arrays or row objects and the walk over them.
  *
  * It only ever answers for bodies it reads exactly as JSON.parse does, and gives up (undefined) on anything else:
- * a root that is not an object, empty or ragged lists, lists of strings, objects or mixed values, lists nested in
- * lists of other things, NaN/Infinity tokens, a `__proto__` key, nesting deeper than `maxDepth`, and every
+ * a root that is not an object, empty or ragged lists, lists of strings, objects (but the rows of the root's
+ * `instances`) or mixed values, lists nested in lists of other things, NaN/Infinity tokens, a `__proto__` key, nesting deeper than `maxDepth`, and every
  * malformed body. The caller then takes the general path (json-body.ts: the depth check, JSON.parse, the tolerant
  * parser), which also names the fault; so refusals keep their codes and messages. Numbers are the doubles
  * JSON.parse makes: integers of up to 15 digits accumulated exactly, every other number read by Number() from its
  * own text, after the JSON grammar was checked (Number() alone would take "0x1f" or "1.").
  */
-export class PackedNumbers {
-  values: Float64Array = EMPTY;
-  constructor(
-    readonly shape: readonly number[],
-    readonly start: number,
-    readonly end: number,
-  ) {}
-
-  /** The nested lists JSON.parse would have made (for the general decoder's checks and messages). */
-  toNested(): unknown[] {
-    let at = 0;
-    const build = (dim: number): unknown[] => {
-      const n = this.shape[dim]!;
-      const out = new Array<unknown>(n);
-      for (let i = 0; i < n; i++) out[i] = dim === this.shape.length - 1 ? this.values[at++] : build(dim + 1);
-      return out;
-    };
-    return build(0);
-  }
-}
-
-const EMPTY = new Float64Array(0);
-/** Thrown inside the parser to give up; caught in parsePackedJson (not an Error: no stack is captured). */
-const GIVE_UP = Symbol('give up');
-
 export function parsePackedJson(bytes: Uint8Array, maxDepth: number): Record<string, unknown> | undefined {
   const p = new Parser(bytes, maxDepth);
   try {
@@ -45,7 +24,7 @@ export function parsePackedJson(bytes: Uint8Array, maxDepth: number): Record<str
     const body = p.object(1);
     p.ws();
     if (p.pos !== bytes.length) return undefined;
-    const values = p.nums;
+    const values = p.nums.values;
     for (const packed of p.packs) packed.values = values.subarray(packed.start, packed.end);
     return body;
   } catch (err) {
@@ -54,35 +33,34 @@ export function parsePackedJson(bytes: Uint8Array, maxDepth: number): Record<str
   }
 }
 
-class Parser {
+class Parser implements RowCursor {
   pos = 0;
-  /** Sized for a body of numbers at the first number: a row-format body gives up before any and allocates none. */
-  nums: Float64Array = EMPTY;
-  count = 0;
+  /** The values of every PackedNumbers outside rows (sized at the first number, to a number per 4 bytes). */
+  readonly nums: NumberSink = { values: EMPTY, count: 0 };
   readonly packs: PackedNumbers[] = [];
-  readonly #b: Uint8Array;
-  readonly #maxDepth: number;
+  readonly bytes: Uint8Array;
+  readonly maxDepth: number;
 
   constructor(bytes: Uint8Array, maxDepth: number) {
-    this.#b = bytes;
-    this.#maxDepth = maxDepth;
+    this.bytes = bytes;
+    this.maxDepth = maxDepth;
   }
 
   ws(): void {
-    const b = this.#b;
+    const b = this.bytes;
     let c = b[this.pos];
     while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = b[++this.pos];
   }
 
   value(depth: number): unknown {
     this.ws();
-    const c = this.#b[this.pos];
+    const c = this.bytes[this.pos];
     if (c === 0x7b /* { */) return this.object(depth + 1);
     if (c === 0x22 /* " */) return this.string();
     if (c === 0x5b /* [ */) {
-      const start = this.count;
-      const shape = this.list(depth + 1);
-      const packed = new PackedNumbers(shape, start, this.count);
+      const start = this.nums.count;
+      const shape = this.list(depth + 1, this.nums);
+      const packed = new PackedNumbers(shape, start, this.nums.count);
       this.packs.push(packed);
       return packed;
     }
@@ -97,8 +75,8 @@ class Parser {
   }
 
   object(depth: number): Record<string, unknown> {
-    if (depth > this.#maxDepth) throw GIVE_UP;
-    const b = this.#b;
+    if (depth > this.maxDepth) throw GIVE_UP;
+    const b = this.bytes;
     const out: Record<string, unknown> = {};
     this.pos++;
     this.ws();
@@ -114,7 +92,9 @@ class Parser {
       if (key === '__proto__') throw GIVE_UP;
       this.ws();
       if (b[this.pos++] !== 0x3a /* : */) throw GIVE_UP;
-      out[key] = this.value(depth);
+      // The root's row-format instances (a list of objects) as one PackedRows.
+      out[key] =
+        depth === 1 && key === 'instances' && this.#rowsAhead() ? parseRows(this, 2) : this.value(depth);
       this.ws();
       const c = b[this.pos++];
       if (c === 0x7d /* } */) return out;
@@ -122,16 +102,26 @@ class Parser {
     }
   }
 
-  /** A rectangular list of numbers at `pos` ('['), its values appended to `nums`; returns its shape. */
-  list(depth: number): number[] {
-    if (depth > this.#maxDepth) throw GIVE_UP;
-    const b = this.#b;
+  /** Whether a list of objects starts at `pos` (after whitespace, which it skips). */
+  #rowsAhead(): boolean {
+    this.ws();
+    const b = this.bytes;
+    if (b[this.pos] !== 0x5b /* [ */) return false;
+    let i = this.pos + 1;
+    while (b[i] === 0x20 || b[i] === 0x0a || b[i] === 0x0d || b[i] === 0x09) i++;
+    return b[i] === 0x7b; /* { */
+  }
+
+  /** A rectangular list of numbers at `pos` ('['), its values appended to `sink`; returns its shape. */
+  list(depth: number, sink: NumberSink): number[] {
+    if (depth > this.maxDepth) throw GIVE_UP;
+    const b = this.bytes;
     this.pos++;
     this.ws();
     const first = b[this.pos];
     let n = 0;
     if (first === 0x5b /* [ */) {
-      const inner = this.list(depth + 1);
+      const inner = this.list(depth + 1, sink);
       for (n = 1; ; n++) {
         this.ws();
         const c = b[this.pos++];
@@ -139,23 +129,26 @@ class Parser {
         if (c !== 0x2c) throw GIVE_UP;
         this.ws();
         if (b[this.pos] !== 0x5b) throw GIVE_UP;
-        const next = this.list(depth + 1);
+        const next = this.list(depth + 1, sink);
         if (next.length !== inner.length || next.some((d, i) => d !== inner[i])) throw GIVE_UP;
       }
     }
     if (first !== 0x2d && !(first !== undefined && first >= 0x30 && first <= 0x39)) throw GIVE_UP;
-    return [this.#numbers()];
+    return [this.#numbers(sink)];
   }
 
   /**
-   * The numbers of a list up to its ']' (the hot loop: ~50,000 per 1000-row body), appended to `nums`; returns
+   * The numbers of a list up to its ']' (the hot loop: ~50,000 per 1000-row body), appended to `sink`; returns
    * how many. Short integers are read here, other numbers by number(). Bounds are checked before every read.
    */
-  #numbers(): number {
-    const b = this.#b;
+  #numbers(sink: NumberSink): number {
+    const b = this.bytes;
     const len = b.length;
     let pos = this.pos;
     let n = 0;
+    // The sink in locals for the loop (stored back at the ']'; on giving up nothing reads it).
+    let values = sink.values;
+    let count = sink.count;
     for (;;) {
       let c = pos < len ? b[pos]! : -1;
       while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = ++pos < len ? b[pos]! : -1;
@@ -186,19 +179,18 @@ class Parser {
       } else if (negative) {
         v = -v;
       }
-      if (this.count === this.nums.length) {
-        const grown = new Float64Array(
-          this.count === 0 ? Math.max(1024, b.length >> 2) : this.nums.length * 2,
-        );
-        grown.set(this.nums);
-        this.nums = grown;
+      if (count === values.length) {
+        sink.count = count;
+        values = reserve(sink, 1, Math.max(1024, len >> 2));
       }
-      this.nums[this.count++] = v;
+      values[count++] = v;
       n++;
       while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = ++pos < len ? b[pos]! : -1;
       pos++;
       if (c === 0x5d /* ] */) {
         this.pos = pos;
+        sink.values = values;
+        sink.count = count;
         return n;
       }
       if (c !== 0x2c /* , */) throw GIVE_UP;
@@ -207,7 +199,7 @@ class Parser {
 
   /** A JSON number (the grammar JSON.parse accepts) as JSON.parse reads it. */
   number(): number {
-    const b = this.#b;
+    const b = this.bytes;
     const start = this.pos;
     const negative = b[this.pos] === 0x2d;
     if (negative) this.pos++;
@@ -244,7 +236,7 @@ class Parser {
   }
 
   #digits(): number {
-    const b = this.#b;
+    const b = this.bytes;
     const from = this.pos;
     let c = b[this.pos];
     while (c !== undefined && c >= 0x30 && c <= 0x39) c = b[++this.pos];
@@ -253,7 +245,7 @@ class Parser {
 
   /** A JSON string; with escapes or non-ASCII bytes, JSON.parse reads the token itself. */
   string(): string {
-    const b = this.#b;
+    const b = this.bytes;
     const start = ++this.pos;
     let plain = true;
     for (;;) {
@@ -281,7 +273,7 @@ class Parser {
   }
 
   #matches(text: string): boolean {
-    for (let i = 0; i < text.length; i++) if (this.#b[this.pos + i] !== text.charCodeAt(i)) return false;
+    for (let i = 0; i < text.length; i++) if (this.bytes[this.pos + i] !== text.charCodeAt(i)) return false;
     return true;
   }
 }
