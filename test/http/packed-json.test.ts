@@ -89,8 +89,13 @@ test('on any JSON text it either agrees with JSON.parse or gives up (undefined),
   const dense = `{"x":[${Array.from({ length: 5000 }, (_, i) => i % 10).join(',')}]}`;
   assert.deepEqual(unpacked(dense), JSON.parse(dense));
   // Number texts JSON.parse reads in its own way, and strings with escapes and non-ASCII characters.
-  for (const n of ['1e3', '-0.0', '1.5E-7', '123456789012345678901', '0.1', '-2.5e+300', '4.9e-324']) {
+  // Values kept as int32s until one is not (-0, beyond int32, a fraction), then as doubles.
+  for (const n of [
+    ...['1e3', '-0.0', '1.5E-7', '123456789012345678901', '0.1', '-2.5e+300', '4.9e-324'],
+    ...['-0', '0', '2147483647', '2147483648', '-2147483648', '-2147483649', '999999999', '-1000000000'],
+  ]) {
     assert.deepEqual(unpacked(`{"x":[${n},1]}`), JSON.parse(`{"x":[${n},1]}`), n);
+    assert.deepEqual(unpacked(`{"x":[[1,2],[${n},3]]}`), JSON.parse(`{"x":[[1,2],[${n},3]]}`), n);
   }
   assert.deepEqual(
     unpacked('{"s":"a\\"b\\u00e9\\n","t":"ü→✓","x":[1]}'),

@@ -212,25 +212,26 @@ function bad(message: string): never {
 
 /**
  * decodeNestedTensor for a PackedNumbers: the same tensor, read from the packed values. Numeric dtypes are
- * copied (integers checked against their dtype's range); anything else, and any value that fails a check, goes
- * through decodeNestedTensor on the nested lists, which gives the same tensor or the same error.
+ * copied (integers checked against their dtype's range; int32 values the parser kept as int32s are the tensor's
+ * values as they are); anything else, and any value that fails a check, goes through decodeNestedTensor on the
+ * nested lists, which gives the same tensor or the same error.
  */
 export function decodePackedTensor(packed: PackedNumbers, dtype: TfDtype, name: string): HostTensor {
   const { values } = packed;
   const shape = [...packed.shape];
-  if (dtype === 'DT_FLOAT' || dtype === 'DT_HALF') return { dtype, shape, values: Float32Array.from(values) };
-  if (dtype === 'DT_DOUBLE') return { dtype, shape, values: Float64Array.from(values) };
+  if (dtype === 'DT_FLOAT' || dtype === 'DT_HALF') return { dtype, shape, values: new Float32Array(values) };
+  if (dtype === 'DT_DOUBLE') return { dtype, shape, values: new Float64Array(values) };
+  if (dtype === 'DT_INT32' && values instanceof Int32Array) return { dtype, shape, values };
   const range = INTEGER_RANGES[dtype];
   if (range && dtype !== 'DT_INT64') {
-    const out = dtype === 'DT_UINT8' ? new Uint8Array(values.length) : new Int32Array(values.length);
     const [lo, hi] = range;
+    // One pass for the range (an int32 is an integer; a double must be one too), then one native conversion.
     for (let i = 0; i < values.length; i++) {
       const v = values[i]!;
-      if (!(Number.isInteger(v) && v >= lo && v <= hi))
+      if (!(v >= lo && v <= hi && (values instanceof Int32Array || Number.isInteger(v))))
         return decodeNestedTensor(packed.toNested(), dtype, name);
-      out[i] = v;
     }
-    return { dtype, shape, values: out };
+    return { dtype, shape, values: dtype === 'DT_UINT8' ? new Uint8Array(values) : new Int32Array(values) };
   }
   return decodeNestedTensor(packed.toNested(), dtype, name);
 }

@@ -1,17 +1,17 @@
-import { EMPTY, GIVE_UP, PackedNumbers, reserve, type NumberSink } from './packed-numbers.ts';
+import { EMPTY, GIVE_UP, PackedNumbers, reserve, store, type NumberSink } from './packed-numbers.ts';
 import { parseRows, type RowCursor } from './packed-rows.ts';
 
 /**
  * TF Serving `:predict` bodies straight from their bytes (issue 13): one pass over the body that builds the object
  * tree JSON.parse would, except that every rectangular list of numbers becomes one PackedNumbers (its shape and
- * its values in one Float64Array) instead of nested JS arrays, and the root's row-format `"instances"` one
+ * its values in one typed array) instead of nested JS arrays, and the root's row-format `"instances"` one
  * PackedRows (packed-rows.ts). A 1000-row body is ~50,000 ids; parsing it this way skips the UTF-16 string of
  * the body, the depth scan, the nested arrays or row objects and the walk over them.
  *
  * It only ever answers for bodies it reads exactly as JSON.parse does, and gives up (undefined) on anything else:
  * a root that is not an object, empty or ragged lists, lists of strings, objects (but the rows of the root's
- * `instances`) or mixed values, lists nested in lists of other things, NaN/Infinity tokens, a `__proto__` key, nesting deeper than `maxDepth`, and every
- * malformed body. The caller then takes the general path (json-body.ts: the depth check, JSON.parse, the tolerant
+ * `instances`) or mixed values, lists nested in lists of other things, NaN/Infinity tokens, a `__proto__` key,
+ * nesting deeper than `maxDepth`, and every malformed body. The caller then takes the general path (json-body.ts: the depth check, JSON.parse, the tolerant
  * parser), which also names the fault; so refusals keep their codes and messages. Numbers are the doubles
  * JSON.parse makes: integers of up to 15 digits accumulated exactly, every other number read by Number() from its
  * own text, after the JSON grammar was checked (Number() alone would take "0x1f" or "1.").
@@ -38,13 +38,11 @@ class Parser implements RowCursor {
   /** The values of every PackedNumbers outside rows (sized at the first number, to a number per 4 bytes). */
   readonly nums: NumberSink = { values: EMPTY, count: 0 };
   readonly packs: PackedNumbers[] = [];
-  readonly bytes: Uint8Array;
-  readonly maxDepth: number;
 
-  constructor(bytes: Uint8Array, maxDepth: number) {
-    this.bytes = bytes;
-    this.maxDepth = maxDepth;
-  }
+  constructor(
+    readonly bytes: Uint8Array,
+    readonly maxDepth: number,
+  ) {}
 
   ws(): void {
     const b = this.bytes;
@@ -151,41 +149,53 @@ class Parser implements RowCursor {
     let count = sink.count;
     for (;;) {
       let c = pos < len ? b[pos]! : -1;
-      while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = ++pos < len ? b[pos]! : -1;
+      if (c <= 0x20)
+        while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = ++pos < len ? b[pos]! : -1;
       const start = pos;
       const negative = c === 0x2d;
       if (negative) c = ++pos < len ? b[pos]! : -1;
-      let v = 0;
-      let digits = 0;
-      // Up to 9 digits in int32 arithmetic; longer integers go to number().
-      while (c >= 0x30 && c <= 0x39 && digits < 10) {
-        v = (v * 10 + (c - 0x30)) | 0;
-        digits++;
+      // Up to 9 digits without a leading zero in int32 arithmetic; anything else number() reads.
+      let v = c - 0x30;
+      let digits = 1;
+      if (v >= 1 && v <= 9) {
         c = ++pos < len ? b[pos]! : -1;
+        while (c >= 0x30 && c <= 0x39 && digits < 10) {
+          v = (v * 10 + (c - 0x30)) | 0;
+          digits++;
+          c = ++pos < len ? b[pos]! : -1;
+        }
+      } else if (v === 0) {
+        c = ++pos < len ? b[pos]! : -1;
+      } else {
+        digits = 0;
       }
-      if (
-        digits === 0 ||
-        digits > 9 ||
-        c === 0x2e ||
-        c === 0x65 ||
-        c === 0x45 ||
-        (digits > 1 && b[start + (negative ? 1 : 0)] === 0x30)
-      ) {
-        // A leading zero, a fraction, an exponent, a long integer, or no digits: number() decides.
+      // Whether v may not fit the sink's int32s (store() decides).
+      let other = false;
+      if (digits === 0 || digits > 9 || (c >= 0x30 && c <= 0x39) || c === 0x2e || c === 0x65 || c === 0x45) {
+        // A leading zero, a fraction, an exponent, a long integer, or no digits.
         this.pos = start;
         v = this.number();
         pos = this.pos;
         c = pos < len ? b[pos]! : -1;
+        other = true;
       } else if (negative) {
         v = -v;
+        other = v === 0;
       }
       if (count === values.length) {
         sink.count = count;
         values = reserve(sink, 1, Math.max(1024, len >> 2));
       }
-      values[count++] = v;
+      if (other) {
+        sink.count = count;
+        values = store(sink, v);
+        count = sink.count;
+      } else {
+        values[count++] = v;
+      }
       n++;
-      while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = ++pos < len ? b[pos]! : -1;
+      if (c <= 0x20)
+        while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = ++pos < len ? b[pos]! : -1;
       pos++;
       if (c === 0x5d /* ] */) {
         this.pos = pos;

@@ -6,7 +6,8 @@
  * them back into those lists (`toNested`) wherever a check needs the general path and its messages.
  */
 export class PackedNumbers {
-  values: Float64Array = EMPTY;
+  /** Int32Array when every value is an int32 (and none is -0), as most ids are; else doubles. */
+  values: PackedValues = EMPTY;
   constructor(
     readonly shape: readonly number[],
     readonly start: number,
@@ -39,20 +40,39 @@ export class PackedRows {
   ) {}
 }
 
-/** A growable list of doubles the parser appends to: `values[0, count)` hold them. */
-export type NumberSink = { values: Float64Array; count: number };
+export type PackedValues = Int32Array | Float64Array;
+
+/**
+ * A growable list of numbers the parser appends to, `values[0, count)`: int32s in half the bytes of doubles
+ * until a value that is not one (a fraction, a large integer, -0) turns it into doubles (`store`).
+ */
+export type NumberSink = { values: PackedValues; count: number };
 
 /** `sink.values` with room for at least `extra` more values (doubling, or `first` when still empty). */
-export function reserve(sink: NumberSink, extra: number, first = 64): Float64Array {
+export function reserve(sink: NumberSink, extra: number, first = 64): PackedValues {
   const need = sink.count + extra;
-  if (need <= sink.values.length) return sink.values;
-  const grown = new Float64Array(Math.max(need, sink.values.length === 0 ? first : sink.values.length * 2));
-  grown.set(sink.values.subarray(0, sink.count));
+  const { values } = sink;
+  if (need <= values.length) return values;
+  const length = Math.max(need, values.length === 0 ? first : values.length * 2);
+  const grown = values instanceof Int32Array ? new Int32Array(length) : new Float64Array(length);
+  grown.set(values.subarray(0, sink.count));
   sink.values = grown;
   return grown;
 }
 
-export const EMPTY = new Float64Array(0);
+/** Appends `v` to `sink` (room reserved), as doubles from now on when `v` is no int32. */
+export function store(sink: NumberSink, v: number): PackedValues {
+  let { values } = sink;
+  if (values instanceof Int32Array && ((v | 0) !== v || (v === 0 && 1 / v < 0))) {
+    values = new Float64Array(values.length);
+    values.set(sink.values.subarray(0, sink.count));
+    sink.values = values;
+  }
+  values[sink.count++] = v;
+  return values;
+}
+
+export const EMPTY = new Int32Array(0);
 
 /** Thrown inside the parser to give up; caught in parsePackedJson (not an Error: no stack is captured). */
 export const GIVE_UP = Symbol('give up');

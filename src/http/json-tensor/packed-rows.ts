@@ -1,4 +1,4 @@
-import { GIVE_UP, PackedNumbers, PackedRows, reserve, type NumberSink } from './packed-numbers.ts';
+import { GIVE_UP, PackedNumbers, PackedRows, reserve, store, type NumberSink } from './packed-numbers.ts';
 
 /** The parser (packed-json.ts) as parseRows reads through it: its bytes, position and token readers. */
 export interface RowCursor {
@@ -45,7 +45,7 @@ export function parseRows(p: RowCursor, depth: number): PackedRows {
     names.push(name);
     keys.push([at, p.pos]);
     colon(p);
-    const sink: NumberSink = { values: new Float64Array(64), count: 0 };
+    const sink: NumberSink = { values: new Int32Array(64), count: 0 };
     columns.push({ sink, shape: value(p, depth + 2, sink) });
     p.ws();
     const c = b[p.pos++];
@@ -93,7 +93,8 @@ function value(p: RowCursor, depth: number, sink: NumberSink): readonly number[]
   p.ws();
   if (p.bytes[p.pos] === 0x5b /* [ */) return p.list(depth, sink);
   const v = p.number();
-  reserve(sink, 1)[sink.count++] = v;
+  reserve(sink, 1);
+  store(sink, v);
   return SCALAR;
 }
 
