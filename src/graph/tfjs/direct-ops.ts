@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { checkSegments } from '../op/sparse-segment.ts';
+import { simdSegmentReduce } from './simd-segment-reduce.ts';
 import type { NodeDef } from '../proto/types.ts';
 
 /**
@@ -156,7 +157,7 @@ const reduce =
     return ([x], backend) => kernel(kernelName, backend)({ x: x! }, { axis, keepDims });
   };
 
-/** SparseSegmentSum / Mean: the op registry's checks (sparse-segment.ts), then tfjs's kernel. */
+/** SparseSegmentSum / Mean: the op registry's checks (sparse-segment.ts), then simd-segment-reduce.ts or tfjs's kernel. */
 const segment =
   (kernelName: string): DirectPrepare =>
   ({ node }) =>
@@ -167,7 +168,11 @@ const segment =
     const idx = backend.typedArrayFromHeap(indices!) as Int32Array;
     const seg = backend.typedArrayFromHeap(segmentIds!) as Int32Array;
     checkSegments({ op: node.op, name: node.name }, idx, seg, data!.shape[0] ?? 0);
-    return kernel(kernelName, backend)({ data: data!, indices: indices!, segmentIds: segmentIds! });
+    const mean = kernelName === 'SparseSegmentMean';
+    return (
+      simdSegmentReduce(backend, data!, indices!, segmentIds!, mean) ??
+      kernel(kernelName, backend)({ data: data!, indices: indices!, segmentIds: segmentIds! })
+    );
   };
 
 export const DIRECT_OPS: ReadonlyMap<string, DirectPrepare> = new Map<string, DirectPrepare>([
