@@ -139,6 +139,20 @@ export const ERRORS = {
     description:
       'The body is not valid JSON or not a valid TF Serving / CTR request body, or the URL does not percent-decode.',
   },
+  CTR_ERR_MALFORMED_HTTP: {
+    status: 400,
+    description:
+      "The request is not valid HTTP/1.1 (Node's parser refused it: a bad header, Content-Length or chunk).",
+  },
+  CTR_ERR_HEADERS_TOO_LARGE: {
+    status: 431,
+    description:
+      "The request's header section is larger than the limit (Node's max header size, 16 KiB by default).",
+  },
+  CTR_ERR_CLIENT_TIMEOUT: {
+    status: 408,
+    description: 'The client did not finish sending its request within connection_timeout_ms.',
+  },
   CTR_ERR_DTYPE_RANGE: {
     status: 400,
     description:

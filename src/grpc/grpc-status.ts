@@ -46,6 +46,10 @@ export const GRPC_STATUS: Readonly<Record<ErrorCode, status>> = {
   CTR_ERR_QUEUE_FULL: status.UNAVAILABLE,
   CTR_ERR_TIMEOUT: status.DEADLINE_EXCEEDED,
   CTR_ERR_BAD_REQUEST: status.INVALID_ARGUMENT,
+  // REST-only (answered before a request exists); gRPC's own transport refuses these before a handler runs.
+  CTR_ERR_MALFORMED_HTTP: status.INVALID_ARGUMENT,
+  CTR_ERR_HEADERS_TOO_LARGE: status.RESOURCE_EXHAUSTED,
+  CTR_ERR_CLIENT_TIMEOUT: status.DEADLINE_EXCEEDED,
   CTR_ERR_DTYPE_RANGE: status.INVALID_ARGUMENT,
   CTR_ERR_JSON_TOO_DEEP: status.INVALID_ARGUMENT,
   CTR_ERR_INVALID_ID: status.INVALID_ARGUMENT,

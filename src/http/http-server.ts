@@ -3,6 +3,7 @@ import type { ServingConfig } from '../config/serving-config.ts';
 import { CtrError } from '../errors/registry.ts';
 import { accessLogHook } from './access-log.ts';
 import { EarlyRefusal, requestIdGenerator } from './early-refusal.ts';
+import { clientErrorHandler } from './client-error.ts';
 import { registerErrorHandlers, sendFrameworkError, ShedLog } from './error-reply.ts';
 import { parseExamplesBody, takesExamples } from './example-json.ts';
 import { parseJsonBody } from './json-body.ts';
@@ -50,6 +51,7 @@ export function createHttpServer(
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: false,
     frameworkErrors: sendFrameworkError,
+    clientErrorHandler,
   });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (request, body, done) => {

@@ -33,6 +33,10 @@ const DOCUMENTED_DIFFERENCES: Partial<Record<ErrorCode, string>> = {
   CTR_ERR_EXPLAIN_TOO_LARGE: 'RESOURCE_EXHAUSTED',
   // 404 for an unknown HTTP route; an unknown or unserved gRPC method is UNIMPLEMENTED.
   CTR_ERR_ROUTE_NOT_FOUND: 'UNIMPLEMENTED',
+  // Answered on the socket before any request exists (src/http/client-error.ts), with HTTP's own statuses for
+  // them (431 for oversized headers, 408 for a request not received in time, as Node's server answers).
+  CTR_ERR_HEADERS_TOO_LARGE: 'RESOURCE_EXHAUSTED',
+  CTR_ERR_CLIENT_TIMEOUT: 'DEADLINE_EXCEEDED',
 };
 
 test('every registry code has a gRPC status, and TF Serving would answer its HTTP status for it', () => {

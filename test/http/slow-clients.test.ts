@@ -51,7 +51,10 @@ test(
       assert.ok(dripMs >= 350 && dripMs < 15_000, `dripping client dropped after ${dripMs} ms`);
       // Whatever was written before closing is a timeout reply, never a served request.
       for (const { reply } of [idle, drip])
-        assert.ok(reply === '' || reply.startsWith('HTTP/1.1 408'), reply);
+        assert.ok(
+          reply === '' || /^HTTP\/1\.1 408 .*\r\nctr-error-code: CTR_ERR_CLIENT_TIMEOUT\r\n/s.test(reply),
+          reply,
+        );
       const health = await request(app.server).get('/healthz').expect(200);
       checkResponse('GET', '/healthz', health.status, health.headers, health.text);
     } finally {
