@@ -280,6 +280,8 @@ test('row-format instances parse to exactly the rows JSON.parse gives, or the pa
     '{"instances":[{"x":1}}',
     '{"inputs":[{"x":1}]}',
     '{"a":{"instances":[{"x":1}]}}',
+    // 65 keys: more than the parser keeps a buffer for (64).
+    `{"instances":[{${Array.from({ length: 65 }, (_, k) => `"k${k}":${k}`).join(',')}}]}`,
     // One level deeper than the limit (root, instances and row are 3 levels).
     `{"instances":[{"x":${'['.repeat(MAX_JSON_DEPTH - 2)}1${']'.repeat(MAX_JSON_DEPTH - 2)}}]}`,
   ])

@@ -17,14 +17,16 @@ export interface RowCursor {
 type Column = { readonly sink: NumberSink; readonly shape: readonly number[] };
 
 const QUOTE = 0x22;
+const MAX_KEYS = 64;
 
 /**
  * The row format's `"instances": [{...}, ...]` at `p.pos` ('[', the list at `depth`), read straight into one
  * buffer per input (issue 10: the row body no longer goes through a UTF-16 string, the depth scan, JSON.parse
  * and a walk over 1000 objects). Row 0 fixes the keys and each value's shape; every later row must repeat them
  * in the same order, byte for byte in the keys. Gives up (GIVE_UP) on anything else, so the general path judges
- * it: other key orders, duplicate or index-like keys (Object.keys would reorder them), `__proto__`, values that
- * are not numbers or rectangular lists of them, and nesting deeper than `maxDepth` (rows at depth + 1).
+ * it: other key orders, duplicate or index-like keys (Object.keys would reorder them), `__proto__`, more than
+ * MAX_KEYS keys, values that are not numbers or rectangular lists of them, and nesting deeper than `maxDepth`
+ * (rows at depth + 1).
  */
 export function parseRows(p: RowCursor, depth: number): PackedRows {
   if (depth + 1 > p.maxDepth) throw GIVE_UP;
@@ -42,6 +44,8 @@ export function parseRows(p: RowCursor, depth: number): PackedRows {
     const at = p.pos;
     const name = p.string();
     if (name === '__proto__' || names.includes(name) || /^(0|[1-9]\d*)$/.test(name)) throw GIVE_UP;
+    // A buffer per key: a row of thousands of keys is no signature's input (and JSON.parse reads it as well).
+    if (names.length === MAX_KEYS) throw GIVE_UP;
     names.push(name);
     keys.push([at, p.pos]);
     colon(p);
