@@ -5,6 +5,7 @@ import { CtrError } from '../errors/registry.ts';
 import { type ClickModelConfig, DEFAULT_CLICK_MODEL } from './data/click-model.ts';
 import type { LossKind } from './losses.ts';
 import type { StudentKind } from './model/student.ts';
+import type { TeacherConfig } from './model/teacher.ts';
 import type { StudentTrainConfig } from './student-training.ts';
 import type { TeacherTrainConfig } from './teacher-training.ts';
 import type { TransferConfig } from './transfer-set.ts';
@@ -39,16 +40,8 @@ export type DistillConfig = {
     /** Unlabelled click sequences for pretraining (synthetic data only). */
     readonly pretrainSequences: number;
   };
-  readonly teacher: {
-    readonly dim: number;
-    readonly heads: number;
-    readonly layers: number;
-    readonly ffnDim: number;
-    readonly headDim: number;
-    /** model/teacher.ts: the pretrained next-item score added to the fine-tuned logit (click sequences). */
-    readonly nextResidual?: boolean;
-    /** model/teacher.ts: encoder kernels with std √(1/fan-in) instead of 0.02. */
-    readonly fanInInit?: boolean;
+  /** The teacher's shape and switches (model/teacher.ts, TeacherConfig, documents each) and its training. */
+  readonly teacher: Omit<TeacherConfig, 'vocabSize' | 'historyLength'> & {
     readonly train: TeacherTrainConfig;
   };
   readonly student: {

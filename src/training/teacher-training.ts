@@ -53,6 +53,12 @@ export type TeacherTrainConfig = {
    * softmax's, popularity included, instead of the log-ratio to popularity.
    */
   readonly subtractLogQ?: boolean;
+  /**
+   * Pretraining learning rate of the transition tables (model/teacher.ts, `transitions`) as a multiple of
+   * pretrainLearningRate (default 1). Each of their rows gets a gradient only in the batches where its item
+   * precedes a masked slot, like an embedding table's.
+   */
+  readonly transitionLrScale?: number;
 };
 
 export function pretrainTeacher(
@@ -70,17 +76,27 @@ export function pretrainTeacher(
   const rows = sequences.length / S;
   const next = batchIndices(rows, train.batchSize, rng);
   const w = params.variables as Record<string, tf.Tensor>;
+  const encoder = params.list('encoder');
   if (train.subtractLogQ && sampled && popularity)
     startBiasAtLogQ(w['teacher/mlm/output_bias'] as tf.Variable, popularity);
   return trainLoop({
     steps: train.pretrainSteps,
-    groups: [{ variables: params.list('encoder'), learningRate: train.pretrainLearningRate }],
+    groups: [
+      { variables: encoder.filter((v) => !isTransition(v)), learningRate: train.pretrainLearningRate },
+      {
+        variables: encoder.filter(isTransition),
+        learningRate: train.pretrainLearningRate * (train.transitionLrScale ?? 1),
+      },
+    ],
     progress,
     nextBatch: () => {
       const idx = next();
       const tokens = new Int32Array(idx.length * S);
       const positions: number[] = [];
       const targets: number[] = [];
+      // The token before each masked slot as the model sees it (itself masked or padding at times): the
+      // transition term's `from` item (model/teacher.ts).
+      const prevs: number[] = [];
       idx.forEach((r, i) => {
         for (let j = 0; j < S; j++) {
           const id = sequences[r * S + j]!;
@@ -89,6 +105,7 @@ export function pretrainTeacher(
             tokens[i * S + j] = model.vocabSize;
             positions.push(i * S + j);
             targets.push(id);
+            prevs.push(j > 0 ? tokens[i * S + j - 1]! : 0);
           }
         }
       });
@@ -97,6 +114,7 @@ export function pretrainTeacher(
         n: idx.length,
         positions: Int32Array.from(positions),
         targets: Int32Array.from(targets),
+        prevs: Int32Array.from(prevs),
       };
     },
     loss: (b) => {
@@ -104,10 +122,15 @@ export function pretrainTeacher(
       const t = mlmTransform(eagerOps, w, tf.gather(hidden, tf.tensor1d(b.positions, 'int32')));
       const negatives = sampled ? drawNegatives(popularity!, sampled, rng) : undefined;
       const logQ = train.subtractLogQ && sampled ? logExpectedCount(popularity!, sampled) : undefined;
+      const from = model.transitions
+        ? tf.gather(w['teacher/transition/from']!, tf.tensor1d(b.prevs, 'int32'))
+        : undefined;
       if (negatives && train.inBatchNegatives === false)
-        return sharedNegativesLoss(w, t, b.targets, negatives, logQ);
-      if (negatives) return sampledSoftmaxLoss(w, t, b.targets, negatives, logQ);
-      const logp = tf.logSoftmax(mlmLogits(eagerOps, w, t));
+        return sharedNegativesLoss(w, t, b.targets, negatives, logQ, from);
+      if (negatives) return sampledSoftmaxLoss(w, t, b.targets, negatives, logQ, from);
+      let logits = mlmLogits(eagerOps, w, t);
+      if (from) logits = tf.add(logits, tf.matMul(from, w['teacher/transition/to']!, false, true));
+      const logp = tf.logSoftmax(logits);
       const picked = tf.sum(tf.mul(logp, tf.oneHot(tf.tensor1d(b.targets, 'int32'), model.vocabSize + 1)), 1);
       return tf.neg(tf.mean(picked)) as tf.Scalar;
     },
@@ -149,6 +172,8 @@ export function finetuneTeacher(
     },
   });
 }
+
+const isTransition = (v: tf.Variable) => v.name.startsWith('teacher/transition/');
 
 function expandRuns(runs: Int32Array, group: number): Int32Array {
   const out = new Int32Array(runs.length * group);
@@ -203,6 +228,7 @@ function sampledSoftmaxLoss(
   targets: Int32Array,
   negatives: Int32Array,
   logQ?: (ids: Int32Array) => tf.Tensor,
+  from?: tf.Tensor,
 ) {
   const ids = new Int32Array(targets.length + negatives.length);
   ids.set(targets);
@@ -217,10 +243,12 @@ function sampledSoftmaxLoss(
   const emb = tf.gather(w['teacher/embeddings/item']!, idT);
   let bias = tf.gather(w['teacher/mlm/output_bias']!, idT);
   if (logQ) bias = tf.sub(bias, logQ(ids));
-  const logits = tf.add(
+  let logits = tf.add(
     tf.add(tf.matMul(t as tf.Tensor2D, emb as tf.Tensor2D, false, true), bias),
     tf.tensor2d(mask, [n, ids.length]),
   );
+  if (from)
+    logits = tf.add(logits, tf.matMul(from, tf.gather(w['teacher/transition/to']!, idT), false, true));
   const logp = tf.logSoftmax(logits);
   const picked = tf.sum(tf.mul(logp, tf.oneHot(tf.range(0, n, 1, 'int32'), ids.length)), 1);
   return tf.neg(tf.mean(picked)) as tf.Scalar;
@@ -237,6 +265,7 @@ function sharedNegativesLoss(
   targets: Int32Array,
   negatives: Int32Array,
   logQ?: (ids: Int32Array) => tf.Tensor,
+  from?: tf.Tensor,
 ) {
   const n = targets.length;
   const mask = new Float32Array(n * negatives.length);
@@ -250,17 +279,22 @@ function sharedNegativesLoss(
   const neg = tf.tensor1d(negatives, 'int32');
   const corrected = (ids: Int32Array, idT: tf.Tensor) =>
     logQ ? tf.sub(tf.gather(bias, idT), logQ(ids)) : tf.gather(bias, idT);
-  const pos = tf.add(
+  let pos = tf.add(
     tf.sum(tf.mul(t, tf.gather(table, tgt)), 1, true),
     tf.expandDims(corrected(targets, tgt), 1),
   );
-  const negLogits = tf.add(
+  let negLogits = tf.add(
     tf.add(
       tf.matMul(t as tf.Tensor2D, tf.gather(table, neg) as tf.Tensor2D, false, true),
       corrected(negatives, neg),
     ),
     tf.tensor2d(mask, [n, negatives.length]),
   );
+  if (from) {
+    const to = w['teacher/transition/to']!;
+    pos = tf.add(pos, tf.sum(tf.mul(from, tf.gather(to, tgt)), 1, true));
+    negLogits = tf.add(negLogits, tf.matMul(from, tf.gather(to, neg), false, true));
+  }
   const logp = tf.logSoftmax(tf.concat([pos, negLogits], 1));
   return tf.neg(tf.mean(tf.slice(logp, [0, 0], [n, 1]))) as tf.Scalar;
 }

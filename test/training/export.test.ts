@@ -25,6 +25,9 @@ const teacherCfg: TeacherConfig = {
   layers: 2,
   ffnDim: 16,
   headDim: 8,
+  // the default recipe's head terms (config.ts): the pretrained next-item score and the transition term
+  nextResidual: true,
+  transitions: true,
 };
 let dir: string;
 

@@ -35,12 +35,19 @@ function skewedRows(rows: number): Int32Array {
   });
 }
 
-function pretrain(train: TeacherTrainConfig, rows: Int32Array, popularity: Float64Array) {
-  const store = createParams(teacherSpecs(model), new Prng(1));
+function pretrain(
+  train: TeacherTrainConfig,
+  rows: Int32Array,
+  popularity: Float64Array,
+  transitions: boolean,
+) {
+  const m = { ...model, transitions };
+  const store = createParams(teacherSpecs(m), new Prng(1));
   try {
-    const curve = pretrainTeacher(store, model, train, rows, new Prng(2), undefined, popularity);
+    const curve = pretrainTeacher(store, m, train, rows, new Prng(2), undefined, popularity);
     const read = (name: string) => Array.from(store.variables[name]!.dataSync());
-    return { curve, bias: read('teacher/mlm/output_bias'), items: read('teacher/embeddings/item') };
+    const from = transitions ? read('teacher/transition/from') : [];
+    return { curve, bias: read('teacher/mlm/output_bias'), items: read('teacher/embeddings/item'), from };
   } finally {
     store.dispose();
   }
@@ -50,8 +57,14 @@ function pretrain(train: TeacherTrainConfig, rows: Int32Array, popularity: Float
 // logits are s + b − log(n·q), and the output bias starts at log q − c: the logits, and so the losses and every
 // gradient, are those of the uncorrected run whose bias starts at 0, and the bias stays log q − c above it. The
 // reference is that uncorrected run (TensorFlow's sampled_softmax_loss, nn_impl.py, subtracts log Q the same way).
-for (const inBatchNegatives of [true, false]) {
-  test(`subtractLogQ (in-batch negatives ${inBatchNegatives}): same losses as without it, bias moved by log q`, () => {
+// With the transition term (model/teacher.ts) the same holds: it adds from(prev)·to(item) to every scored logit.
+for (const [inBatchNegatives, transitions] of [
+  [true, false],
+  [false, false],
+  [true, true],
+  [false, true],
+]) {
+  test(`subtractLogQ (in-batch negatives ${inBatchNegatives}, transitions ${transitions}): same losses as without it, bias moved by log q`, () => {
     const rows = skewedRows(64);
     const popularity = new Float64Array(V);
     for (const id of rows) popularity[id]!++;
@@ -65,10 +78,11 @@ for (const inBatchNegatives of [true, false]) {
       encoderLrRatio: 0.01,
       sampledNegatives: 16,
       inBatchNegatives,
+      transitionLrScale: 10,
     };
     const tensors = tf.memory().numTensors;
-    const plain = pretrain(base, rows, popularity);
-    const corrected = pretrain({ ...base, subtractLogQ: true }, rows, popularity);
+    const plain = pretrain(base, rows, popularity, transitions!);
+    const corrected = pretrain({ ...base, subtractLogQ: true }, rows, popularity, transitions!);
     assert.equal(corrected.curve.length, plain.curve.length);
     corrected.curve.forEach((p, i) =>
       assert.ok(Math.abs(p.loss - plain.curve[i]!.loss) < 1e-4, `step ${p.step}`),
@@ -83,6 +97,13 @@ for (const inBatchNegatives of [true, false]) {
     }
     const gap = corrected.items.reduce((m, x, k) => Math.max(m, Math.abs(x - plain.items[k]!)), 0);
     assert.ok(gap < 1e-4, `item table differs by ${gap}`);
+    const fromGap = corrected.from.reduce((m, x, k) => Math.max(m, Math.abs(x - plain.from[k]!)), 0);
+    assert.ok(fromGap < 1e-4, `transition table differs by ${fromGap}`);
+    if (transitions)
+      assert.ok(
+        plain.from.some((x) => x !== 0),
+        'the transition table learnt nothing',
+      );
     assert.equal(tf.memory().numTensors, tensors);
   });
 }

@@ -30,6 +30,15 @@ export type TeacherConfig = {
    * history).
    */
   readonly fanInInit?: boolean;
+  /**
+   * An item-to-item transition term from the newest history item `l` to the candidate `c`: from(l)·to(c), two
+   * item tables factorising the transition matrix as FPMC's item-item term does (Rendle et al., WWW 2010). It is
+   * part of every masked slot's next-item score in pretraining (with the slot's preceding token as `l`) and of
+   * the fine-tuned logit. docs/training.md ("The transition term") says why the encoder alone does not learn it.
+   */
+  readonly transitions?: boolean;
+  /** A per-candidate bias learnt in fine-tuning (default true); docs/training.md ("The transition term"). */
+  readonly candidateBias?: boolean;
 };
 
 const P = 'teacher';
@@ -75,6 +84,15 @@ export function teacherSpecs(c: TeacherConfig): ParamSpec[] {
     enc('mlm/ln/beta', [d], 'zeros'),
     enc('mlm/output_bias', [c.vocabSize + 1], 'zeros'),
   );
+  if (c.transitions) {
+    // from starts at 0 (no transition known), to at rows of norm ~1: the first gradients move from(l) towards
+    // the rows of the items that followed l.
+    specs.push(enc('transition/from', [c.vocabSize + 1, d], 'zeros'), {
+      ...enc('transition/to', [c.vocabSize + 1, d]),
+      scale: Math.sqrt(1 / d),
+    });
+  }
+  const features = 5 * d + 1 + (c.transitions ? 1 : 0);
   const head = (name: string, shape: number[], init: ParamSpec['init'], scale?: number): ParamSpec => ({
     name: `${P}/head/${name}`,
     shape,
@@ -85,13 +103,14 @@ export function teacherSpecs(c: TeacherConfig): ParamSpec[] {
   specs.push(
     head('target_attention/query/kernel', [d, d], 'normal', Math.sqrt(1 / d)),
     head('target_attention/recency', [c.historyLength], 'zeros'),
-    head('dense/kernel', [5 * d + 1, c.headDim], 'normal', Math.sqrt(2 / (5 * d + 1))),
+    head('dense/kernel', [features, c.headDim], 'normal', Math.sqrt(2 / features)),
     head('dense/bias', [c.headDim], 'zeros'),
     head('logit/kernel', [c.headDim, 1], 'normal', Math.sqrt(1 / c.headDim)),
     head('logit/bias', [1], 'zeros'),
-    head('candidate_bias', [c.vocabSize + 1], 'zeros'),
   );
+  if (c.candidateBias !== false) specs.push(head('candidate_bias', [c.vocabSize + 1], 'zeros'));
   if (c.nextResidual) specs.push(head('next_weight', [1], 'ones'));
+  if (c.transitions) specs.push(head('transition_weight', [1], 'zeros'));
   return specs;
 }
 
@@ -140,6 +159,12 @@ export function mlmLogits<T>(o: Ops<T>, w: Record<string, T>, t: T): T {
   return o.add(o.matMul(t, w[`${P}/embeddings/item`]!, true), w[`${P}/mlm/output_bias`]!);
 }
 
+/** The transition term from(prev)·to(item) for ids prev [N] and item [N] → [N, 1] (TeacherConfig.transitions). */
+export function transitionScore<T>(o: Ops<T>, w: Record<string, T>, prev: T, item: T): T {
+  const from = o.gather(w[`${P}/transition/from`]!, prev);
+  return o.sum(o.mul(from, o.gather(w[`${P}/transition/to`]!, item)), 1, true);
+}
+
 /** history [B, L] int32, candidate [B] int32 → logit [B], ctr [B]. */
 export function teacherForward<T>(
   o: Ops<T>,
@@ -172,10 +197,16 @@ export function teacherHead<T>(
   const h = o.gather(o.reshape(hidden, [-1, L + 1, d]), o.int32([L]), 1);
   const slot = o.reshape(h, [-1, d]);
   const cand = o.gather(w[`${P}/embeddings/item`]!, candidate);
-  const next = o.add(
+  let next = o.add(
     o.sum(o.mul(mlmTransform(o, w, slot), cand), 1, true),
     o.expandDims(o.gather(w[`${P}/mlm/output_bias`]!, candidate), 1),
   );
+  // The MASK slot's preceding token is the newest history item: the pretrained next-item score includes the
+  // transition from it, and the head also gets the transition alone (feature and linear weight).
+  const trans = c.transitions
+    ? transitionScore(o, w, o.reshape(o.gather(history, o.int32([L - 1]), 1), [-1]), candidate)
+    : undefined;
+  if (trans) next = o.add(next, trans);
   // Target attention (DIN-style) over the history's encoder outputs: candidate-dependent weights plus a learned
   // per-position (recency) bias, both new head parameters.
   const states = o.gather(
@@ -193,13 +224,14 @@ export function teacherHead<T>(
     historyBias,
   );
   const pooled = o.sum(o.mul(states, o.expandDims(o.softmax(scores), 2)), 1, false);
-  const features = o.concat([slot, cand, o.mul(slot, cand), pooled, o.mul(pooled, cand), next], 1);
+  const parts = [slot, cand, o.mul(slot, cand), pooled, o.mul(pooled, cand), next];
+  const features = o.concat(trans ? [...parts, trans] : parts, 1);
   const hid = gelu(o, dense(o, features, w[`${P}/head/dense/kernel`]!, w[`${P}/head/dense/bias`]!));
-  let out = o.add(
-    dense(o, hid, w[`${P}/head/logit/kernel`]!, w[`${P}/head/logit/bias`]!),
-    o.expandDims(o.gather(w[`${P}/head/candidate_bias`]!, candidate), 1),
-  );
+  let out = dense(o, hid, w[`${P}/head/logit/kernel`]!, w[`${P}/head/logit/bias`]!);
+  if (c.candidateBias !== false)
+    out = o.add(out, o.expandDims(o.gather(w[`${P}/head/candidate_bias`]!, candidate), 1));
   if (c.nextResidual) out = o.add(out, o.mul(next, w[`${P}/head/next_weight`]!));
+  if (trans) out = o.add(out, o.mul(trans, w[`${P}/head/transition_weight`]!));
   const logit = o.named(o.reshape(out, [-1]), `${P}/logit`);
   return { logit, ctr: o.named(o.sigmoid(logit), `${P}/ctr`) };
 }
