@@ -1,7 +1,8 @@
+import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { CtrError, type ErrorCode } from '../errors/registry.ts';
-import { ctrErrorBody } from './error-reply.ts';
+import { errorReplyParts } from './error-reply.ts';
 
 /**
  * Fastify's `clientErrorHandler`: what a connection gets when Node's HTTP parser refuses its bytes (a malformed
@@ -16,13 +17,16 @@ export function clientErrorHandler(this: FastifyInstance, err: NodeJS.ErrnoExcep
   const ctr = clientErrorOf(err);
   this.log.debug({ code: ctr.code, cause: err.code }, 'client error');
   if (socket.writable) {
-    const reply = ctrErrorBody(ctr);
-    const body = JSON.stringify(reply);
-    socket.write(
-      `HTTP/1.1 ${ctr.statusCode} ${reply.error}\r\nctr-error-code: ${ctr.code}\r\n` +
-        `content-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
-        `connection: close\r\n\r\n${body}`,
-    );
+    // No URL: the CTR error shape, with the headers every error reply carries (error-reply.ts).
+    const { headers, body } = errorReplyParts('', ctr);
+    const text = JSON.stringify(body);
+    const head = Object.entries({
+      ...headers,
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': String(Buffer.byteLength(text)),
+      connection: 'close',
+    }).map(([k, v]) => `${k}: ${v}\r\n`);
+    socket.write(`HTTP/1.1 ${ctr.statusCode} ${STATUS_CODES[ctr.statusCode]}\r\n${head.join('')}\r\n${text}`);
   }
   socket.destroy();
 }

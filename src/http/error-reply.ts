@@ -97,10 +97,14 @@ function sendError(request: FastifyRequest, reply: FastifyReply, err: unknown, s
  * constraint are answered before routing, by default with an uncoded 400; this gives them the registry's code
  * and each API's error shape like every other refusal.
  */
-export function sendFrameworkError(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
-  void sendError(request, reply, err, FRAMEWORK_SHED);
+export function sendFrameworkError(
+  err: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  shed: ShedLog,
+): void {
+  void sendError(request, reply, err, shed);
 }
-const FRAMEWORK_SHED = new ShedLog();
 
 export function registerErrorHandlers(app: FastifyInstance, shed = new ShedLog()): void {
   app.setErrorHandler((err, request, reply) => sendError(request, reply, err, shed));

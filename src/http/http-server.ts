@@ -24,9 +24,11 @@ export type HttpServer = { readonly app: FastifyInstance; readonly stopTaking: (
 /**
  * The Fastify instance every route family registers on, before any route: server limits from the config,
  * request bodies parsed as JSON whatever their Content-Type (src/http/json-body.ts), the request id echoed in
- * `x-request-id`, one HTTP metric per reply, a sampled access log (src/http/access-log.ts), coded error replies (src/http/error-reply.ts), overload
- * refusals ahead of Fastify for the routes that declare them (src/http/early-refusal.ts), and the shutdown gate. From `stopTaking()` (or Fastify's preClose) on, new requests get 503 CTR_ERR_SHUTTING_DOWN and every
- * reply `connection: close`, so connections already queued are answered before the server stops listening.
+ * `x-request-id`, one HTTP metric per reply, a sampled access log (src/http/access-log.ts), coded error replies
+ * (src/http/error-reply.ts; src/http/client-error.ts for bytes that are not HTTP), overload refusals ahead of
+ * Fastify for the routes that declare them (src/http/early-refusal.ts), and the shutdown gate. From
+ * `stopTaking()` (or Fastify's preClose) on, new requests get 503 CTR_ERR_SHUTTING_DOWN and every reply
+ * `connection: close`, so connections already queued are answered before the server stops listening.
  */
 export function createHttpServer(
   config: ServingConfig,
@@ -35,6 +37,7 @@ export function createHttpServer(
   random?: () => number,
 ): HttpServer {
   const nextRequestId = requestIdGenerator();
+  const shed = new ShedLog();
   const app = Fastify({
     logger,
     bodyLimit: config.maxBodyBytes,
@@ -50,7 +53,7 @@ export function createHttpServer(
     // One sampled line per request instead of two per request (src/http/access-log.ts).
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: false,
-    frameworkErrors: sendFrameworkError,
+    frameworkErrors: (err, request, reply) => sendFrameworkError(err, request, reply, shed),
     clientErrorHandler,
   });
   app.removeAllContentTypeParsers();
@@ -95,7 +98,6 @@ export function createHttpServer(
   app.addHook('preClose', async () => {
     closing = true;
   });
-  const shed = new ShedLog();
   registerErrorHandlers(app, shed);
   // Overload refusals before Fastify's routing and hooks (early-refusal.ts), for the routes that declare them.
   const early = new EarlyRefusal({
