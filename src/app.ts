@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyServerOptions, RouteOptions } from 'fastify';
 import type { ModelConfig, ServingConfig } from './config/serving-config.ts';
 import { CtrPredictor } from './ctr/ctr-predictor.ts';
-import { initBackend, skipped as backendsSkipped } from './graph/backend.ts';
+import { initBackend, skipped as backendsSkipped, type BackendName } from './graph/backend.ts';
 import type { LoadedModel } from './graph/model.ts';
 import { localLink, type ClusterLink } from './http/cluster-link.ts';
 import { createHttpServer } from './http/http-server.ts';
@@ -14,6 +14,8 @@ import { ModelConfigReloader } from './serving/model-config-reloader.ts';
 import { PredictionService } from './serving/prediction-service.ts';
 import { ShadowService } from './shadow/shadow-service.ts';
 import type { ShadowPairSnapshot } from './shadow/shadow-pair.ts';
+import * as tf from '@tensorflow/tfjs-core';
+import { ModelThread } from './serving/model-thread.ts';
 
 /**
  * Builds the HTTP service and never listens (`ctr-serve serve` and tests call listen/inject). It owns the
@@ -54,6 +56,8 @@ export type AppContext = {
   readonly reloadModelConfig: () => Promise<void>;
   /** Serves these models instead of the configured ones (ModelService/HandleReloadConfigRequest). */
   readonly applyModelConfig: (models: readonly ModelConfig[]) => Promise<void>;
+  /** Live tfjs tensors of this process: this thread's and the model thread's (they must not grow with requests). */
+  readonly numTensors: () => Promise<number>;
 };
 
 declare module 'fastify' {
@@ -61,6 +65,12 @@ declare module 'fastify' {
     ctr: AppContext;
   }
 }
+
+/** The model thread loads versions with the CTR adapter's loader, as this thread would (loadCtrModel). */
+const CTR_LOADER = (backend: BackendName) => ({
+  backend,
+  loader: { module: new URL('./ctr/shared-history-variant.ts', import.meta.url).href, name: 'loadCtrModel' },
+});
 
 export async function buildApp(config: ServingConfig, deps: AppDeps = {}): Promise<FastifyInstance> {
   const metrics = deps.metrics ?? new Metrics();
@@ -76,7 +86,21 @@ export async function buildApp(config: ServingConfig, deps: AppDeps = {}): Promi
     { backend, asked: config.backend, skipped: backendsSkipped.length ? backendsSkipped : undefined },
     `tfjs backend: ${backend}`,
   );
-  const loadModel = deps.loadModel ?? (await import('./ctr/shared-history-variant.ts')).loadCtrModel;
+  // A loader injected by a test cannot cross into a thread: its models then run on this one.
+  const modelThread =
+    config.modelThread && deps.loadModel === undefined
+      ? new ModelThread(CTR_LOADER(backend), (err) => {
+          // Nothing can run a model any more: end the process as a fault of its own thread would (docs/architecture.md).
+          app.log.fatal({ err: err.message }, 'the model thread died');
+          process.nextTick(() => {
+            throw err;
+          });
+        })
+      : undefined;
+  const loadModel =
+    modelThread?.loadModel ??
+    deps.loadModel ??
+    (await import('./ctr/shared-history-variant.ts')).loadCtrModel;
   const manager = new ServableManager(config, { loadModel, metrics, logger: app.log });
   const reloader = new ModelConfigReloader(config, manager, app.log);
   const service = new PredictionService(manager, config, { metrics });
@@ -96,13 +120,18 @@ export async function buildApp(config: ServingConfig, deps: AppDeps = {}): Promi
   ctr.onCtrScored = (event) => shadow.offer(event);
   const reloadModelConfig = () => reloader.reloadNow();
   const applyModelConfig = (models: readonly ModelConfig[]) => reloader.apply(models);
-  const ctx = { config, metrics, manager, service, link, stopTaking, reloadModelConfig, applyModelConfig };
+  const numTensors = async () => tf.memory().numTensors + ((await modelThread?.numTensors()) ?? 0);
+  const ctx = {
+    ...{ config, metrics, manager, service, link, stopTaking },
+    ...{ reloadModelConfig, applyModelConfig, numTensors },
+  };
   app.decorate('ctr', ctx);
   app.addHook('onClose', async () => {
     await reloader.stop();
     await shadow.stop();
     await service.stop();
     await manager.stop();
+    await modelThread?.stop();
   });
 
   await registerOpenApi(app, loadOpenApiDocument());

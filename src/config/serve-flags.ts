@@ -194,6 +194,13 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
     help: 'refuse a request (503) when the queued rows would take longer than this at the measured speed; 0: no bound',
   },
   {
+    name: 'model_thread',
+    type: 'boolean',
+    default: true,
+    config: 'modelThread',
+    help: 'run model calls on a worker thread of their own, off the event loop that reads, refuses and answers requests (bench/README.md, Overload)',
+  },
+  {
     name: 'share_history',
     type: 'boolean',
     default: true,

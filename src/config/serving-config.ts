@@ -43,6 +43,8 @@ export type ServingConfig = {
    * is always admitted when nothing is queued.
    */
   readonly maxQueueDelayMs: number;
+  /** Model calls run on a worker thread of their own (src/serving/model-thread.ts), else on the event loop. */
+  readonly modelThread: boolean;
   /** CTR requests feed each user's history once when the graph allows it (src/ctr/shared-history-variant.ts). */
   readonly shareHistory: boolean;
   readonly maxBodyBytes: number;
@@ -145,6 +147,7 @@ export function loadConfig(input: ConfigInput): ServingConfig {
     batching,
     predictTimeoutMs: predictTimeoutMs(f),
     maxQueueDelayMs: num(f, 'max_queue_delay_ms'),
+    modelThread: flag(f, 'model_thread') as boolean,
     shareHistory: flag(f, 'share_history') as boolean,
     maxBodyBytes: num(f, 'max_body_bytes'),
     maxCandidatesPerRequest: num(f, 'max_candidates_per_request'),

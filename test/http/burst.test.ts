@@ -3,7 +3,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import * as tf from '@tensorflow/tfjs-core';
 import { skipWithoutBenchReference } from '../helpers/fixtures.ts';
 import { appFor, post } from '../helpers/app-helpers.ts';
 import { referenceRows, writeReferenceStudent } from '../helpers/reference-model.ts';
@@ -33,7 +32,7 @@ test(
       const expected: number[] = reference.json().results[0].scores;
       // rows[0] is scored against its own candidate by the reference: anchor the expected scores to expected.f32.
       assert.ok(Math.abs(expected[0]! - rows[0]!.expected) <= 1e-5);
-      const tensorsBefore = tf.memory().numTensors;
+      const tensorsBefore = await app.ctr.numTensors();
 
       const order: number[] = [];
       const responses = await Promise.all(
@@ -68,7 +67,7 @@ test(
       const counted = /^ctr_requests_shed_total\{reason="queue_full"\} (\d+)$/m.exec(metrics);
       assert.equal(Number(counted?.[1]), shed.length);
       assert.equal((await app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200);
-      assert.equal(tf.memory().numTensors, tensorsBefore);
+      assert.equal(await app.ctr.numTensors(), tensorsBefore);
     } finally {
       await app.close();
       await rm(dir, { recursive: true, force: true });

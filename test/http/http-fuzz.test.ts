@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import * as tf from '@tensorflow/tfjs-core';
 import type { FastifyInstance } from 'fastify';
 import fc from 'fast-check';
 import { ERRORS } from '../../src/errors/registry.ts';
@@ -66,7 +65,7 @@ describe('HTTP fuzzing from openapi.yaml', () => {
       {},
       { onRoute: served.onRoute },
     );
-    tensorsAtStart = tf.memory().numTensors;
+    tensorsAtStart = await app.ctr.numTensors();
   });
   after(async () => {
     await app?.close();
@@ -117,6 +116,6 @@ describe('HTTP fuzzing from openapi.yaml', () => {
     assert.ok(sent > routes.length * 5);
     const health = await app.inject({ method: 'GET', url: '/healthz' });
     assert.equal(health.statusCode, 200);
-    assert.equal(tf.memory().numTensors, tensorsAtStart);
+    assert.equal(await app.ctr.numTensors(), tensorsAtStart);
   });
 });

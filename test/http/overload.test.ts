@@ -8,7 +8,6 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import * as tf from '@tensorflow/tfjs-core';
 import request from 'supertest';
 import { skipWithoutBenchReference } from '../helpers/fixtures.ts';
 import { appFor, checkResponse } from '../helpers/app-helpers.ts';
@@ -114,7 +113,7 @@ for (const batching of ['true', 'false'])
         assert.equal(reference!.status, 200, reference!.body);
         const expected: number[] = JSON.parse(reference!.body).results[0].scores;
         assert.ok(Math.abs(expected[0]! - rows[0]!.expected) <= 1e-5, 'row 0 matches expected.f32');
-        const tensorsBefore = tf.memory().numTensors;
+        const tensorsBefore = await app.ctr.numTensors();
 
         const replies = await burst(port, '/v1/ctr:predict', body, 80, dir);
         const ok = replies.filter((r) => r.status === 200);
@@ -132,7 +131,7 @@ for (const batching of ['true', 'false'])
         checkResponse('GET', '/healthz', health.status, health.headers, health.text);
         const after = await postJson(app.server, '/v1/ctr:predict', body);
         assert.equal(after.status, 200, 'the server answers again once the burst is over');
-        assert.equal(tf.memory().numTensors, tensorsBefore);
+        assert.equal(await app.ctr.numTensors(), tensorsBefore);
       } finally {
         await app.close();
         await rm(dir, { recursive: true, force: true });
