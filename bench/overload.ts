@@ -1,12 +1,12 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import http from 'node:http';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CtrError } from '../src/errors/registry.ts';
 import { startCtrServe } from './child-server.ts';
+import { rawClosedLoop } from './raw-closed-loop.ts';
 import { formatTable } from './table.ts';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
@@ -45,6 +45,8 @@ export type ServerAccount = {
    * how many, and how many waited over max_queue_delay_ms (100) and over twice it (bucket bounds 0.1 and 0.2 s).
    */
   readonly queueWait: { readonly n: number; readonly over100Ms: number; readonly over200Ms: number };
+  /** The load client's own CPU over the run per wall time: near 100%, its loop's backlog is in the latencies. */
+  readonly clientShare: number;
 };
 
 /**
@@ -99,6 +101,7 @@ export async function runOverload(opts: {
         cpuMsPerRequest: served ? cpu / served : 0,
         share: cpu / (wallMs * pids.length),
         connections: r.connections,
+        clientShare: r.clientShare,
         queueWait: {
           n: waited('n'),
           over100Ms: waited('n') - waited('upTo100Ms'),
@@ -144,7 +147,7 @@ async function queueWaitCounts(url: string): Promise<QueueWaitCounts> {
   };
 }
 
-type LoopResult = { answered: StatusLatency; refused: StatusLatency; other: number };
+type LoopResult = { answered: StatusLatency; refused: StatusLatency; other: number; clientShare: number };
 
 /** The worker processes of a `--workers` primary. */
 function childPids(pid: number): number[] {
@@ -208,55 +211,22 @@ async function closedLoopInProcess(
   return sample ? { ...result, connections: held ?? [] } : result;
 }
 
-/** The client: `connections` loops over one keep-alive agent, each with one request in flight. */
+/** The client (raw-closed-loop.ts): latencies split by status, and its own share of a core. */
 async function closedLoop(
   url: string,
   body: Buffer,
   connections: number,
   seconds: number,
 ): Promise<LoopResult> {
-  const target = new URL(url);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
-  const byStatus = new Map<number, number[]>();
-  let other = 0;
-  const end = performance.now() + seconds * 1000;
-  const one = () =>
-    new Promise<void>((resolve) => {
-      const t0 = performance.now();
-      const req = http.request(
-        {
-          host: target.hostname,
-          port: target.port,
-          path: target.pathname,
-          method: 'POST',
-          agent,
-          headers: { 'content-type': 'application/json', 'content-length': body.length },
-        },
-        (res) => {
-          res.resume();
-          res.on('end', () => {
-            const status = res.statusCode ?? 0;
-            if (status === 200 || status === 503) {
-              if (!byStatus.has(status)) byStatus.set(status, []);
-              byStatus.get(status)!.push(performance.now() - t0);
-            } else other++;
-            resolve();
-          });
-        },
-      );
-      req.on('error', () => {
-        other++;
-        resolve();
-      });
-      req.end(body);
-    });
-  await Promise.all(
-    Array.from({ length: connections }, async () => {
-      while (performance.now() < end) await one();
-    }),
-  );
-  agent.destroy();
-  return { answered: summary(byStatus.get(200) ?? []), refused: summary(byStatus.get(503) ?? []), other };
+  const r = await rawClosedLoop(url, body, connections, seconds);
+  let other = r.failed;
+  for (const [status, ms] of r.byStatus) if (status !== 200 && status !== 503) other += ms.length;
+  return {
+    answered: summary(r.byStatus.get(200) ?? []),
+    refused: summary(r.byStatus.get(503) ?? []),
+    other,
+    clientShare: r.cpuMs / r.wallMs,
+  };
 }
 
 /** The CPU-independent account of each run (ServerAccount), one row per worker count. */
@@ -269,6 +239,7 @@ export function overloadAccountTable(rows: readonly OverloadRow[]): string {
       'server CPU ms per request',
       'share of a core per worker',
       'refusal p99 × share (CPU ms)',
+      'client share of a core',
       'answers queued > 100 / > 200 ms',
     ],
     rows.map((r) => [
@@ -278,6 +249,7 @@ export function overloadAccountTable(rows: readonly OverloadRow[]): string {
       r.account.cpuMsPerRequest.toFixed(2),
       `${Math.round(r.account.share * 100)}%`,
       Math.round(r.refused.p99Ms * r.account.share),
+      `${Math.round(r.account.clientShare * 100)}%`,
       `${pct(r.account.queueWait.over100Ms, r.account.queueWait.n)} / ${pct(r.account.queueWait.over200Ms, r.account.queueWait.n)}`,
     ]),
   );

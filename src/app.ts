@@ -103,7 +103,12 @@ export async function buildApp(config: ServingConfig, deps: AppDeps = {}): Promi
     (await import('./ctr/shared-history-variant.ts')).loadCtrModel;
   const manager = new ServableManager(config, { loadModel, metrics, logger: app.log });
   const reloader = new ModelConfigReloader(config, manager, app.log);
-  const service = new PredictionService(manager, config, { metrics });
+  // The batcher plans for the model thread only when the models really run there (not an injected loader's).
+  const service = new PredictionService(
+    manager,
+    { ...config, modelThread: modelThread !== undefined },
+    { metrics },
+  );
   const link = deps.link ?? localLink();
   link.provide('metrics', () => metrics.registry.getMetricsAsJSON());
   const shadow = new ShadowService(config, {

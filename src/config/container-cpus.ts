@@ -58,3 +58,13 @@ function read(path: string): string | undefined {
     return undefined;
   }
 }
+
+/**
+ * `--model_thread`: auto turns the model thread on when every worker can have two CPUs, its event loop's and its
+ * model thread's (bench/README.md "Overload": with one worker on two cores the thread answered ~40% more under
+ * overload and refused as fast; with as many workers as cores, four busy threads on two cores gave erratic tails,
+ * while each worker alternating I/O and model calls kept them bounded).
+ */
+export function modelThreadOn(value: 'auto' | 'true' | 'false', workers: number, cpus: number): boolean {
+  return value === 'auto' ? 2 * workers <= cpus : value === 'true';
+}

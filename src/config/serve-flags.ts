@@ -195,10 +195,11 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
   },
   {
     name: 'model_thread',
-    type: 'boolean',
-    default: true,
+    type: 'enum',
+    default: 'auto',
+    values: ['auto', 'true', 'false'],
     config: 'modelThread',
-    help: 'run model calls on a worker thread of their own, off the event loop that reads, refuses and answers requests (bench/README.md, Overload)',
+    help: 'run model calls on a worker thread of their own, off the event loop that reads, refuses and answers requests; auto: when each worker has two CPUs (--workers × 2 ≤ CPUs; bench/README.md, Overload)',
   },
   {
     name: 'share_history',

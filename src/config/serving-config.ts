@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { CtrError } from '../errors/registry.ts';
-import { containerCpuCount } from './container-cpus.ts';
+import { containerCpuCount, modelThreadOn } from './container-cpus.ts';
 import { flagValue, type FlagSpec, type FlagValue } from './flag-spec.ts';
 import { SERVE_FLAGS } from './serve-flags.ts';
 import { grpcChannelArguments, type GrpcConfig } from './grpc-channel-arguments.ts';
@@ -43,7 +43,7 @@ export type ServingConfig = {
    * is always admitted when nothing is queued.
    */
   readonly maxQueueDelayMs: number;
-  /** Model calls run on a worker thread of their own (src/serving/model-thread.ts), else on the event loop. */
+  /** Model calls run on a thread of their own (src/serving/model-thread.ts); `auto` resolved (modelThreadOn). */
   readonly modelThread: boolean;
   /** CTR requests feed each user's history once when the graph allows it (src/ctr/shared-history-variant.ts). */
   readonly shareHistory: boolean;
@@ -133,6 +133,8 @@ export function loadConfig(input: ConfigInput): ServingConfig {
     enabled: flag(f, 'enable_batching') as boolean,
   };
 
+  const cpus = input.cpuCount ?? containerCpuCount();
+  const workers = (flag(f, 'workers') as number | undefined) ?? cpus;
   const config: ServingConfig = {
     restApiPort: num(f, 'rest_api_port'),
     restApiHost: str(f, 'rest_api_host')!,
@@ -147,13 +149,13 @@ export function loadConfig(input: ConfigInput): ServingConfig {
     batching,
     predictTimeoutMs: predictTimeoutMs(f),
     maxQueueDelayMs: num(f, 'max_queue_delay_ms'),
-    modelThread: flag(f, 'model_thread') as boolean,
     shareHistory: flag(f, 'share_history') as boolean,
     maxBodyBytes: num(f, 'max_body_bytes'),
     maxCandidatesPerRequest: num(f, 'max_candidates_per_request'),
     maxUsersPerRequest: num(f, 'max_users_per_request'),
     connectionTimeoutMs: num(f, 'connection_timeout_ms'),
-    workers: (flag(f, 'workers') as number | undefined) ?? input.cpuCount ?? containerCpuCount(),
+    workers,
+    modelThread: modelThreadOn(str(f, 'model_thread') as 'auto' | 'true' | 'false', workers, cpus),
     shadowModel,
     shadowSampleRate,
     shadowQueueSize: num(f, 'shadow_queue_size'),

@@ -105,6 +105,13 @@ export type ModelInfo = {
   readonly oneRowPaths?: readonly string[];
 };
 
+/**
+ * Where predictHost's outputs may carry how long the model itself ran (ms), when that differs from the caller's
+ * wall time: calls that queue in the model thread (src/serving/model-thread.ts) behind one another. A symbol
+ * key, so iterating or serialising the outputs never sees it. The inference latency metric reports it.
+ */
+export const RUN_MS: unique symbol = Symbol('ctr-serve.runMs');
+
 export interface LoadedModel {
   readonly info: ModelInfo;
   predict(

@@ -1,3 +1,5 @@
+import { refusal, type CtrError } from '../errors/registry.ts';
+
 /**
  * Admission control by estimated queue delay, for the batcher: a request is admitted when the requests already
  * admitted and not yet finished would run within `maxQueueDelayMs` at the model's measured speed, else refused
@@ -139,5 +141,20 @@ export class AdmissionByModel {
     let admission = this.#byModel.get(model);
     if (!admission) this.#byModel.set(model, (admission = new QueueDelayAdmission(this.#options)));
     return admission;
+  }
+
+  /**
+   * The refusal (CTR_ERR_QUEUE_FULL, without a stack) for a request to `model` while its queued work is over
+   * maxQueueDelayMs: when `always` (admit() just said no), else only when that holds now (undefined otherwise).
+   */
+  refusal(model: string, always: boolean): CtrError | undefined {
+    const max = this.#options.maxQueueDelayMs;
+    const delayMs = this.#byModel.get(model)?.estimatedDelayMs ?? 0;
+    if (!always && !(max > 0 && delayMs > max)) return undefined;
+    return refusal(
+      'CTR_ERR_QUEUE_FULL',
+      `${model}: the queued requests need about ${Math.round(delayMs)} ms to run, over max_queue_delay_ms ` +
+        `${max}; retry later`,
+    );
   }
 }

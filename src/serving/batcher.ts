@@ -1,6 +1,6 @@
 import type { BatchingConfig } from '../config/serving-config.ts';
 import { CtrError, isCtrError, refusal } from '../errors/registry.ts';
-import type { HostTensor } from '../graph/model.ts';
+import { RUN_MS, type HostTensor } from '../graph/model.ts';
 import type { Servable } from './servable.ts';
 import { AdmissionByModel } from './admission.ts';
 import { BatchQueues, type Batch, type Item, type Queue } from './batch-queues.ts';
@@ -13,9 +13,8 @@ import { noopServingMetrics, type ServingMetrics } from './serving-metrics.ts';
  *
  * Lifecycle: a request joins its queue's open batch, or opens a new one. A batch closes when it holds
  * `maxBatchSize` rows; an open batch runs when a batch thread is free and it has waited `batchTimeoutMs`
- * (while every thread is busy it keeps filling, which is where merging comes from under load). A task larger
- * than `maxBatchSize`, or without a merge key, runs alone. When a queue already
- * holds `maxEnqueuedBatches` batches the request is refused at once with CTR_ERR_QUEUE_FULL (load shedding);
+ * (while every thread is busy it keeps filling: merging under load). A task larger than `maxBatchSize`, or
+ * without a merge key, runs alone. A queue holding `maxEnqueuedBatches` batches refuses with CTR_ERR_QUEUE_FULL;
  * a request that waited over `predictTimeoutMs` for a thread fails with CTR_ERR_TIMEOUT. With batching
  * disabled, requests run one event-loop turn after they arrive, at most `maxEnqueuedBatches` of them in flight.
  * Before any of that, admission control (admission.ts) refuses a request with CTR_ERR_QUEUE_FULL when the rows
@@ -30,6 +29,8 @@ export type BatcherConfig = BatchingConfig & {
   readonly predictTimeoutMs: number;
   /** Admission control (admission.ts); 0 or absent: off. */
   readonly maxQueueDelayMs?: number;
+  /** Model calls run on the model thread (model-thread.ts): MODEL_THREAD_DEPTH posted at once, no drain slice. */
+  readonly modelThread?: boolean;
 };
 
 /**
@@ -38,6 +39,12 @@ export type BatcherConfig = BatchingConfig & {
  * long plus the other requests of that turn, instead of after the whole admitted queue (up to maxQueueDelayMs).
  */
 export const DRAIN_SLICE_MS = 10;
+
+/**
+ * Batches posted to the model thread at once per batch thread: it still has work while this loop spends a turn
+ * reading and refusing (~130 refusals, ~10 ms: bench/README.md "Overload"). Admission bounds what is queued in all.
+ */
+const MODEL_THREAD_DEPTH = 8;
 
 export class Batcher {
   readonly #config: BatcherConfig;
@@ -90,7 +97,7 @@ export class Batcher {
     const admission = this.#admissions.of(servable.id.name);
     if (!admission.admit(cost)) {
       this.#metrics.countShed('queue_full');
-      return Promise.reject(this.#overloaded(servable.id.name));
+      return Promise.reject(this.#admissions.refusal(servable.id.name, true));
     }
     const done = this.#config.enabled ? this.#runQueued(servable, task) : this.#runDirect(servable, task);
     return done.finally(() => admission.finish(cost));
@@ -104,13 +111,9 @@ export class Batcher {
       const q = this.#queues.queue(servable, task.signatureName, key ?? `solo:${task.signatureName}`);
       if (!this.#queues.enqueue(q, item, key === undefined || rows >= this.#config.maxBatchSize)) {
         this.#metrics.countShed('queue_full');
-        reject(
-          refusal(
-            'CTR_ERR_QUEUE_FULL',
-            `${servable.id.name} version ${servable.id.version}: ${this.#config.maxEnqueuedBatches} batches ` +
-              'are already queued; retry later',
-          ),
-        );
+        const { name, version } = servable.id;
+        const why = `${name} version ${version}: ${this.#config.maxEnqueuedBatches} batches are already queued`;
+        reject(refusal('CTR_ERR_QUEUE_FULL', `${why}; retry later`));
         return;
       }
       this.#scheduleSoon();
@@ -119,25 +122,12 @@ export class Batcher {
 
   /**
    * CTR_ERR_QUEUE_FULL (counted) when `run` would refuse any request for `model` now, else undefined: callers ask
-   * before they decode and build a request's inputs, so that refusing one costs little when the server is
-   * overloaded. Returned, not thrown, so the HTTP layer's early refusal (src/http/early-refusal.ts) pays no throw.
+   * before they decode a request (src/http/early-refusal.ts); returned, not thrown, so refusing pays no throw.
    */
   admissionRefusal(model: string): CtrError | undefined {
-    const max = this.#config.maxQueueDelayMs ?? 0;
-    if (max > 0 && (this.#admissions.peek(model)?.estimatedDelayMs ?? 0) > max) {
-      this.#metrics.countShed('queue_full');
-      return this.#overloaded(model);
-    }
-    return undefined;
-  }
-
-  #overloaded(model: string): CtrError {
-    const delayMs = Math.round(this.#admissions.of(model).estimatedDelayMs);
-    return refusal(
-      'CTR_ERR_QUEUE_FULL',
-      `${model}: the queued requests need about ${delayMs} ms to run, over max_queue_delay_ms ` +
-        `${this.#config.maxQueueDelayMs}; retry later`,
-    );
+    const refused = this.#admissions.refusal(model, false);
+    if (refused) this.#metrics.countShed('queue_full');
+    return refused;
   }
 
   /** Refuses new requests (CTR_ERR_SHUTTING_DOWN) and resolves once every queued batch has run. */
@@ -184,7 +174,8 @@ export class Batcher {
   }
 
   #schedule(): void {
-    while (this.#running < this.#config.numBatchThreads) {
+    const inFlight = this.#config.numBatchThreads * (this.#config.modelThread ? MODEL_THREAD_DEPTH : 1);
+    while (this.#running < inFlight) {
       const next = this.#queues.take(performance.now(), this.#config.batchTimeoutMs);
       if (!('batch' in next)) {
         this.#armTimer(next.nextDueMs);
@@ -198,7 +189,8 @@ export class Batcher {
       // way), while draining the whole admitted queue in one go kept refusals waiting up to maxQueueDelayMs.
       void this.#execute(q, batch).finally(() => {
         this.#running--;
-        if (performance.now() - this.#sliceStartMs < DRAIN_SLICE_MS) this.#schedule();
+        if (this.#config.modelThread || performance.now() - this.#sliceStartMs < DRAIN_SLICE_MS)
+          this.#schedule();
         else this.#scheduleSoon();
         this.#notifyIfIdle();
       });
@@ -278,8 +270,11 @@ export class Batcher {
   ): Promise<Record<string, HostTensor>> {
     const t0 = performance.now();
     const admission = this.#admissions.of(servable.id.name);
-    if (this.#lastCallEnd.waiting) admission.observeGap(t0 - this.#lastCallEnd.ms);
+    // With the model thread the calls queue there back to back: no turn of this loop comes between them.
+    if (this.#lastCallEnd.waiting && !this.#config.modelThread)
+      admission.observeGap(t0 - this.#lastCallEnd.ms);
     let outputs: Record<string, HostTensor>;
+    let prevEndMs = 0;
     try {
       outputs = await servable.model.predictHost(inputs, signatureName);
     } catch (err) {
@@ -288,11 +283,15 @@ export class Batcher {
         cause: err,
       });
     } finally {
+      prevEndMs = this.#lastCallEnd.ms;
       this.#lastCallEnd = { ms: performance.now(), waiting: this.#queues.waiting > 0 || this.#direct > 1 };
     }
-    const ms = this.#lastCallEnd.ms - t0;
-    admission.observe(rows, ms);
-    this.#metrics.observeInference(servable.id, ms / 1000, rows);
+    const endMs = this.#lastCallEnd.ms;
+    // On the model thread a call is posted while the one before it runs: what it adds to the queue's delay is
+    // the time from that one's end to its own (the thread's throughput as this loop sees it), not its wall time.
+    admission.observe(rows, endMs - (this.#config.modelThread ? Math.max(t0, prevEndMs) : t0));
+    const runMs = (outputs as { [RUN_MS]?: number })[RUN_MS] ?? endMs - t0;
+    this.#metrics.observeInference(servable.id, runMs / 1000, rows);
     return outputs;
   }
 }

@@ -38,8 +38,10 @@ async function handle(msg: ModelThreadRequest): Promise<void> {
   }
   const model = models.get(msg.key);
   if (!model) throw new Error(`model ${msg.key} is not loaded in the model thread`);
+  const t0 = performance.now();
   const outputs = await model.predictHost(msg.inputs, msg.signature);
-  parentPort!.postMessage({ call: msg.call, outputs }, wholeBuffers(outputs));
+  const runMs = performance.now() - t0;
+  parentPort!.postMessage({ call: msg.call, outputs, runMs }, wholeBuffers(outputs));
 }
 
 // One message at a time, in order: the thread is one batch thread, as the event loop was before.

@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { BackendChoice } from '../graph/backend.ts';
 import { CtrError } from '../errors/registry.ts';
-import type { HostTensor, LoadedModel, ModelInfo } from '../graph/model.ts';
+import { RUN_MS, type HostTensor, type LoadedModel, type ModelInfo } from '../graph/model.ts';
 import { predictThroughHost } from '../graph/predict-through-host.ts';
 
 /**
@@ -81,7 +81,7 @@ export class ModelThread {
         const sig = signature ?? info!.defaultSignature;
         const call = this.#next++;
         const reply = await this.#call({ op: 'predict', call, key, signature: sig, inputs: copied(inputs) });
-        return reply.outputs!;
+        return Object.assign(reply.outputs!, { [RUN_MS]: reply.runMs });
       },
       dispose: () => {
         if (disposed) return;
@@ -135,6 +135,7 @@ type Reply = {
   readonly call: number;
   readonly info?: ModelInfo;
   readonly outputs?: Record<string, HostTensor>;
+  readonly runMs?: number;
   readonly tensors?: number;
 };
 type ErrorReply = {

@@ -47,6 +47,7 @@ export class PredictionService {
         ...config.batching,
         predictTimeoutMs: config.predictTimeoutMs,
         maxQueueDelayMs: config.maxQueueDelayMs,
+        modelThread: config.modelThread,
       },
       { metrics: deps.metrics },
     );

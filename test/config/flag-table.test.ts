@@ -127,3 +127,16 @@ test("serve's defaults come from the table", () => {
   assert.equal(config.logLevel, spec('log_level').default);
   assert.equal(config.workers, 3);
 });
+
+test('--model_thread=auto gives each worker a model thread only when it can have two CPUs', () => {
+  const thread = (flags: Record<string, string>, cpuCount: number) =>
+    loadConfig({ flags: { model_base_path: '/m', ...flags }, cpuCount }).modelThread;
+  assert.equal(thread({}, 2), false); // --workers defaults to the CPUs: one per worker
+  assert.equal(thread({ workers: '1' }, 2), true);
+  assert.equal(thread({ workers: '2' }, 4), true);
+  assert.equal(thread({ workers: '3' }, 4), false);
+  assert.equal(thread({ workers: '1' }, 1), false);
+  assert.equal(thread({ workers: '2', model_thread: 'true' }, 2), true);
+  assert.equal(thread({ workers: '1', model_thread: 'false' }, 2), false);
+  assert.throws(() => thread({ model_thread: 'yes' }, 2), { code: 'CTR_ERR_INVALID_CONFIG' });
+});
