@@ -44,9 +44,13 @@ async function handle(msg: ModelThreadRequest): Promise<void> {
   parentPort!.postMessage({ call: msg.call, outputs, runMs }, wholeBuffers(outputs));
 }
 
-// One message at a time, in order: the thread is one batch thread, as the event loop was before.
+// Predictions run one at a time, in order: the thread is one batch thread. A load runs beside them (a new version
+// loading must not stall the one serving, as on the event loop before); an unload only comes after the version's
+// last prediction was answered (the manager disposes a version once its last handle is released).
 let chain = Promise.resolve();
 parentPort!.on('message', (msg: ModelThreadRequest) => {
-  chain = chain.then(() => handle(msg).catch((err: unknown) => fail('call' in msg ? msg.call : -1, err)));
+  const run = () => handle(msg).catch((err: unknown) => fail('call' in msg ? msg.call : -1, err));
+  if (msg.op === 'predict') chain = chain.then(run);
+  else void run();
 });
 parentPort!.postMessage('ready');
