@@ -54,8 +54,13 @@ export type DistillConfig = {
     readonly tang: { readonly alpha: number };
     /** Steps for the slower recurrent variants, gru and bilstm (they train on the same sets). */
     readonly gruSteps: number;
-    /** Distilled students start from the teacher's item embeddings (needs student.dim = teacher.dim). */
+    /** Distilled students start from the teacher's item embeddings (needs student.dim = teacher.dim), and from
+     * its transition tables when both have `transitions`. */
     readonly initFromTeacher?: boolean;
+    /** Pooled students also see the newest history item: [last, last⊙c] (model/student.ts, StudentConfig). */
+    readonly lastItem?: boolean;
+    /** Pooled students add FPMC's from(last)·to(c) (model/student.ts, StudentConfig.transitions). */
+    readonly transitions?: boolean;
   };
   readonly transfer: TransferConfig;
   readonly evaluation: { readonly latencyBatch: number; readonly latencyRepeats: number };

@@ -33,7 +33,7 @@ export function trainStudents(
   labelled: TrainSet,
   rng: Prng,
   bar: Bar,
-  teacherItems?: tf.Tensor,
+  teacher?: Readonly<Record<string, tf.Tensor>>,
 ): TrainedStudent[] {
   const L = c.data.clickModel.historyLength;
   return c.student.variants.map((variant) => {
@@ -43,6 +43,8 @@ export function trainStudents(
       historyLength: L,
       dim: c.student.dim,
       hidden: c.student.hidden,
+      // Only the pooled encoder takes the newest-item features (the recurrent ones see the order already).
+      ...(variant.kind === 'pooled' && { lastItem: c.student.lastItem, transitions: c.student.transitions }),
     };
     // Same initial weights for every variant of a kind, so losses are compared from one starting point.
     const specs = studentSpecs(config);
@@ -50,8 +52,8 @@ export function trainStudents(
       specs,
       new Prng(c.seed * 1000 + { pooled: 1, gru: 2, bilstm: 3 }[variant.kind]),
     );
-    if (c.student.initFromTeacher && variant.loss !== 'none' && teacherItems)
-      copyTeacherItems(init, teacherItems, config.dim);
+    if (c.student.initFromTeacher && variant.loss !== 'none' && teacher)
+      copyTeacher(init, teacher, config.dim);
     const store = new ParamStore(specs, init);
     const steps = variant.kind === 'pooled' ? c.student.train.steps : c.student.gruSteps;
     const loss =
@@ -86,14 +88,29 @@ export function trainStudents(
 /**
  * Distilled students start from the teacher's item table (the rows of the items, not its MASK row) when
  * `student.initFromTeacher` is set and the dims agree: knowledge from the teacher beyond its logits. The no-KD
- * baseline keeps its own random table, so it stays what a student gets without a teacher.
+ * baseline keeps its own random table, so it stays what a student gets without a teacher. A student with
+ * transitions also takes the teacher's `from`/`to` tables, and as its transition weight the teacher's total
+ * linear weight on the term (next_weight + transition_weight: the teacher adds it to its next-item score too).
  */
-function copyTeacherItems(init: HostParams, teacherItems: tf.Tensor, dim: number): void {
-  const table = init['student/embeddings/item']!;
-  if (teacherItems.shape[1] !== dim)
-    throw new Error('student.initFromTeacher needs student.dim = teacher.dim');
-  const values = teacherItems.dataSync() as Float32Array;
-  table.values.set(values.subarray(0, table.values.length));
+export function copyTeacher(
+  init: HostParams,
+  teacher: Readonly<Record<string, tf.Tensor>>,
+  dim: number,
+): void {
+  const rows = (from: string, to: string) => {
+    const source = teacher[from];
+    const target = init[to];
+    if (!source || !target) return;
+    if (source.shape[1] !== dim) throw new Error('student.initFromTeacher needs student.dim = teacher.dim');
+    target.values.set((source.dataSync() as Float32Array).subarray(0, target.values.length));
+  };
+  rows('teacher/embeddings/item', 'student/embeddings/item');
+  rows('teacher/transition/from', 'student/transition/from');
+  rows('teacher/transition/to', 'student/transition/to');
+  const weight = init['student/transition/weight'];
+  const scalar = (name: string) => (teacher[name]?.dataSync()[0] as number | undefined) ?? 0;
+  if (weight && teacher['teacher/transition/from'])
+    weight.values[0] = scalar('teacher/head/next_weight') + scalar('teacher/head/transition_weight');
 }
 
 /** The exported student (best validation AUC among distilled pooled students) and the no-KD baseline. */

@@ -43,8 +43,7 @@ export async function runDistill(run: DistillRun): Promise<DistillReport> {
   );
   const teacher = trainTeacher(c, data, rng, bar);
   const labelled = labelTransferSet(c, data, teacher, rng.fork(), bar);
-  const teacherItems = teacher.store.variables['teacher/embeddings/item'];
-  const students = trainStudents(c, data, labelled, rng.fork(), bar, teacherItems);
+  const students = trainStudents(c, data, labelled, rng.fork(), bar, teacher.store.variables);
   const { best, noKd } = pickStudents(students, valid.clicked);
   say('latency: teacher and students, eager tfjs');
   const latency = eagerLatencies(c, teacher, students, test);

@@ -18,6 +18,17 @@ export type StudentConfig = {
   readonly historyLength: number;
   readonly dim: number;
   readonly hidden: readonly number[];
+  /**
+   * The newest history item `l` next to the pooled history: [last, last⊙c] join the MLP's features. A mean of
+   * embeddings cannot tell which item came last (docs/training.md, "Students").
+   */
+  readonly lastItem?: boolean;
+  /**
+   * FPMC's item-to-item term from the newest history item (Rendle et al., WWW 2010), as the teacher's
+   * (model/teacher.ts, TeacherConfig.transitions): t = from(l)·to(c) joins the MLP's features and the logit
+   * (t · weight), from two [vocabSize, dim] tables.
+   */
+  readonly transitions?: boolean;
 };
 
 export function studentSpecs(c: StudentConfig, prefix = 'student'): ParamSpec[] {
@@ -61,7 +72,15 @@ export function studentSpecs(c: StudentConfig, prefix = 'student'): ParamSpec[] 
       );
     }
   }
-  let fanIn = 4 * d;
+  if (c.transitions) {
+    // As the teacher's: from at 0 (no transition known), to at rows of norm ~1 (or both copied from the teacher).
+    specs.push(
+      { name: `${prefix}/transition/from`, shape: [c.vocabSize, d], init: 'zeros' },
+      { name: `${prefix}/transition/to`, shape: [c.vocabSize, d], init: 'normal', scale: Math.sqrt(1 / d) },
+      { name: `${prefix}/transition/weight`, shape: [1], init: 'ones' },
+    );
+  }
+  let fanIn = studentFeatures(c);
   c.hidden.forEach((units, i) => {
     specs.push(
       {
@@ -79,6 +98,25 @@ export function studentSpecs(c: StudentConfig, prefix = 'student'): ParamSpec[] 
     { name: `${prefix}/logit/bias`, shape: [1], init: 'zeros' },
   );
   return specs;
+}
+
+/** Width of the MLP's input: [h, c, h⊙c, |h−c|], then [last, last⊙c] and the transition score when enabled. */
+function studentFeatures(c: StudentConfig): number {
+  return (c.lastItem ? 6 : 4) * c.dim + (c.transitions ? 1 : 0);
+}
+
+/**
+ * Rows of `table` at the newest history item, [B, d]: the gathered history times a one-hot over positions,
+ * summed. Not GatherV2 on axis 1: every op here is row-wise with a constant, so the serving loader's
+ * shared-history rewrite (src/graph/rewrite/share-history.ts) still computes it once per user.
+ */
+function newest<T>(o: Ops<T>, table: T, history: T, L: number): T {
+  // [L, 1] floats, 1 at the newest position (Ops has no float constants beyond scalars).
+  const position = o.expandDims(
+    o.nonPaddingMask(o.int32(Array.from({ length: L }, (_, j) => +(j === L - 1)))),
+    1,
+  );
+  return o.sum(o.mul(o.gather(table, history), position), 1, false);
 }
 
 function pooled<T>(o: Ops<T>, table: T, history: T, mask: T): T {
@@ -186,13 +224,23 @@ export function studentForward<T>(
         ? bilstm(o, w, prefix, c, history, mask)
         : pooled(o, table, history, mask);
   const cand = o.gather(table, candidate);
-  let x = o.concat([h, cand, o.mul(h, cand), o.abs(o.sub(h, cand))], 1);
+  const parts = [h, cand, o.mul(h, cand), o.abs(o.sub(h, cand))];
+  if (c.lastItem) {
+    const last = newest(o, table, history, c.historyLength);
+    parts.push(last, o.mul(last, cand));
+  }
+  let trans: T | undefined;
+  if (c.transitions) {
+    const from = newest(o, w[`${prefix}/transition/from`]!, history, c.historyLength);
+    trans = o.sum(o.mul(from, o.gather(w[`${prefix}/transition/to`]!, candidate)), 1, true);
+    parts.push(trans);
+  }
+  let x = o.concat(parts, 1);
   c.hidden.forEach((_, i) => {
     x = o.relu(dense(o, x, w[`${prefix}/mlp_${i}/kernel`]!, w[`${prefix}/mlp_${i}/bias`]!));
   });
-  const logit = o.named(
-    o.reshape(dense(o, x, w[`${prefix}/logit/kernel`]!, w[`${prefix}/logit/bias`]!), [-1]),
-    `${prefix}/logit`,
-  );
+  let out = dense(o, x, w[`${prefix}/logit/kernel`]!, w[`${prefix}/logit/bias`]!);
+  if (trans) out = o.add(out, o.mul(trans, w[`${prefix}/transition/weight`]!));
+  const logit = o.named(o.reshape(out, [-1]), `${prefix}/logit`);
   return { logit, ctr: o.named(o.sigmoid(logit), `${prefix}/ctr`) };
 }
