@@ -80,43 +80,43 @@ export function studentSpecs(c: StudentConfig, prefix = 'student'): ParamSpec[] 
       { name: `${prefix}/transition/weight`, shape: [1], init: 'ones' },
     );
   }
-  let fanIn = studentFeatures(c);
+  const layer = (name: string, fanIn: number, units: number, gain: number): ParamSpec[] => [
+    { name: `${name}/kernel`, shape: [fanIn, units], init: 'normal', scale: Math.sqrt(gain / fanIn) },
+    { name: `${name}/bias`, shape: [units], init: 'zeros' },
+  ];
+  let fanIn = 4 * d;
   c.hidden.forEach((units, i) => {
-    specs.push(
-      {
-        name: `${prefix}/mlp_${i}/kernel`,
-        shape: [fanIn, units],
-        init: 'normal',
-        scale: Math.sqrt(2 / fanIn),
-      },
-      { name: `${prefix}/mlp_${i}/bias`, shape: [units], init: 'zeros' },
-    );
+    specs.push(...layer(`${prefix}/mlp_${i}`, i === 0 ? inputWidth(c) : fanIn, units, 2));
     fanIn = units;
   });
-  specs.push(
-    { name: `${prefix}/logit/kernel`, shape: [fanIn, 1], init: 'normal', scale: Math.sqrt(1 / fanIn) },
-    { name: `${prefix}/logit/bias`, shape: [1], init: 'zeros' },
-  );
-  return specs;
+  specs.push(...layer(`${prefix}/logit`, c.hidden.length ? fanIn : inputWidth(c), 1, 1));
+  // The newest-item features' rows of the first layer, kept apart from its kernel (studentForward says why).
+  const first = firstLayer(c, prefix);
+  const units = c.hidden[0] ?? 1;
+  const scale = Math.sqrt((c.hidden.length ? 2 : 1) / inputWidth(c));
+  if (c.lastItem)
+    for (const part of ['last', 'last_candidate'])
+      specs.push({ name: `${first}/${part}/kernel`, shape: [d, units], init: 'normal', scale });
+  if (c.transitions)
+    specs.push({ name: `${first}/transition/kernel`, shape: [units], init: 'normal', scale });
+  return specs.map((s) => (s.name === `${first}/kernel` ? { ...s, shape: [4 * d, units] } : s));
 }
 
-/** Width of the MLP's input: [h, c, h⊙c, |h−c|], then [last, last⊙c] and the transition score when enabled. */
-function studentFeatures(c: StudentConfig): number {
+/** Width of the first layer's input: [h, c, h⊙c, |h−c|], then [last, last⊙c] and the transition score. */
+function inputWidth(c: StudentConfig): number {
   return (c.lastItem ? 6 : 4) * c.dim + (c.transitions ? 1 : 0);
 }
 
+const firstLayer = (c: StudentConfig, prefix: string) => `${prefix}/${c.hidden.length ? 'mlp_0' : 'logit'}`;
+
 /**
- * Rows of `table` at the newest history item, [B, d]: the gathered history times a one-hot over positions,
- * summed. Not GatherV2 on axis 1: every op here is row-wise with a constant, so the serving loader's
- * shared-history rewrite (src/graph/rewrite/share-history.ts) still computes it once per user.
+ * The newest history item's id, [B] int32: the history times a one-hot over positions, summed. Not GatherV2 on
+ * axis 1: Mul and Sum with a constant are row-wise, so the serving loader's shared-history rewrite
+ * (src/graph/rewrite/share-history.ts) still computes it, and the rows gathered at it, once per user. Being
+ * computed, the ids are checked at run time by the loader's index guard (src/graph/guard), as any computed index.
  */
-function newest<T>(o: Ops<T>, table: T, history: T, L: number): T {
-  // [L, 1] floats, 1 at the newest position (Ops has no float constants beyond scalars).
-  const position = o.expandDims(
-    o.nonPaddingMask(o.int32(Array.from({ length: L }, (_, j) => +(j === L - 1)))),
-    1,
-  );
-  return o.sum(o.mul(o.gather(table, history), position), 1, false);
+function newestId<T>(o: Ops<T>, history: T, L: number): T {
+  return o.sum(o.mul(history, o.int32(Array.from({ length: L }, (_, j) => +(j === L - 1)))), 1, false);
 }
 
 function pooled<T>(o: Ops<T>, table: T, history: T, mask: T): T {
@@ -224,22 +224,33 @@ export function studentForward<T>(
         ? bilstm(o, w, prefix, c, history, mask)
         : pooled(o, table, history, mask);
   const cand = o.gather(table, candidate);
-  const parts = [h, cand, o.mul(h, cand), o.abs(o.sub(h, cand))];
-  if (c.lastItem) {
-    const last = newest(o, table, history, c.historyLength);
-    parts.push(last, o.mul(last, cand));
+  // The first layer is x·W for x = [h, c, h⊙c, |h−c|, last, last⊙c, t], computed as [h, c, h⊙c, |h−c|]·W₀ +
+  // last·W₁ + (last⊙c)·W₂ + t·w₃: the same numbers without a wider ConcatV2, which costs more on tfjs-wasm than
+  // the two small MatMuls, and the single-user fold (src/ctr/single-user-fold.ts) still sees its 4-part concat.
+  const first = firstLayer(c, prefix);
+  let x = dense(
+    o,
+    o.concat([h, cand, o.mul(h, cand), o.abs(o.sub(h, cand))], 1),
+    w[`${first}/kernel`]!,
+    w[`${first}/bias`]!,
+  );
+  const lastId = c.lastItem || c.transitions ? newestId(o, history, c.historyLength) : undefined;
+  if (lastId !== undefined && c.lastItem) {
+    const last = o.gather(table, lastId);
+    x = o.add(x, o.matMul(last, w[`${first}/last/kernel`]!));
+    x = o.add(x, o.matMul(o.mul(last, cand), w[`${first}/last_candidate/kernel`]!));
   }
   let trans: T | undefined;
-  if (c.transitions) {
-    const from = newest(o, w[`${prefix}/transition/from`]!, history, c.historyLength);
+  if (lastId !== undefined && c.transitions) {
+    const from = o.gather(w[`${prefix}/transition/from`]!, lastId);
     trans = o.sum(o.mul(from, o.gather(w[`${prefix}/transition/to`]!, candidate)), 1, true);
-    parts.push(trans);
+    x = o.add(x, o.mul(trans, w[`${first}/transition/kernel`]!));
   }
-  let x = o.concat(parts, 1);
   c.hidden.forEach((_, i) => {
-    x = o.relu(dense(o, x, w[`${prefix}/mlp_${i}/kernel`]!, w[`${prefix}/mlp_${i}/bias`]!));
+    if (i > 0) x = dense(o, x, w[`${prefix}/mlp_${i}/kernel`]!, w[`${prefix}/mlp_${i}/bias`]!);
+    x = o.relu(x);
   });
-  let out = dense(o, x, w[`${prefix}/logit/kernel`]!, w[`${prefix}/logit/bias`]!);
+  let out = c.hidden.length ? dense(o, x, w[`${prefix}/logit/kernel`]!, w[`${prefix}/logit/bias`]!) : x;
   if (trans) out = o.add(out, o.mul(trans, w[`${prefix}/transition/weight`]!));
   const logit = o.named(o.reshape(out, [-1]), `${prefix}/logit`);
   return { logit, ctr: o.named(o.sigmoid(logit), `${prefix}/ctr`) };
