@@ -32,7 +32,16 @@ export type DistillConfig = {
     readonly file?: string;
     readonly format?: 'csv' | 'sequences';
     /** Click sequences (docs/training.md, "Real click sequences"): the leave-last-out protocol's settings. */
-    readonly sequences: SequenceDataConfig;
+    readonly sequences: {
+      /** Read only the file's first maxUsers users (0: all). */
+      readonly maxUsers: number;
+      /** Negatives ranked against each validation and test target (100 in BERT4Rec's protocol). */
+      readonly negatives: number;
+      /** Popularity-sampled non-clicks per training click. */
+      readonly trainNegatives: number;
+      /** Validation and test users expanded into CTR rows for AUC, log-loss, latency and the export check. */
+      readonly rowUsers: number;
+    };
     readonly clickModel: ClickModelConfig;
     readonly trainRows: number;
     readonly validRows: number;
@@ -67,17 +76,6 @@ export type DistillConfig = {
   readonly export: { readonly version: number; readonly oovId: number };
 };
 
-export type SequenceDataConfig = {
-  /** Read only the file's first maxUsers users (0: all). */
-  readonly maxUsers: number;
-  /** Negatives ranked against each validation and test target (100 in BERT4Rec's protocol). */
-  readonly negatives: number;
-  /** Popularity-sampled non-clicks per training click. */
-  readonly trainNegatives: number;
-  /** Validation and test users expanded into CTR rows for AUC, log-loss, latency and the export check. */
-  readonly rowUsers: number;
-};
-
 export const DEFAULT_CONFIG: DistillConfig = {
   seed: 1,
   data: {
@@ -96,14 +94,17 @@ export const DEFAULT_CONFIG: DistillConfig = {
     headDim: 16,
     nextResidual: true,
     fanInInit: true,
+    transitions: true, // the transition recipe (docs/training.md, "The transition term")
+    candidateBias: false,
     train: {
       batchSize: 256,
       pretrainSteps: 300,
       pretrainLearningRate: 5e-3,
       maskProb: 0.15,
-      finetuneSteps: 800,
+      finetuneSteps: 1000,
       headLearningRate: 2e-2,
-      encoderLrRatio: 0.01,
+      encoderLrRatio: 0.2,
+      transitionLrScale: 5,
       sampledNegatives: 1024,
       cooccurrenceInit: true,
       subtractLogQ: true,
@@ -123,6 +124,8 @@ export const DEFAULT_CONFIG: DistillConfig = {
     tang: { alpha: 1 },
     gruSteps: 100,
     initFromTeacher: true,
+    lastItem: true,
+    transitions: true,
   },
   transfer: { copies: 1, maskProb: 0.2, spanMax: 4, unlabelledRows: 40000 },
   evaluation: { latencyBatch: 1000, latencyRepeats: 15 },
@@ -160,7 +163,11 @@ export const QUICK_CONFIG: DistillConfig = merge(DEFAULT_CONFIG, {
   transfer: { copies: 1, unlabelledRows: 400 },
   evaluation: { latencyBatch: 200, latencyRepeats: 2 },
 }) as DistillConfig;
-
+// The synthetic recipe's transition switches stay off for click sequences (their recipe and table predate them).
+const NO_TRANSITIONS = {
+  teacher: { transitions: false, candidateBias: true, train: { encoderLrRatio: 0.01 } },
+  student: { lastItem: false, transitions: false },
+};
 /** What `--format sequences` changes (docs/training.md, "Real click sequences": the recipe), merged over
  * DEFAULT_CONFIG (or QUICK_CONFIG with `--quick`: a slice of the file); the defaults' switches, no subtractLogQ. */
 const SEQUENCE_OVERRIDES = {
@@ -206,9 +213,8 @@ const QUICK_SEQUENCE_OVERRIDES = {
 export function baseConfig(quick: boolean, format: 'csv' | 'sequences' | undefined): DistillConfig {
   const base = quick ? QUICK_CONFIG : DEFAULT_CONFIG;
   if (format !== 'sequences') return base;
-  return merge(base, quick ? QUICK_SEQUENCE_OVERRIDES : SEQUENCE_OVERRIDES);
+  return merge(merge(base, NO_TRANSITIONS), quick ? QUICK_SEQUENCE_OVERRIDES : SEQUENCE_OVERRIDES);
 }
-
 type Json = unknown;
 
 /** Deep merge of plain objects; arrays and scalars in `over` replace. */

@@ -65,8 +65,8 @@ test('fresh rows of the bundled models’ world, scored through the server, meet
       `${ROWS} fresh rows: Bayes AUC ${bayes.toFixed(4)}, teacher ${teacher.toFixed(4)}, student ${student.toFixed(4)}`,
     );
     assert.ok(bayes > 0.85, `Bayes AUC ${bayes}: the rows come from the models' world`);
-    // Issue 14 asks for ≤ 0.02; the 10,000-item teacher is ~0.03 below Bayes (docs/training.md): not yet met.
-    assert.ok(bayes - teacher <= 0.03, `teacher ${teacher} vs Bayes ${bayes}`);
+    // Issue 14's target: the teacher within 0.02 AUC of the rows' Bayes AUC.
+    assert.ok(bayes - teacher <= 0.02, `teacher ${teacher} vs Bayes ${bayes}`);
     assert.ok(
       (student - 0.5) / (teacher - 0.5) >= 0.97,
       `student ${student} keeps the teacher's ${teacher} lift`,
