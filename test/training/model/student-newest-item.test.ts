@@ -80,6 +80,17 @@ for (const [name, switches] of [
   });
 }
 
+/** A teacher of the students' size (dim 6) for the export and initFromTeacher cases. */
+const SMALL_TEACHER: TeacherConfig = {
+  vocabSize: V,
+  historyLength: L,
+  dim: 6,
+  heads: 2,
+  layers: 1,
+  ffnDim: 8,
+  headDim: 4,
+};
+
 test('the plain pooled student scores the same when only the order of the history changes', () => {
   const [a, b] = eagerLogits(base, randomParams(studentSpecs(base), 1), swapped, [5, 5]);
   assert.ok(Math.abs(a! - b!) < 1e-5, `${a} vs ${b}`);
@@ -87,15 +98,7 @@ test('the plain pooled student scores the same when only the order of the histor
 
 test('exported with lastItem and transitions, the student serves the eager numbers per row and per user (1e-5)', async () => {
   const c: StudentConfig = { ...base, lastItem: true, transitions: true };
-  const teacher: TeacherConfig = {
-    vocabSize: V,
-    historyLength: L,
-    dim: 6,
-    heads: 2,
-    layers: 1,
-    ffnDim: 8,
-    headDim: 4,
-  };
+  const teacher = SMALL_TEACHER;
   const sp = randomParams(studentSpecs(c), 2);
   const res = await exportModels({
     outDir: join(dir, 'export'),
@@ -137,17 +140,7 @@ test('exported with lastItem and transitions, the student serves the eager numbe
 
 test('initFromTeacher copies the teacher item and transition tables and its total weight on the term', () => {
   const c: StudentConfig = { ...base, transitions: true };
-  const t: TeacherConfig = {
-    vocabSize: V,
-    historyLength: L,
-    dim: 6,
-    heads: 2,
-    layers: 1,
-    ffnDim: 8,
-    headDim: 4,
-    nextResidual: true,
-    transitions: true,
-  };
+  const t: TeacherConfig = { ...SMALL_TEACHER, nextResidual: true, transitions: true };
   const store = new ParamStore(teacherSpecs(t), randomParams(teacherSpecs(t), 5));
   try {
     const init = initHostParams(studentSpecs(c), new Prng(6));
