@@ -103,13 +103,13 @@ export class ModelThread {
     await this.#worker.terminate();
   }
 
-  #call(msg: ModelThreadRequest & { call: number }, transfer?: ArrayBuffer[]): Promise<Reply> {
+  #call(msg: ModelThreadRequest & { call: number }): Promise<Reply> {
     if (this.#dead) return Promise.reject(this.#dead);
     return new Promise((resolve, reject) => {
       // Referenced while a call is pending (a process waiting on its model stays alive), not while idle.
       if (this.#pending.size === 0) this.#worker.ref();
       this.#pending.set(msg.call, { resolve, reject });
-      this.#worker.postMessage(msg, transfer);
+      this.#worker.postMessage(msg);
     });
   }
 }
